@@ -1,0 +1,16 @@
+//! Graphs and sequences for seqgraph.
+//!
+//! The core of this crate is free of libtorch: it builds and tests fast and
+//! alone. Tensor conversion sits behind the `tch` feature.
+//!
+//! - [`fetch`]: the data set manifest and verified fetching (mirror first,
+//!   then the original URL, SHA-256 checked either way).
+//! - [`edges`]: edge lists (COO), the exchange format between loaders and CSR.
+#![deny(missing_docs)]
+
+pub mod edges;
+pub mod error;
+pub mod fetch;
+
+pub use edges::EdgeList;
+pub use error::{DataError, Result};

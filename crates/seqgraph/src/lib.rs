@@ -1,0 +1,11 @@
+//! seqgraph: learning on sequences and graphs, on libtorch through `tch`.
+//!
+//! An RNN and a GNN are the same machine: a state passed along a chain, or
+//! messages passed along edges. This crate re-exports the four crates.
+#![deny(missing_docs)]
+
+pub use graph_data;
+pub use graph_models;
+pub use hybrid;
+pub use seq_models;
+pub use tch;

@@ -1,0 +1,238 @@
+//! `cargo xtask …`: the project's tasks.
+//!
+//! This binary does not link libtorch, so `cargo xtask setup` builds on a
+//! fresh machine. Work that needs libtorch (demo, training, reproductions)
+//! runs the `seqgraph` binary through cargo after setup.
+
+mod setup;
+
+use anyhow::{bail, Context, Result};
+use clap::{Parser, Subcommand};
+use graph_data::fetch::{Fetcher, Manifest};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+#[derive(Parser)]
+#[command(name = "cargo xtask", about = "seqgraph project tasks")]
+struct Cli {
+    #[command(subcommand)]
+    task: Task,
+}
+
+#[derive(Subcommand)]
+enum Task {
+    /// Install libtorch 2.13.0 (once, per user) and link it into the workspace.
+    Setup {
+        /// Install the full CUDA build (about 4.5 GB) instead of the CPU-only one.
+        #[arg(long, conflicts_with = "cpu")]
+        cuda: bool,
+        /// Install (or switch back to) the CPU-only build.
+        #[arg(long)]
+        cpu: bool,
+    },
+    /// Set up if needed, then run every test, `cargo fmt --check` and clippy.
+    Test {
+        /// Extra arguments for `cargo test` (after `--`).
+        #[arg(last = true)]
+        args: Vec<String>,
+    },
+    /// Train a small RNN and a small GCN on real data and print what they reached.
+    Demo,
+    /// Data sets: list, fetch, inspect.
+    Data {
+        #[command(subcommand)]
+        cmd: DataCmd,
+    },
+    /// Train a model (`cargo xtask train seq|node|temporal|text …`).
+    Train {
+        /// Passed to `seqgraph train`.
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
+    /// Reproduce the project's experiments into a report folder.
+    Reproduce {
+        /// Passed to `seqgraph reproduce`.
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
+    /// Run the criterion benches.
+    Bench {
+        /// Passed to `cargo bench`.
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
+}
+
+#[derive(Subcommand)]
+enum DataCmd {
+    /// List the data sets of datasets/manifest.toml.
+    List,
+    /// Fetch data sets (mirror first, then original URL), verifying SHA-256.
+    Fetch {
+        /// Data set names; `all` for every one.
+        #[arg(required = true)]
+        names: Vec<String>,
+    },
+    /// Print facts about a data set.
+    Info {
+        /// Data set name.
+        name: String,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+fn main() {
+    if let Err(e) = run() {
+        eprintln!("{e:#}");
+        std::process::exit(1);
+    }
+}
+
+fn run() -> Result<()> {
+    let cli = Cli::parse();
+    let root = workspace_root();
+    match cli.task {
+        Task::Setup { cuda, cpu } => {
+            let flavour = match (cuda, cpu) {
+                (true, _) => Some(setup::Flavour::Cuda),
+                (_, true) => Some(setup::Flavour::Cpu),
+                _ => None,
+            };
+            setup::run(&root, flavour)
+        }
+        Task::Test { args } => {
+            ensure_setup(&root)?;
+            cargo(&root, &["fmt", "--all", "--check"])?;
+            let mut test = vec!["test", "--workspace"];
+            if !args.is_empty() {
+                test.push("--");
+                test.extend(args.iter().map(String::as_str));
+            }
+            cargo(&root, &test)?;
+            cargo(
+                &root,
+                &["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"],
+            )?;
+            println!("seqgraph: tests, fmt and clippy passed");
+            Ok(())
+        }
+        Task::Demo => {
+            ensure_setup(&root)?;
+            seqgraph_bin(&root, &["demo".to_owned()])
+        }
+        Task::Train { args } => {
+            ensure_setup(&root)?;
+            seqgraph_bin(&root, &[vec!["train".to_owned()], args].concat())
+        }
+        Task::Reproduce { args } => {
+            ensure_setup(&root)?;
+            seqgraph_bin(&root, &[vec!["reproduce".to_owned()], args].concat())
+        }
+        Task::Bench { args } => {
+            ensure_setup(&root)?;
+            let mut bench = vec!["bench", "-p", "seqgraph-benches"];
+            bench.extend(args.iter().map(String::as_str));
+            cargo(&root, &bench)
+        }
+        Task::Data { cmd } => data(cmd),
+    }
+}
+
+fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask lives in the workspace")
+        .to_owned()
+}
+
+fn ensure_setup(root: &Path) -> Result<()> {
+    if !setup::is_ready(root) {
+        setup::run(root, None)?;
+    }
+    Ok(())
+}
+
+/// Runs cargo in the workspace, failing on a non-zero exit.
+fn cargo(root: &Path, args: &[&str]) -> Result<()> {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+    println!("seqgraph: cargo {}", args.join(" "));
+    let status = Command::new(&cargo)
+        .args(args)
+        .current_dir(root)
+        .status()
+        .with_context(|| format!("cannot run {cargo}"))?;
+    if !status.success() {
+        bail!("seqgraph: `cargo {}` failed", args.join(" "));
+    }
+    Ok(())
+}
+
+/// Runs the `seqgraph` binary (release build) with `args`.
+fn seqgraph_bin(root: &Path, args: &[String]) -> Result<()> {
+    let mut all = vec!["run", "--quiet", "--release", "-p", "seqgraph", "--"];
+    all.extend(args.iter().map(String::as_str));
+    cargo(root, &all)
+}
+
+fn data(cmd: DataCmd) -> Result<()> {
+    let manifest = Manifest::builtin()?;
+    let fetcher = Fetcher::from_env();
+    match cmd {
+        DataCmd::List => {
+            println!("{:<20} {:>10}  {:<14} title", "name", "size", "licence");
+            for ds in &manifest.datasets {
+                let cached = ds.files.iter().all(|f| fetcher.folder(ds).join(&f.path).exists());
+                println!(
+                    "{:<20} {:>8} kB  {:<14} {}{}",
+                    ds.name,
+                    ds.size() / 1000,
+                    ds.licence,
+                    ds.title,
+                    if cached { "  [cached]" } else { "" }
+                );
+            }
+            Ok(())
+        }
+        DataCmd::Fetch { names } => {
+            let wanted: Vec<&str> = if names.iter().any(|n| n == "all") {
+                manifest.datasets.iter().map(|d| d.name.as_str()).collect()
+            } else {
+                names.iter().map(String::as_str).collect()
+            };
+            for name in wanted {
+                let folder = fetcher.fetch(manifest.get(name)?)?;
+                println!("{name}: verified in {}", folder.display());
+            }
+            Ok(())
+        }
+        DataCmd::Info { name, json } => {
+            let ds = manifest.get(&name)?;
+            let folder = fetcher.fetch(ds)?;
+            let info = serde_json::json!({
+                "name": ds.name,
+                "title": ds.title,
+                "licence": ds.licence,
+                "citation": ds.citation,
+                "source": ds.source,
+                "folder": folder,
+                "files": ds.files.iter().map(|f| serde_json::json!({"path": f.path, "sha256": f.sha256, "size": f.size})).collect::<Vec<_>>(),
+            });
+            if json {
+                println!("{}", serde_json::to_string_pretty(&info)?);
+            } else {
+                println!(
+                    "{} — {}\n  licence: {}\n  source: {}\n  cite: {}\n  folder: {}",
+                    ds.name,
+                    ds.title,
+                    ds.licence,
+                    ds.source,
+                    ds.citation,
+                    folder.display()
+                );
+            }
+            Ok(())
+        }
+    }
+}
