@@ -6,11 +6,14 @@
 //! - [`fetch`]: the data set manifest and verified fetching (mirror first,
 //!   then the original URL, SHA-256 checked either way).
 //! - [`edges`]: edge lists (COO), the exchange format between loaders and CSR.
+//! - [`features`]: node feature matrices, dense or sparse.
 #![deny(missing_docs)]
 
 pub mod edges;
 pub mod error;
+pub mod features;
 pub mod fetch;
 
 pub use edges::EdgeList;
 pub use error::{DataError, Result};
+pub use features::{Features, SparseMatrix};

@@ -1,9 +1,39 @@
-//! The `seqgraph` command: demo, train, reproduce.
+//! The `seqgraph` command behind `cargo xtask demo | train | reproduce`.
+//!
+//! Each family of tasks lives in its own module of `cli/` and parses its own
+//! arguments, so `train seq …` and `train node …` grow independently.
+
+mod cli;
+
+use anyhow::{bail, Result};
 
 fn main() {
-    let t = tch::Tensor::from_slice(&[1.0f32, 2.0, 3.0]);
-    println!(
-        "seqgraph demo: libtorch works, sum = {}",
-        t.sum(tch::Kind::Float).double_value(&[])
-    );
+    if let Err(e) = run() {
+        eprintln!("seqgraph: {e:#}");
+        std::process::exit(1);
+    }
+}
+
+fn run() -> Result<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let Some(cmd) = args.first() else {
+        bail!("usage: seqgraph demo | train seq|node|temporal|text … | reproduce …");
+    };
+    match cmd.as_str() {
+        "demo" => cli::demo::run(&args[1..]),
+        "train" => {
+            let Some(family) = args.get(1) else {
+                bail!("usage: seqgraph train seq|node|temporal|text …");
+            };
+            let rest = &args[2..];
+            match family.as_str() {
+                "seq" => cli::seq::run(rest),
+                "node" => cli::node::run(rest),
+                "temporal" => cli::temporal::run(rest),
+                other => bail!("unknown training family `{other}` (seq, node, temporal)"),
+            }
+        }
+        "reproduce" => cli::reproduce::run(&args[1..]),
+        other => bail!("unknown command `{other}` (demo, train, reproduce)"),
+    }
 }

@@ -1,0 +1,8 @@
+//! One module per family of commands. Each exposes `run(args)`, where `args`
+//! are the words after the family's name.
+
+pub mod demo;
+pub mod node;
+pub mod reproduce;
+pub mod seq;
+pub mod temporal;
