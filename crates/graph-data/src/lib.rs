@@ -7,12 +7,14 @@
 //!   then the original URL, SHA-256 checked either way).
 //! - [`edges`]: edge lists (COO), the exchange format between loaders and CSR.
 //! - [`features`]: node feature matrices, dense or sparse.
+//! - [`temporal`]: graph signals over time (static or dynamic graphs).
 #![deny(missing_docs)]
 
 pub mod edges;
 pub mod error;
 pub mod features;
 pub mod fetch;
+pub mod temporal;
 
 pub use edges::EdgeList;
 pub use error::{DataError, Result};
