@@ -10,10 +10,13 @@
 //! - [`temporal`]: graph signals over time (static or dynamic graphs).
 #![deny(missing_docs)]
 
+pub mod dataset;
 pub mod edges;
 pub mod error;
 pub mod features;
 pub mod fetch;
+pub mod pickle;
+pub mod planetoid;
 pub mod temporal;
 
 pub use edges::EdgeList;
