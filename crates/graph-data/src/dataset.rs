@@ -73,7 +73,7 @@ impl NodeDataset {
 /// UEA/UCR data set).
 #[derive(Debug, Clone, PartialEq)]
 pub struct SequenceDataset {
-    /// Name of the data set and split (`JapaneseVowels_TRAIN`).
+    /// Name of the data set (the `.ts` file's `@problemName`).
     pub name: String,
     /// Number of channels `C` of every sequence.
     pub channels: usize,

@@ -18,6 +18,7 @@ pub mod fetch;
 pub mod pickle;
 pub mod planetoid;
 pub mod temporal;
+pub mod ts;
 
 pub use edges::EdgeList;
 pub use error::{DataError, Result};
