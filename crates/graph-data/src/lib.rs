@@ -11,10 +11,13 @@
 #![deny(missing_docs)]
 
 pub mod dataset;
+pub mod csr;
 pub mod edges;
 pub mod error;
 pub mod features;
 pub mod fetch;
+pub mod norm;
+pub mod petgraph_io;
 pub mod pickle;
 pub mod planetoid;
 pub mod temporal;
