@@ -1,0 +1,197 @@
+//! Graph operators over time, and the three ways the cells apply them
+//! (diffusion, Chebyshev, GCN).
+//!
+//! A model never sees an edge list: it is given *supports*, `N x N` operators
+//! (dense or sparse tensors) that `graph-data` computes from a graph: the GCN
+//! normalisation for T-GCN, the scaled Laplacian for Chebyshev convolutions,
+//! the forward and backward random-walk transition matrices for DCRNN.
+
+use crate::error::{HybridError, Result};
+use tch::Tensor;
+
+/// The supports for a whole sequence: the same at every step, or one set per
+/// step (a dynamic graph over a fixed node set).
+#[derive(Debug)]
+pub enum Graph {
+    /// One set of supports used at every step.
+    Static(Vec<Tensor>),
+    /// `supports[t]` is used at step `t`; there must be one set per step.
+    PerStep(Vec<Vec<Tensor>>),
+}
+
+impl Graph {
+    /// The supports at step `t`.
+    pub fn at(&self, t: usize) -> &[Tensor] {
+        match self {
+            Graph::Static(s) => s,
+            Graph::PerStep(s) => &s[t],
+        }
+    }
+
+    /// Moves every support to `device`.
+    pub fn to_device(&self, device: tch::Device) -> Graph {
+        let move_all = |s: &Vec<Tensor>| s.iter().map(|a| a.to_device(device)).collect();
+        match self {
+            Graph::Static(s) => Graph::Static(move_all(s)),
+            Graph::PerStep(s) => Graph::PerStep(s.iter().map(move_all).collect()),
+        }
+    }
+
+    /// Checks that the graph covers `steps` steps over `nodes` nodes with the
+    /// number of supports `op` needs.
+    pub(crate) fn check(&self, op: GraphOp, steps: usize, nodes: i64) -> Result<()> {
+        let sets: &[Vec<Tensor>] = match self {
+            Graph::Static(s) => std::slice::from_ref(s),
+            Graph::PerStep(s) => {
+                if s.len() != steps {
+                    return Err(HybridError::Graph(format!(
+                        "{} per-step support sets for a sequence of {steps} steps",
+                        s.len()
+                    )));
+                }
+                s
+            }
+        };
+        for (t, set) in sets.iter().enumerate() {
+            op.check_count(set.len())?;
+            for (i, a) in set.iter().enumerate() {
+                let size = a.size();
+                if size != [nodes, nodes] {
+                    return Err(HybridError::Graph(format!(
+                        "support {i} (set {t}) has shape {size:?}, the input has {nodes} nodes"
+                    )));
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Applies the `N x N` operator `a` (dense or sparse) to `x` of shape
+/// `(B, N, F)`: `out[b] = a @ x[b]`.
+pub fn propagate(a: &Tensor, x: &Tensor) -> Tensor {
+    let size = x.size();
+    let (b, n, f) = (size[0], size[1], size[2]);
+    if a.is_sparse() {
+        // Sparse kernels take 2-D operands: fold the batch into the columns.
+        let flat = x.transpose(0, 1).reshape([n, b * f]);
+        a.mm(&flat).reshape([n, b, f]).transpose(0, 1)
+    } else {
+        a.matmul(x)
+    }
+}
+
+/// How a cell turns its input `X` of shape `(B, N, F)` into graph features
+/// of shape `(B, N, terms * F)`, before a linear map (the filter weights).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GraphOp {
+    /// DCRNN's diffusion convolution (Li et al. 2018): `[X, P X, P^2 X, ...,
+    /// P^(K-1) X]` for each support `P` (forward and backward transition
+    /// matrices), the `P^0 = I` term shared. `K = 1` uses no graph at all (as
+    /// in PyG Temporal's Chickenpox recipe).
+    Diffusion {
+        /// Number of diffusion terms per direction, counting `X` itself (`K >= 1`).
+        k: i64,
+    },
+    /// Chebyshev polynomials of the scaled Laplacian `L~` (Defferrard et al.
+    /// 2016, as in PyG's `ChebConv`): `[T_0 X, ..., T_(K-1) X]`, `T_0 X = X`,
+    /// `T_1 X = L~ X`, `T_k X = 2 L~ T_(k-1) X - T_(k-2) X`.
+    Chebyshev {
+        /// Polynomial order, `K >= 1`.
+        k: i64,
+    },
+    /// One GCN propagation `Â X` with the normalised adjacency `Â`
+    /// (Kipf and Welling 2017).
+    Gcn,
+}
+
+impl GraphOp {
+    /// Number of feature blocks the operator produces with `supports` supports.
+    pub fn terms(self, supports: usize) -> i64 {
+        match self {
+            GraphOp::Diffusion { k } => 1 + supports as i64 * (k - 1),
+            GraphOp::Chebyshev { k } => k,
+            GraphOp::Gcn => 1,
+        }
+    }
+
+    pub(crate) fn check_k(self) -> Result<()> {
+        match self {
+            GraphOp::Diffusion { k } | GraphOp::Chebyshev { k } if k < 1 => Err(HybridError::Config(
+                format!("filter size K must be at least 1, got {k}"),
+            )),
+            _ => Ok(()),
+        }
+    }
+
+    fn check_count(self, count: usize) -> Result<()> {
+        let ok = match self {
+            GraphOp::Diffusion { .. } => count >= 1,
+            GraphOp::Chebyshev { .. } | GraphOp::Gcn => count == 1,
+        };
+        if ok {
+            Ok(())
+        } else {
+            let want = match self {
+                GraphOp::Diffusion { .. } => "at least one support (transition matrix)",
+                GraphOp::Chebyshev { .. } => "one support (the scaled Laplacian)",
+                GraphOp::Gcn => "one support (the GCN-normalised adjacency)",
+            };
+            Err(HybridError::Graph(format!("{self:?} needs {want}, got {count}")))
+        }
+    }
+
+    /// The graph features of `x` (`(B, N, F)` to `(B, N, terms * F)`), blocks
+    /// in the order documented on each variant (diffusion: support by support).
+    pub fn basis(self, x: &Tensor, supports: &[Tensor]) -> Tensor {
+        match self {
+            GraphOp::Gcn => propagate(&supports[0], x),
+            GraphOp::Diffusion { k } => {
+                if k == 1 {
+                    return x.shallow_clone();
+                }
+                let mut blocks = vec![x.shallow_clone()];
+                for p in supports {
+                    let mut cur = x.shallow_clone();
+                    for _ in 1..k {
+                        cur = propagate(p, &cur);
+                        blocks.push(cur.shallow_clone());
+                    }
+                }
+                Tensor::cat(&blocks, -1)
+            }
+            GraphOp::Chebyshev { k } => {
+                if k == 1 {
+                    return x.shallow_clone();
+                }
+                let lap = &supports[0];
+                let mut blocks = vec![x.shallow_clone(), propagate(lap, x)];
+                for i in 2..k as usize {
+                    let next = propagate(lap, &blocks[i - 1]) * 2.0 - &blocks[i - 2];
+                    blocks.push(next);
+                }
+                Tensor::cat(&blocks, -1)
+            }
+        }
+    }
+
+    /// The graph features of a whole sequence `x` of shape `(B, T, N, F)`,
+    /// giving `(B, T, N, terms * F)`. With a static graph all steps go through
+    /// the operator at once.
+    pub fn basis_seq(self, x: &Tensor, graph: &Graph) -> Tensor {
+        let size = x.size();
+        let (b, t, n, f) = (size[0], size[1], size[2], size[3]);
+        match graph {
+            Graph::Static(s) => {
+                let out = self.basis(&x.reshape([b * t, n, f]), s);
+                out.reshape([b, t, n, -1])
+            }
+            Graph::PerStep(_) => {
+                let steps: Vec<Tensor> = (0..t)
+                    .map(|i| self.basis(&x.select(1, i), graph.at(i as usize)))
+                    .collect();
+                Tensor::stack(&steps, 1)
+            }
+        }
+    }
+}

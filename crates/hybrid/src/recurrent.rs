@@ -1,0 +1,366 @@
+//! Graph recurrent networks over `(B, T, N, F)` sequences: a GRU or LSTM per
+//! node whose gates see the graph.
+//!
+//! Every gate is `op(X) W_x + op(H) W_h + b`. The input half `op(X) W_x` of
+//! all steps is computed before the time loop in one batched product (with a
+//! static graph, one graph propagation for all `B * T` inputs); the loop does
+//! only the recurrent half. This is what makes a whole epoch of PyG Temporal's
+//! snapshot loop a handful of libtorch calls.
+
+use crate::error::{check_shape, HybridError, Result};
+use crate::graph::{Graph, GraphOp};
+use std::borrow::Borrow;
+use tch::{nn, Kind, Tensor};
+
+/// A model that reads a `(B, T, N, F)` sequence on a graph and summarises it
+/// as one `(B, N, H)` state per node (what a forecasting head reads).
+pub trait Encoder: std::fmt::Debug {
+    /// Size `H` of the summary.
+    fn hidden_size(&self) -> i64;
+    /// Summarises `x` of shape `(B, T, N, F)`; shapes and graph are checked first.
+    fn f_encode(&self, x: &Tensor, graph: &Graph) -> Result<Tensor>;
+}
+
+/// Checks `x` is `(B, T, N, in_features)` and the graph fits it; returns `(B, T, N)`.
+fn check_input(x: &Tensor, in_features: i64, op: GraphOp, graph: &Graph) -> Result<(i64, i64, i64)> {
+    let s = check_shape(
+        "input",
+        x,
+        &[None, None, None, Some(in_features)],
+        &format!("(B, T, N, {in_features})"),
+    )?;
+    if s[1] == 0 {
+        return Err(HybridError::Shape {
+            what: "input",
+            expected: "at least one time step".into(),
+            got: s,
+        });
+    }
+    graph.check(op, s[1] as usize, s[2])?;
+    Ok((s[0], s[1], s[2]))
+}
+
+fn check_state(what: &'static str, h: &Tensor, b: i64, n: i64, hidden: i64) -> Result<()> {
+    check_shape(
+        what,
+        h,
+        &[Some(b), Some(n), Some(hidden)],
+        &format!("({b}, {n}, {hidden})"),
+    )
+    .map(|_| ())
+}
+
+fn no_bias() -> nn::LinearConfig {
+    nn::LinearConfig {
+        bias: false,
+        ..Default::default()
+    }
+}
+
+/// A GRU whose gates apply a graph operator to the input and to the state:
+/// DCRNN's cell (diffusion), GConvGRU (Chebyshev) or T-GCN (GCN).
+///
+/// `z = σ(op(X)W_xz + op(H)W_hz + b_z)`, `r = σ(op(X)W_xr + op(H)W_hr + b_r)`,
+/// `H~ = tanh(op(X)W_xh + op(R ⊙ H)W_hh + b_h)`, `H' = z ⊙ H + (1 − z) ⊙ H~`
+/// (PyG Temporal's convention for `z`). Parameters: `conv_x` (the three input
+/// convolutions fused, with the biases), `conv_h_zr` and `conv_h_h`; this is
+/// the same function as PGT's `DCRNN` (whose convolution over `[X, H]` splits
+/// into these two halves) and `GConvGRU`.
+///
+/// Unlike PGT's `TGCN`, which convolves only `X`, the T-GCN variant applies the
+/// GCN to `[X, H]` as the T-GCN paper does (Zhao et al. 2019).
+#[derive(Debug)]
+pub struct GraphGru {
+    op: GraphOp,
+    in_features: i64,
+    hidden: i64,
+    conv_x: nn::Linear,
+    conv_h_zr: nn::Linear,
+    conv_h_h: nn::Linear,
+}
+
+impl GraphGru {
+    /// A graph GRU from `in_features` to `hidden` with operator `op` and
+    /// `supports` supports per step (2 for DCRNN's two directions).
+    pub fn new<'a, P: Borrow<nn::Path<'a>>>(
+        path: P,
+        op: GraphOp,
+        supports: usize,
+        in_features: i64,
+        hidden: i64,
+    ) -> Result<Self> {
+        op.check_k()?;
+        if in_features < 1 || hidden < 1 {
+            return Err(HybridError::Config(format!(
+                "sizes must be positive: in_features {in_features}, hidden {hidden}"
+            )));
+        }
+        let p = path.borrow();
+        let terms = op.terms(supports);
+        Ok(GraphGru {
+            op,
+            in_features,
+            hidden,
+            conv_x: nn::linear(p / "conv_x", terms * in_features, 3 * hidden, Default::default()),
+            conv_h_zr: nn::linear(p / "conv_h_zr", terms * hidden, 2 * hidden, no_bias()),
+            conv_h_h: nn::linear(p / "conv_h_h", terms * hidden, hidden, no_bias()),
+        })
+    }
+
+    /// DCRNN's encoder cell: bidirectional diffusion convolution with `K`
+    /// terms per direction; give it `[P_forward, P_backward]` as supports.
+    pub fn dcrnn<'a, P: Borrow<nn::Path<'a>>>(
+        path: P,
+        in_features: i64,
+        hidden: i64,
+        k: i64,
+    ) -> Result<Self> {
+        Self::new(path, GraphOp::Diffusion { k }, 2, in_features, hidden)
+    }
+
+    /// GConvGRU (Seo et al. 2018): Chebyshev convolutions of order `K`; give
+    /// it the scaled Laplacian as its one support.
+    pub fn gconv_gru<'a, P: Borrow<nn::Path<'a>>>(
+        path: P,
+        in_features: i64,
+        hidden: i64,
+        k: i64,
+    ) -> Result<Self> {
+        Self::new(path, GraphOp::Chebyshev { k }, 1, in_features, hidden)
+    }
+
+    /// T-GCN (Zhao et al. 2019): one GCN propagation in the gates; give it the
+    /// GCN-normalised adjacency (with self loops) as its one support.
+    pub fn tgcn<'a, P: Borrow<nn::Path<'a>>>(path: P, in_features: i64, hidden: i64) -> Result<Self> {
+        Self::new(path, GraphOp::Gcn, 1, in_features, hidden)
+    }
+
+    /// The graph operator in the gates.
+    pub fn op(&self) -> GraphOp {
+        self.op
+    }
+
+    /// Runs the sequence `x` `(B, T, N, F)` from the state `h0` (zeros when
+    /// `None`) and returns every step's state `(B, T, N, H)` and the last one
+    /// `(B, N, H)`.
+    pub fn f_forward(&self, x: &Tensor, graph: &Graph, h0: Option<&Tensor>) -> Result<(Tensor, Tensor)> {
+        let (all, last) = self.run(x, graph, h0, true)?;
+        Ok((Tensor::stack(&all, 1), last))
+    }
+
+    /// [`f_forward`](Self::f_forward) that panics on wrong shapes.
+    pub fn forward(&self, x: &Tensor, graph: &Graph, h0: Option<&Tensor>) -> (Tensor, Tensor) {
+        self.f_forward(x, graph, h0)
+            .unwrap_or_else(|e| panic!("GraphGru: {e}"))
+    }
+
+    /// One step: `x` `(B, N, F)`, state `h` `(B, N, H)`, this step's supports.
+    pub fn f_step(&self, x: &Tensor, h: &Tensor, supports: &[Tensor]) -> Result<Tensor> {
+        let graph = Graph::Static(supports.iter().map(Tensor::shallow_clone).collect());
+        let (_, last) = self.run(&x.unsqueeze(1), &graph, Some(h), false)?;
+        Ok(last)
+    }
+
+    fn run(
+        &self,
+        x: &Tensor,
+        graph: &Graph,
+        h0: Option<&Tensor>,
+        keep: bool,
+    ) -> Result<(Vec<Tensor>, Tensor)> {
+        let (b, t, n) = check_input(x, self.in_features, self.op, graph)?;
+        let mut h = match h0 {
+            Some(h) => {
+                check_state("initial state", h, b, n, self.hidden)?;
+                h.shallow_clone()
+            }
+            None => Tensor::zeros([b, n, self.hidden], (x.kind(), x.device())),
+        };
+        let xs = self.op.basis_seq(x, graph).apply(&self.conv_x);
+        let mut all = Vec::with_capacity(if keep { t as usize } else { 0 });
+        for i in 0..t {
+            let supports = graph.at(i as usize);
+            let gx = xs.select(1, i).chunk(3, -1);
+            let zr = self.op.basis(&h, supports).apply(&self.conv_h_zr).chunk(2, -1);
+            let z = (&gx[0] + &zr[0]).sigmoid();
+            let r = (&gx[1] + &zr[1]).sigmoid();
+            let cand = (&gx[2] + self.op.basis(&(&r * &h), supports).apply(&self.conv_h_h)).tanh();
+            h = &z * &h + (1.0 - &z) * cand;
+            if keep {
+                all.push(h.shallow_clone());
+            }
+        }
+        Ok((all, h))
+    }
+}
+
+impl Encoder for GraphGru {
+    fn hidden_size(&self) -> i64 {
+        self.hidden
+    }
+    fn f_encode(&self, x: &Tensor, graph: &Graph) -> Result<Tensor> {
+        Ok(self.run(x, graph, None, false)?.1)
+    }
+}
+
+/// GConvLSTM (Seo et al. 2018): an LSTM with peepholes whose gates apply
+/// Chebyshev convolutions of order `K` to the input and the state, as PyG
+/// Temporal's `GConvLSTM`: `I = σ(op(X)W_xi + op(H)W_hi + w_ci ⊙ C + b_i)`,
+/// `F` likewise, `C' = F ⊙ C + I ⊙ tanh(op(X)W_xc + op(H)W_hc + b_c)`,
+/// `O = σ(... + w_co ⊙ C')`, `H' = O ⊙ tanh(C')`. Parameters: `conv_x` (the four
+/// input convolutions fused, gate order i, f, c, o, with the biases), `conv_h`,
+/// and the peepholes `w_c_i`, `w_c_f`, `w_c_o`.
+#[derive(Debug)]
+pub struct GConvLstm {
+    op: GraphOp,
+    in_features: i64,
+    hidden: i64,
+    conv_x: nn::Linear,
+    conv_h: nn::Linear,
+    w_c_i: Tensor,
+    w_c_f: Tensor,
+    w_c_o: Tensor,
+}
+
+impl GConvLstm {
+    /// A GConvLSTM from `in_features` to `hidden` with Chebyshev order `k`.
+    pub fn new<'a, P: Borrow<nn::Path<'a>>>(path: P, in_features: i64, hidden: i64, k: i64) -> Result<Self> {
+        let op = GraphOp::Chebyshev { k };
+        op.check_k()?;
+        if in_features < 1 || hidden < 1 {
+            return Err(HybridError::Config(format!(
+                "sizes must be positive: in_features {in_features}, hidden {hidden}"
+            )));
+        }
+        let p = path.borrow();
+        // PGT initialises the peepholes with Glorot; a small uniform range is the same scale.
+        let peep = |name: &str| p.var(name, &[hidden], nn::Init::Uniform { lo: -0.1, up: 0.1 });
+        Ok(GConvLstm {
+            op,
+            in_features,
+            hidden,
+            conv_x: nn::linear(p / "conv_x", k * in_features, 4 * hidden, Default::default()),
+            conv_h: nn::linear(p / "conv_h", k * hidden, 4 * hidden, no_bias()),
+            w_c_i: peep("w_c_i"),
+            w_c_f: peep("w_c_f"),
+            w_c_o: peep("w_c_o"),
+        })
+    }
+
+    /// Runs `x` `(B, T, N, F)` from `(h0, c0)` (zeros when `None`); returns
+    /// every step's hidden state `(B, T, N, H)` and the last `(h, c)`.
+    pub fn f_forward(
+        &self,
+        x: &Tensor,
+        graph: &Graph,
+        state: Option<(&Tensor, &Tensor)>,
+    ) -> Result<(Tensor, (Tensor, Tensor))> {
+        let (all, last) = self.run(x, graph, state, true)?;
+        Ok((Tensor::stack(&all, 1), last))
+    }
+
+    fn run(
+        &self,
+        x: &Tensor,
+        graph: &Graph,
+        state: Option<(&Tensor, &Tensor)>,
+        keep: bool,
+    ) -> Result<(Vec<Tensor>, (Tensor, Tensor))> {
+        let (b, t, n) = check_input(x, self.in_features, self.op, graph)?;
+        let (mut h, mut c) = match state {
+            Some((h, c)) => {
+                check_state("initial hidden state", h, b, n, self.hidden)?;
+                check_state("initial cell state", c, b, n, self.hidden)?;
+                (h.shallow_clone(), c.shallow_clone())
+            }
+            None => {
+                let z = Tensor::zeros([b, n, self.hidden], (x.kind(), x.device()));
+                (z.shallow_clone(), z)
+            }
+        };
+        let xs = self.op.basis_seq(x, graph).apply(&self.conv_x);
+        let mut all = Vec::new();
+        for i in 0..t {
+            let g =
+                (xs.select(1, i) + self.op.basis(&h, graph.at(i as usize)).apply(&self.conv_h)).chunk(4, -1);
+            let gate_i = (&g[0] + &self.w_c_i * &c).sigmoid();
+            let gate_f = (&g[1] + &self.w_c_f * &c).sigmoid();
+            c = gate_f * &c + gate_i * g[2].tanh();
+            let gate_o = (&g[3] + &self.w_c_o * &c).sigmoid();
+            h = gate_o * c.tanh();
+            if keep {
+                all.push(h.shallow_clone());
+            }
+        }
+        Ok((all, (h, c)))
+    }
+}
+
+impl Encoder for GConvLstm {
+    fn hidden_size(&self) -> i64 {
+        self.hidden
+    }
+    fn f_encode(&self, x: &Tensor, graph: &Graph) -> Result<Tensor> {
+        Ok(self.run(x, graph, None, false)?.1 .0)
+    }
+}
+
+/// A3T-GCN (Zhu et al. 2020, as PyG Temporal's `A3TGCN`): a T-GCN over
+/// `periods` steps whose hidden states are combined with learned attention
+/// weights `softmax(attention)`. Unlike PGT's, which restarts the T-GCN from
+/// the same state at every period, the state is carried from step to step.
+#[derive(Debug)]
+pub struct A3tgcn {
+    tgcn: GraphGru,
+    periods: i64,
+    attention: Tensor,
+}
+
+impl A3tgcn {
+    /// An A3T-GCN over sequences of exactly `periods` steps.
+    pub fn new<'a, P: Borrow<nn::Path<'a>>>(
+        path: P,
+        in_features: i64,
+        hidden: i64,
+        periods: i64,
+    ) -> Result<Self> {
+        if periods < 1 {
+            return Err(HybridError::Config(format!(
+                "periods must be positive, got {periods}"
+            )));
+        }
+        let p = path.borrow();
+        Ok(A3tgcn {
+            tgcn: GraphGru::tgcn(p / "base_tgcn", in_features, hidden)?,
+            periods,
+            attention: p.var("attention", &[periods], nn::Init::Uniform { lo: 0.0, up: 1.0 }),
+        })
+    }
+
+    /// The attention weights over the periods (they sum to one).
+    pub fn attention_weights(&self) -> Tensor {
+        self.attention.softmax(0, Kind::Float)
+    }
+}
+
+impl Encoder for A3tgcn {
+    fn hidden_size(&self) -> i64 {
+        self.tgcn.hidden
+    }
+    fn f_encode(&self, x: &Tensor, graph: &Graph) -> Result<Tensor> {
+        let s = x.size();
+        if s.len() == 4 && s[1] != self.periods {
+            return Err(HybridError::Shape {
+                what: "input",
+                expected: format!("(B, {}, N, F): one step per period", self.periods),
+                got: s,
+            });
+        }
+        let (all, _) = self.tgcn.f_forward(x, graph, None)?;
+        let w = self
+            .attention_weights()
+            .to_kind(all.kind())
+            .reshape([1, -1, 1, 1]);
+        Ok((all * w).sum_dim_intlist(1, false, None::<Kind>))
+    }
+}

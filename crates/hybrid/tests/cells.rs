@@ -1,0 +1,208 @@
+//! Shapes, typed errors, dynamic graphs and the diffusion operator of the cells.
+
+use hybrid::{A3tgcn, Encoder, GConvLstm, Graph, GraphGru, GraphOp, HybridError};
+use tch::{nn, Device, Kind, Tensor};
+
+const OPTS: (Kind, Device) = (Kind::Float, Device::Cpu);
+
+/// A directed weighted graph of `n` nodes as a dense adjacency.
+fn adjacency(n: i64) -> Tensor {
+    let a = Tensor::zeros([n, n], OPTS);
+    for i in 0..n {
+        let _ = a.get(i).get((i + 1) % n).fill_(1.0 + i as f64);
+        let _ = a.get(i).get((i + 3) % n).fill_(0.5);
+    }
+    a
+}
+
+/// `D_out^-1 A` and `D_in^-1 A^T` (row-stochastic), computed densely here as a reference.
+fn transitions(a: &Tensor) -> Vec<Tensor> {
+    let fwd = a / a.sum_dim_intlist(1, true, Kind::Float);
+    let at = a.transpose(0, 1);
+    let bwd = &at / at.sum_dim_intlist(1, true, Kind::Float);
+    vec![fwd, bwd]
+}
+
+fn dup(v: &[Tensor]) -> Vec<Tensor> {
+    v.iter().map(Tensor::shallow_clone).collect()
+}
+
+fn close(a: &Tensor, b: &Tensor, tol: f64) -> bool {
+    (a - b).abs().max().double_value(&[]) < tol
+}
+
+#[test]
+fn every_cell_maps_b_t_n_f_to_the_documented_shapes() {
+    tch::manual_seed(0);
+    let vs = nn::VarStore::new(Device::Cpu);
+    let n = 6;
+    let a = adjacency(n);
+    let x = Tensor::randn([2, 5, n, 3], OPTS);
+    let dc = GraphGru::dcrnn(vs.root() / "dc", 3, 4, 3).unwrap();
+    let (all, last) = dc.f_forward(&x, &Graph::Static(transitions(&a)), None).unwrap();
+    assert_eq!((all.size(), last.size()), (vec![2, 5, n, 4], vec![2, n, 4]));
+    assert!(close(&all.select(1, 4), &last, 1e-7));
+
+    let lap = Graph::Static(vec![-&a / 4.0]);
+    let gg = GraphGru::gconv_gru(vs.root() / "gg", 3, 7, 2).unwrap();
+    assert_eq!(gg.f_encode(&x, &lap).unwrap().size(), [2, n, 7]);
+    let gl = GConvLstm::new(vs.root() / "gl", 3, 5, 3).unwrap();
+    let (all, (h, c)) = gl.f_forward(&x, &lap, None).unwrap();
+    assert_eq!(
+        (all.size(), h.size(), c.size()),
+        (vec![2, 5, n, 5], vec![2, n, 5], vec![2, n, 5])
+    );
+    let a3 = A3tgcn::new(vs.root() / "a3", 3, 8, 5).unwrap();
+    assert_eq!(
+        a3.f_encode(&x, &Graph::Static(vec![a.shallow_clone()]))
+            .unwrap()
+            .size(),
+        [2, n, 8]
+    );
+    let w = a3.attention_weights();
+    assert!((w.sum(Kind::Float).double_value(&[]) - 1.0).abs() < 1e-6);
+}
+
+#[test]
+fn wrong_shapes_and_graphs_are_typed_errors() {
+    let vs = nn::VarStore::new(Device::Cpu);
+    let cell = GraphGru::tgcn(vs.root(), 3, 4).unwrap();
+    let a = Graph::Static(vec![Tensor::eye(6, OPTS)]);
+    let shape = |r: hybrid::Result<Tensor>| matches!(r, Err(HybridError::Shape { .. }));
+    let graph = |r: hybrid::Result<Tensor>| matches!(r, Err(HybridError::Graph(_)));
+    // Wrong feature count, wrong rank, no steps.
+    assert!(shape(cell.f_encode(&Tensor::zeros([2, 5, 6, 2], OPTS), &a)));
+    assert!(shape(cell.f_encode(&Tensor::zeros([5, 6, 3], OPTS), &a)));
+    assert!(shape(cell.f_encode(&Tensor::zeros([2, 0, 6, 3], OPTS), &a)));
+    // Node count differs from the graph's; a GCN given two supports; too few per-step graphs.
+    assert!(graph(cell.f_encode(&Tensor::zeros([2, 5, 7, 3], OPTS), &a)));
+    let two = Graph::Static(vec![Tensor::eye(6, OPTS), Tensor::eye(6, OPTS)]);
+    assert!(graph(cell.f_encode(&Tensor::zeros([2, 5, 6, 3], OPTS), &two)));
+    let steps = Graph::PerStep((0..4).map(|_| vec![Tensor::eye(6, OPTS)]).collect());
+    assert!(graph(cell.f_encode(&Tensor::zeros([2, 5, 6, 3], OPTS), &steps)));
+    // A bad initial state.
+    let r = cell.f_forward(
+        &Tensor::zeros([2, 5, 6, 3], OPTS),
+        &a,
+        Some(&Tensor::zeros([2, 6, 5], OPTS)),
+    );
+    assert!(matches!(
+        r,
+        Err(HybridError::Shape {
+            what: "initial state",
+            ..
+        })
+    ));
+    // A3T-GCN needs one step per period; K = 0 is refused.
+    let a3 = A3tgcn::new(vs.root() / "a3", 3, 4, 4).unwrap();
+    assert!(shape(a3.f_encode(&Tensor::zeros([2, 5, 6, 3], OPTS), &a)));
+    assert!(matches!(
+        GraphGru::dcrnn(vs.root() / "k0", 3, 4, 0),
+        Err(HybridError::Config(_))
+    ));
+}
+
+#[test]
+fn a_per_step_graph_that_does_not_change_equals_the_static_graph() {
+    tch::manual_seed(1);
+    let vs = nn::VarStore::new(Device::Cpu);
+    let n = 7;
+    let a = adjacency(n);
+    let x = Tensor::randn([3, 4, n, 2], OPTS);
+    let sup = transitions(&a);
+    let dc = GraphGru::dcrnn(vs.root() / "dc", 2, 5, 3).unwrap();
+    let st = dc.f_forward(&x, &Graph::Static(dup(&sup)), None).unwrap().0;
+    let dy = dc
+        .f_forward(
+            &x,
+            &Graph::PerStep((0..4).map(|_| dup(&sup)).collect::<Vec<_>>()),
+            None,
+        )
+        .unwrap()
+        .0;
+    assert!(close(&st, &dy, 1e-5));
+    // ... and a graph that does change changes the states from that step on.
+    let mut changed = (0..4).map(|_| dup(&sup)).collect::<Vec<_>>();
+    changed[2] = transitions(&adjacency(n).transpose(0, 1));
+    let ch = dc.f_forward(&x, &Graph::PerStep(changed), None).unwrap().0;
+    assert!(close(&st.narrow(1, 0, 2), &ch.narrow(1, 0, 2), 1e-6));
+    assert!(!close(&st.select(1, 2), &ch.select(1, 2), 1e-4));
+
+    let gl = GConvLstm::new(vs.root() / "gl", 2, 5, 2).unwrap();
+    let lap = vec![-&a / 5.0];
+    let st = gl.f_forward(&x, &Graph::Static(dup(&lap)), None).unwrap().0;
+    let dy = gl
+        .f_forward(&x, &Graph::PerStep((0..4).map(|_| dup(&lap)).collect()), None)
+        .unwrap()
+        .0;
+    assert!(close(&st, &dy, 1e-5));
+}
+
+#[test]
+fn stepping_by_hand_equals_the_sequence() {
+    tch::manual_seed(2);
+    let vs = nn::VarStore::new(Device::Cpu);
+    let a = adjacency(5);
+    let sup = vec![a.shallow_clone()];
+    let cell = GraphGru::gconv_gru(vs.root(), 2, 3, 3).unwrap();
+    let x = Tensor::randn([2, 3, 5, 2], OPTS);
+    let (all, _) = cell.f_forward(&x, &Graph::Static(dup(&sup)), None).unwrap();
+    let mut h = Tensor::zeros([2, 5, 3], OPTS);
+    for t in 0..3 {
+        h = cell.f_step(&x.select(1, t), &h, &sup).unwrap();
+        assert!(close(&h, &all.select(1, t), 1e-5));
+    }
+}
+
+#[test]
+fn diffusion_basis_matches_dense_matrix_powers_and_sparse_supports() {
+    tch::manual_seed(3);
+    let n = 6;
+    let a = adjacency(n);
+    let sup = transitions(&a);
+    let x = Tensor::randn([2, n, 3], OPTS);
+    let k = 4;
+    let got = GraphOp::Diffusion { k }.basis(&x, &sup);
+    assert_eq!(got.size(), [2, n, 3 * (1 + 2 * (k - 1))]);
+    // Reference: sum over k of theta_k,fwd P_f^k X + theta_k,bwd P_b^k X, block by block.
+    let mut blocks = vec![x.shallow_clone()];
+    for p in &sup {
+        for j in 1..k {
+            let pk = (1..j).fold(p.shallow_clone(), |acc, _| acc.mm(p));
+            blocks.push(Tensor::einsum("ij,bjf->bif", &[&pk, &x], None::<i64>));
+        }
+    }
+    assert!(close(&got, &Tensor::cat(&blocks, -1), 1e-5));
+    // Row-stochastic supports keep a constant signal constant.
+    let ones = Tensor::ones([1, n, 1], OPTS);
+    assert!(close(
+        &GraphOp::Diffusion { k }.basis(&ones, &sup),
+        &Tensor::ones([1, n, 7], OPTS),
+        1e-5
+    ));
+    // Sparse supports give the same features as dense ones.
+    let sparse: Vec<Tensor> = sup.iter().map(|p| p.to_sparse_sparse_dim(2)).collect();
+    assert!(close(&GraphOp::Diffusion { k }.basis(&x, &sparse), &got, 1e-5));
+    // Chebyshev: T_2 = 2 L T_1 - T_0.
+    let lap = -&sup[0];
+    let cheb = GraphOp::Chebyshev { k: 3 }.basis(&x, &[lap.shallow_clone()]);
+    let t1 = lap.matmul(&x);
+    let t2 = lap.matmul(&t1) * 2.0 - &x;
+    assert!(close(&cheb, &Tensor::cat(&[&x, &t1, &t2], -1), 1e-5));
+}
+
+#[test]
+fn dcrnn_with_k_1_ignores_the_graph() {
+    // PGT's Chickenpox recipe uses K = 1: the diffusion convolution is then a plain linear map.
+    tch::manual_seed(4);
+    let vs = nn::VarStore::new(Device::Cpu);
+    let cell = GraphGru::dcrnn(vs.root(), 4, 8, 1).unwrap();
+    let x = Tensor::randn([3, 1, 5, 4], OPTS);
+    let g1 = Graph::Static(transitions(&adjacency(5)));
+    let g2 = Graph::Static(vec![Tensor::eye(5, OPTS), Tensor::eye(5, OPTS)]);
+    assert!(close(
+        &cell.f_encode(&x, &g1).unwrap(),
+        &cell.f_encode(&x, &g2).unwrap(),
+        1e-6
+    ));
+}
