@@ -1,0 +1,92 @@
+//! Node features as the first layer sees them: dense, or sparse CSR. Cora's
+//! bag-of-words matrix is 1.3 % non-zero; dropping out its 2708 x 1433 dense
+//! entries costs ~50 ms on CPU, dropping out its 49 k stored values well under
+//! one, and a sparse-dense product replaces the dense one.
+
+use tch::{Device, Kind, Tensor};
+
+/// Input node features.
+#[derive(Debug)]
+pub enum NodeFeatures {
+    /// A dense `[N, F]` float tensor.
+    Dense(Tensor),
+    /// A sparse `[N, F]` matrix in CSR parts.
+    Sparse {
+        /// Row pointers, `N + 1` int64.
+        crow: Tensor,
+        /// Column of each stored value, int64.
+        col: Tensor,
+        /// Stored values, float.
+        values: Tensor,
+        /// `[N, F]`.
+        shape: [i64; 2],
+    },
+}
+
+impl NodeFeatures {
+    /// Converts graph-data's features, keeping sparse ones sparse.
+    pub fn from_features(features: &graph_data::Features, device: Device) -> Self {
+        match features {
+            graph_data::Features::Dense { rows, cols, data } => NodeFeatures::Dense(
+                Tensor::from_slice(data)
+                    .reshape([*rows as i64, *cols as i64])
+                    .to_device(device),
+            ),
+            graph_data::Features::Sparse(m) => {
+                let crow: Vec<i64> = m.indptr.iter().map(|&i| i as i64).collect();
+                let col: Vec<i64> = m.indices.iter().map(|&i| i as i64).collect();
+                NodeFeatures::Sparse {
+                    crow: Tensor::from_slice(&crow).to_device(device),
+                    col: Tensor::from_slice(&col).to_device(device),
+                    values: Tensor::from_slice(&m.values).to_device(device),
+                    shape: [m.nrows as i64, m.ncols as i64],
+                }
+            }
+        }
+    }
+
+    /// `[N, F]`.
+    pub fn shape(&self) -> [i64; 2] {
+        match self {
+            NodeFeatures::Dense(t) => {
+                let s = t.size();
+                [s[0], s[1]]
+            }
+            NodeFeatures::Sparse { shape, .. } => *shape,
+        }
+    }
+
+    /// The features as a tensor (sparse CSR when sparse), with dropout of rate
+    /// `p` on the stored values when `train`.
+    pub fn dropout(&self, p: f64, train: bool) -> Tensor {
+        match self {
+            NodeFeatures::Dense(t) => t.dropout(p, train),
+            NodeFeatures::Sparse {
+                crow,
+                col,
+                values,
+                shape,
+            } => {
+                let v = if train && p > 0.0 {
+                    values.dropout(p, true)
+                } else {
+                    values.shallow_clone()
+                };
+                Tensor::sparse_csr_tensor_crow_col_value_size(crow, col, &v, shape, (Kind::Float, v.device()))
+            }
+        }
+    }
+
+    /// The features as a tensor, without dropout.
+    pub fn tensor(&self) -> Tensor {
+        self.dropout(0.0, false)
+    }
+
+    /// A dense copy.
+    pub fn to_dense(&self) -> Tensor {
+        match self {
+            NodeFeatures::Dense(t) => t.shallow_clone(),
+            NodeFeatures::Sparse { .. } => self.tensor().to_dense(None, false),
+        }
+    }
+}

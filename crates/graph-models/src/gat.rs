@@ -1,0 +1,127 @@
+//! `GatConv` (Velickovic et al. 2018): attention over neighbours,
+//! `alpha_ij = softmax_j(LeakyReLU(a_src . W x_j + a_dst . W x_i))`,
+//! `x_i' = sum_j alpha_ij W x_j`, per head.
+
+use tch::{nn, Tensor};
+
+use crate::error::Result;
+use crate::graph::{check_x, Graph};
+use crate::layer::{glorot, lin_weight, linear, GnnLayer};
+use crate::message_passing::segment_softmax;
+
+/// Options of [`GatConv`] and [`GatV2Conv`](crate::GatV2Conv), PyG's defaults.
+#[derive(Debug, Clone, Copy)]
+pub struct GatConfig {
+    /// Number of attention heads.
+    pub heads: i64,
+    /// Concatenate the heads (`[N, heads * out]`), else average them (`[N, out]`).
+    pub concat: bool,
+    /// Slope of the LeakyReLU on attention logits.
+    pub negative_slope: f64,
+    /// Dropout on the attention coefficients while training.
+    pub dropout: f64,
+    /// Replace self loops by one per node.
+    pub add_self_loops: bool,
+    /// Learn an additive bias.
+    pub bias: bool,
+}
+
+impl Default for GatConfig {
+    fn default() -> Self {
+        GatConfig {
+            heads: 1,
+            concat: true,
+            negative_slope: 0.2,
+            dropout: 0.0,
+            add_self_loops: true,
+            bias: true,
+        }
+    }
+}
+
+/// Graph attention. Parameters: `lin.weight` `[heads * out, in]`, `att_src` and
+/// `att_dst` `[1, heads, out]`, `bias`. `x` may be sparse.
+#[derive(Debug)]
+pub struct GatConv {
+    weight: Tensor,
+    att_src: Tensor,
+    att_dst: Tensor,
+    bias: Option<Tensor>,
+    in_channels: i64,
+    out_channels: i64,
+    config: GatConfig,
+}
+
+impl GatConv {
+    /// A layer from `in_channels` to `out_channels` per head.
+    pub fn new(p: &nn::Path, in_channels: i64, out_channels: i64, config: GatConfig) -> Self {
+        let h = config.heads;
+        let weight = lin_weight(p, "lin", in_channels, h * out_channels);
+        let att_src = p.var("att_src", &[1, h, out_channels], glorot(h, out_channels));
+        let att_dst = p.var("att_dst", &[1, h, out_channels], glorot(h, out_channels));
+        let bias_len = if config.concat {
+            h * out_channels
+        } else {
+            out_channels
+        };
+        let bias = config.bias.then(|| p.zeros("bias", &[bias_len]));
+        GatConv {
+            weight,
+            att_src,
+            att_dst,
+            bias,
+            in_channels,
+            out_channels,
+            config,
+        }
+    }
+}
+
+impl GnnLayer for GatConv {
+    fn f_forward_t(&self, x: &Tensor, graph: &Graph, train: bool) -> Result<Tensor> {
+        check_x("GatConv", x, graph, self.in_channels)?;
+        let n = graph.num_nodes();
+        let h = linear(x, &self.weight).view([n, self.config.heads, self.out_channels]);
+        let a_src = (&h * &self.att_src).sum_dim_intlist(-1, false, None); // [N, H]
+        let a_dst = (&h * &self.att_dst).sum_dim_intlist(-1, false, None);
+        let ei = attention_edges(graph, self.config.add_self_loops);
+        let (src, dst) = (ei.get(0), ei.get(1));
+        let logits = leaky_relu(
+            &(a_src.index_select(0, &src) + a_dst.index_select(0, &dst)),
+            self.config.negative_slope,
+        );
+        let alpha = segment_softmax(&logits, &dst, n).dropout(self.config.dropout, train);
+        let messages = h.index_select(0, &src) * alpha.unsqueeze(-1);
+        let out = h.zeros_like().index_add(0, &dst, &messages);
+        Ok(finish_heads(out, self.config.concat, self.bias.as_ref()))
+    }
+}
+
+/// The edges attention runs over: the graph's, with self loops replaced by one
+/// per node when asked (cached on the graph).
+pub(crate) fn attention_edges(graph: &Graph, add_self_loops: bool) -> Tensor {
+    if add_self_loops {
+        graph.self_loop_edge_index()
+    } else {
+        graph.edge_index().shallow_clone()
+    }
+}
+
+/// `max(x, slope * x)` for `slope < 1`: LeakyReLU with a chosen slope.
+pub(crate) fn leaky_relu(x: &Tensor, slope: f64) -> Tensor {
+    x.maximum(&(x * slope))
+}
+
+/// Concatenates (`[N, H * C]`) or averages (`[N, C]`) the heads of `[N, H, C]`,
+/// then adds the bias.
+pub(crate) fn finish_heads(out: Tensor, concat: bool, bias: Option<&Tensor>) -> Tensor {
+    let out = if concat {
+        out.flatten(1, -1)
+    } else {
+        out.mean_dim(1, false, None)
+    };
+    match bias {
+        Some(b) => out + b,
+        None => out,
+    }
+}

@@ -1,0 +1,73 @@
+//! `GatV2Conv` (Brody et al. 2022): the attention is applied after the
+//! non-linearity, `alpha_ij = softmax_j(a . LeakyReLU(W_l x_j + W_r x_i))`, so it
+//! can rank neighbours differently for each query ("dynamic" attention).
+
+use tch::{nn, Tensor};
+
+use crate::error::Result;
+use crate::gat::{attention_edges, finish_heads, leaky_relu, GatConfig};
+use crate::graph::{check_x, Graph};
+use crate::layer::{glorot, lin_weight, linear, GnnLayer};
+use crate::message_passing::segment_softmax;
+
+/// GATv2 attention. Parameters: `lin_l.{weight,bias}`, `lin_r.{weight,bias}`
+/// (`[heads * out, in]`), `att` `[1, heads, out]`, `bias`.
+#[derive(Debug)]
+pub struct GatV2Conv {
+    lin_l: (Tensor, Tensor),
+    lin_r: (Tensor, Tensor),
+    att: Tensor,
+    bias: Option<Tensor>,
+    in_channels: i64,
+    out_channels: i64,
+    config: GatConfig,
+}
+
+impl GatV2Conv {
+    /// A layer from `in_channels` to `out_channels` per head.
+    pub fn new(p: &nn::Path, in_channels: i64, out_channels: i64, config: GatConfig) -> Self {
+        let hc = config.heads * out_channels;
+        let lin_l = (
+            lin_weight(p, "lin_l", in_channels, hc),
+            (p / "lin_l").zeros("bias", &[hc]),
+        );
+        let lin_r = (
+            lin_weight(p, "lin_r", in_channels, hc),
+            (p / "lin_r").zeros("bias", &[hc]),
+        );
+        let att = p.var(
+            "att",
+            &[1, config.heads, out_channels],
+            glorot(config.heads, out_channels),
+        );
+        let bias_len = if config.concat { hc } else { out_channels };
+        let bias = config.bias.then(|| p.zeros("bias", &[bias_len]));
+        GatV2Conv {
+            lin_l,
+            lin_r,
+            att,
+            bias,
+            in_channels,
+            out_channels,
+            config,
+        }
+    }
+}
+
+impl GnnLayer for GatV2Conv {
+    fn f_forward_t(&self, x: &Tensor, graph: &Graph, train: bool) -> Result<Tensor> {
+        check_x("GatV2Conv", x, graph, self.in_channels)?;
+        let n = graph.num_nodes();
+        let shape = [n, self.config.heads, self.out_channels];
+        let x_l = (linear(x, &self.lin_l.0) + &self.lin_l.1).view(shape);
+        let x_r = (linear(x, &self.lin_r.0) + &self.lin_r.1).view(shape);
+        let ei = attention_edges(graph, self.config.add_self_loops);
+        let (src, dst) = (ei.get(0), ei.get(1));
+        let x_j = x_l.index_select(0, &src);
+        let e = leaky_relu(&(&x_j + x_r.index_select(0, &dst)), self.config.negative_slope);
+        let logits = (e * &self.att).sum_dim_intlist(-1, false, None);
+        let alpha = segment_softmax(&logits, &dst, n).dropout(self.config.dropout, train);
+        let out = x_l.zeros_like().index_add(0, &dst, &(x_j * alpha.unsqueeze(-1)));
+        Ok(finish_heads(out, self.config.concat, self.bias.as_ref()))
+    }
+}

@@ -1,0 +1,46 @@
+//! What every graph layer offers: a fallible forward pass that checks its
+//! inputs and says what is wrong before libtorch is called, and a panicking one.
+
+use tch::{nn, Tensor};
+
+use crate::error::Result;
+use crate::graph::Graph;
+
+/// A layer over node features and a graph (the graph analogue of tch's
+/// `ModuleT`).
+pub trait GnnLayer: std::fmt::Debug {
+    /// Node features in, node features out; `train` switches dropout on.
+    fn f_forward_t(&self, x: &Tensor, graph: &Graph, train: bool) -> Result<Tensor>;
+
+    /// As [`GnnLayer::f_forward_t`], panicking with the same message on bad input.
+    fn forward_t(&self, x: &Tensor, graph: &Graph, train: bool) -> Tensor {
+        self.f_forward_t(x, graph, train)
+            .unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// Inference forward pass (no dropout).
+    fn forward(&self, x: &Tensor, graph: &Graph) -> Tensor {
+        self.forward_t(x, graph, false)
+    }
+}
+
+/// Glorot (Xavier) uniform initialisation, PyG's default for these layers.
+pub(crate) fn glorot(fan_in: i64, fan_out: i64) -> nn::Init {
+    let a = (6.0 / (fan_in + fan_out) as f64).sqrt();
+    nn::Init::Uniform { lo: -a, up: a }
+}
+
+/// A PyG-style `Linear` without bias named `{name}.weight` (`[out, in]`).
+pub(crate) fn lin_weight(p: &nn::Path, name: &str, in_dim: i64, out_dim: i64) -> Tensor {
+    (p / name).var("weight", &[out_dim, in_dim], glorot(in_dim, out_dim))
+}
+
+/// `x @ weight^T` over the last dimension, for dense `x` of any rank or a
+/// sparse (COO or CSR) matrix `x`.
+pub(crate) fn linear(x: &Tensor, weight: &Tensor) -> Tensor {
+    if x.dim() == 2 {
+        x.mm(&weight.tr()) // the one product libtorch has for sparse inputs
+    } else {
+        x.matmul(&weight.tr())
+    }
+}

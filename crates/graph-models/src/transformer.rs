@@ -1,0 +1,96 @@
+//! `TransformerConv` (Shi et al. 2021): scaled dot-product attention restricted
+//! to the edges, `alpha_ij = softmax_j(q_i . k_j / sqrt(C))`,
+//! `x_i' = W_skip x_i + sum_j alpha_ij v_j`. On a complete graph with self loops
+//! and no skip it is multi-head self-attention.
+
+use tch::{nn, Tensor};
+
+use crate::error::Result;
+use crate::gat::finish_heads;
+use crate::graph::{check_x, Graph};
+use crate::layer::{lin_weight, linear, GnnLayer};
+use crate::message_passing::segment_softmax;
+
+/// Options of [`TransformerConv`].
+#[derive(Debug, Clone, Copy)]
+pub struct TransformerConfig {
+    /// Number of heads.
+    pub heads: i64,
+    /// Concatenate the heads, else average them.
+    pub concat: bool,
+    /// Dropout on the attention coefficients while training.
+    pub dropout: f64,
+    /// Add `lin_skip(x)` (the root weight).
+    pub root_weight: bool,
+}
+
+impl Default for TransformerConfig {
+    fn default() -> Self {
+        TransformerConfig {
+            heads: 1,
+            concat: true,
+            dropout: 0.0,
+            root_weight: true,
+        }
+    }
+}
+
+type Linear = (Tensor, Tensor);
+
+/// Dot-product graph attention. Parameters as PyG: `lin_query`, `lin_key`,
+/// `lin_value`, `lin_skip` (`weight` and `bias` each).
+#[derive(Debug)]
+pub struct TransformerConv {
+    query: Linear,
+    key: Linear,
+    value: Linear,
+    skip: Option<Linear>,
+    in_channels: i64,
+    out_channels: i64,
+    config: TransformerConfig,
+}
+
+fn lin(p: &nn::Path, name: &str, i: i64, o: i64) -> Linear {
+    (lin_weight(p, name, i, o), (p / name).zeros("bias", &[o]))
+}
+
+impl TransformerConv {
+    /// A layer from `in_channels` to `out_channels` per head.
+    pub fn new(p: &nn::Path, in_channels: i64, out_channels: i64, config: TransformerConfig) -> Self {
+        let hc = config.heads * out_channels;
+        let skip_out = if config.concat { hc } else { out_channels };
+        TransformerConv {
+            query: lin(p, "lin_query", in_channels, hc),
+            key: lin(p, "lin_key", in_channels, hc),
+            value: lin(p, "lin_value", in_channels, hc),
+            skip: config
+                .root_weight
+                .then(|| lin(p, "lin_skip", in_channels, skip_out)),
+            in_channels,
+            out_channels,
+            config,
+        }
+    }
+}
+
+impl GnnLayer for TransformerConv {
+    fn f_forward_t(&self, x: &Tensor, graph: &Graph, train: bool) -> Result<Tensor> {
+        check_x("TransformerConv", x, graph, self.in_channels)?;
+        let n = graph.num_nodes();
+        let shape = [n, self.config.heads, self.out_channels];
+        let project = |l: &Linear| (linear(x, &l.0) + &l.1).view(shape);
+        let (q, k, v) = (project(&self.query), project(&self.key), project(&self.value));
+        let (src, dst) = (graph.src(), graph.dst());
+        let scores = (q.index_select(0, &dst) * k.index_select(0, &src)).sum_dim_intlist(-1, false, None)
+            / (self.out_channels as f64).sqrt();
+        let alpha = segment_softmax(&scores, &dst, n).dropout(self.config.dropout, train);
+        let out = v
+            .zeros_like()
+            .index_add(0, &dst, &(v.index_select(0, &src) * alpha.unsqueeze(-1)));
+        let out = finish_heads(out, self.config.concat, None);
+        Ok(match &self.skip {
+            Some((w, b)) => out + linear(x, w) + b,
+            None => out,
+        })
+    }
+}
