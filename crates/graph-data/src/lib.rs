@@ -18,8 +18,10 @@ pub mod features;
 pub mod fetch;
 pub mod norm;
 pub mod petgraph_io;
+pub mod pgt;
 pub mod pickle;
 pub mod planetoid;
+pub mod tabular;
 pub mod temporal;
 pub mod ts;
 

@@ -54,3 +54,76 @@ fn univariate_ucr_sets_have_the_published_sizes() {
         );
     }
 }
+
+use graph_data::pgt::{self, Signal};
+use graph_data::tabular;
+
+fn edge_set(e: &graph_data::EdgeList) -> std::collections::HashSet<(u32, u32)> {
+    e.src.iter().copied().zip(e.dst.iter().copied()).collect()
+}
+
+#[test]
+fn pgt_json_signals_have_the_published_shapes() {
+    let Signal::Static(c) = pgt::load("chickenpox", &fetcher()).unwrap() else {
+        panic!("static")
+    };
+    assert_eq!((c.steps, c.nodes(), c.features, c.edges.len()), (521, 20, 1, 102));
+    assert!(c.edges.weight.is_none());
+    // PGT's lags=4 view has 521 - 4 = 517 snapshots.
+    assert_eq!(c.steps - 4, 517);
+    let Signal::Static(p) = pgt::load("pedalme-london", &fetcher()).unwrap() else {
+        panic!("static")
+    };
+    assert_eq!((p.steps, p.nodes(), p.edges.len()), (35, 15, 225));
+    assert_eq!(p.edges.weight.as_ref().unwrap()[..2], [1.0, 0.4254589621618998]);
+    let Signal::Static(m) = pgt::load("montevideo-bus", &fetcher()).unwrap() else {
+        panic!("static")
+    };
+    assert_eq!((m.steps, m.nodes(), m.edges.len()), (744, 675, 690));
+    assert_eq!(m.edges.weight.as_ref().unwrap()[0], 172.2);
+    let Signal::Dynamic(e) = pgt::load("england-covid", &fetcher()).unwrap() else {
+        panic!("dynamic")
+    };
+    assert_eq!((e.steps(), e.nodes(), e.features), (61, 129, 1));
+    assert_eq!(e.edges.iter().map(|g| g.len()).sum::<usize>(), 82529);
+    assert_eq!(e.edges[0].len(), 2158);
+    assert_eq!(&e.values[..5], &[4.0, 1.0, 0.0, 2.0, 0.0]);
+}
+
+#[test]
+fn los_loop_speeds_and_adjacency() {
+    let s = tabular::load_los_loop(&fetcher()).unwrap();
+    assert_eq!((s.steps, s.nodes(), s.features), (2016, 207, 1));
+    // 2833 non-zeros of which the 207 diagonal ones; the matrix is symmetric.
+    assert_eq!(s.edges.len(), 2833);
+    let set = edge_set(&s.edges);
+    assert_eq!(set.iter().filter(|(a, b)| a == b).count(), 207);
+    assert!(set.iter().all(|&(a, b)| set.contains(&(b, a))));
+    assert_eq!(&s.values[..2], &[64.375, 67.625]);
+    assert!(
+        s.values.iter().all(|&v| (0.0..=100.0).contains(&v)),
+        "speeds are in mph"
+    );
+}
+
+#[test]
+fn flu_bybw_counts_and_districts() {
+    let s = tabular::load_flu_bybw(&fetcher()).unwrap();
+    assert_eq!((s.steps, s.nodes()), (416, 140));
+    let set = edge_set(&s.edges);
+    assert_eq!(set.len(), 672);
+    assert_eq!(set.iter().filter(|(a, b)| a < b).count(), 336);
+    assert!(set.iter().all(|&(a, b)| a != b && set.contains(&(b, a))));
+    assert!(s.values.iter().all(|&v| v >= 0.0 && v.fract() == 0.0), "counts");
+}
+
+#[test]
+fn karate_club_has_78_edges_and_two_clubs_of_17() {
+    let d = tabular::load_karate(&fetcher()).unwrap();
+    assert_eq!(d.num_nodes(), 34);
+    assert_eq!(d.edges.len(), 2 * 78);
+    assert_eq!(d.num_classes, 2);
+    assert_eq!(d.labels.iter().filter(|&&l| l == 0).count(), 17);
+    assert_eq!((d.labels[0], d.labels[33]), (0, 1));
+    assert_eq!(d.isolated_nodes(), 0);
+}
