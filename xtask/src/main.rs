@@ -4,6 +4,7 @@
 //! fresh machine. Work that needs libtorch (demo, training, reproductions)
 //! runs the `seqgraph` binary through cargo after setup.
 
+mod bench;
 mod setup;
 
 use anyhow::{bail, Context, Result};
@@ -55,9 +56,9 @@ enum Task {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<String>,
     },
-    /// Run the criterion benches.
+    /// Run the criterion benches and the peer programs (PyG, PGT, torch.nn) side by side.
     Bench {
-        /// Passed to `cargo bench`.
+        /// `--suite data|seq|gnn|temporal|all`, `--json`, `--no-peers`, …
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<String>,
     },
@@ -132,9 +133,7 @@ fn run() -> Result<()> {
         }
         Task::Bench { args } => {
             ensure_setup(&root)?;
-            let mut bench = vec!["bench", "-p", "seqgraph-benches"];
-            bench.extend(args.iter().map(String::as_str));
-            cargo(&root, &bench)
+            bench::run(&root, &args)
         }
         Task::Data { cmd } => data(cmd),
     }
@@ -155,7 +154,7 @@ fn ensure_setup(root: &Path) -> Result<()> {
 }
 
 /// Runs cargo in the workspace, failing on a non-zero exit.
-fn cargo(root: &Path, args: &[&str]) -> Result<()> {
+pub(crate) fn cargo(root: &Path, args: &[&str]) -> Result<()> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
     println!("seqgraph: cargo {}", args.join(" "));
     let status = Command::new(&cargo)
