@@ -23,6 +23,8 @@ pub mod pickle;
 pub mod planetoid;
 pub mod tabular;
 pub mod temporal;
+#[cfg(feature = "tch")]
+pub mod tensor;
 pub mod ts;
 
 pub use edges::EdgeList;
