@@ -127,3 +127,40 @@ fn karate_club_has_78_edges_and_two_clubs_of_17() {
     assert_eq!((d.labels[0], d.labels[33]), (0, 1));
     assert_eq!(d.isolated_nodes(), 0);
 }
+
+use graph_data::gnn_benchmark::{self, SplitSpec};
+
+#[test]
+fn gnn_benchmark_npz_graphs_and_seeded_per_class_splits() {
+    let g = gnn_benchmark::load("cora-npz", &fetcher()).unwrap();
+    // What the archive holds: 2708 nodes, 5429 directed citations, 1433
+    // binary attributes (49216 non-zeros), 7 classes.
+    assert_eq!((g.adjacency.nrows, g.adjacency.nnz()), (2708, 5429));
+    assert_eq!((g.attributes.ncols, g.attributes.nnz()), (1433, 49216));
+    assert_eq!(g.num_classes(), 7);
+    assert_eq!(g.class_names.as_ref().map(Vec::len), Some(7));
+    assert_eq!(g.node_names.as_ref().map(Vec::len), Some(2708));
+    let d = g.to_node_dataset(&SplitSpec::default(), 7).unwrap();
+    assert_eq!(d.edges.len(), 10556); // the same graph as Planetoid Cora once undirected
+    assert_eq!((d.train.len(), d.val.len(), d.test.len()), (140, 210, 2708 - 350));
+    for c in 0..7 {
+        assert_eq!(d.train.iter().filter(|&&i| d.labels[i] == c).count(), 20);
+        assert_eq!(d.val.iter().filter(|&&i| d.labels[i] == c).count(), 30);
+    }
+    // Seeded: same seed, same split; another seed, another split.
+    assert_eq!(
+        g.to_node_dataset(&SplitSpec::default(), 7).unwrap().train,
+        d.train
+    );
+    assert_ne!(
+        g.to_node_dataset(&SplitSpec::default(), 8).unwrap().train,
+        d.train
+    );
+
+    let c = gnn_benchmark::load("citeseer-npz", &fetcher()).unwrap();
+    assert_eq!(
+        (c.adjacency.nrows, c.attributes.ncols, c.num_classes()),
+        (3312, 3703, 6)
+    );
+    assert_eq!(c.undirected_edges().unwrap().len(), 9072);
+}
