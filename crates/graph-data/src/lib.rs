@@ -27,6 +27,7 @@ pub mod tabular;
 pub mod temporal;
 #[cfg(feature = "tch")]
 pub mod tensor;
+pub mod text;
 pub mod ts;
 
 pub use edges::EdgeList;

@@ -164,3 +164,33 @@ fn gnn_benchmark_npz_graphs_and_seeded_per_class_splits() {
     );
     assert_eq!(c.undirected_edges().unwrap().len(), 9072);
 }
+
+use graph_data::text;
+
+#[test]
+fn moby_dick_round_trips_through_its_character_vocabulary() {
+    let (t, v) = text::load_moby_dick(&fetcher()).unwrap();
+    assert_eq!(t.len(), 1_204_997); // bytes
+    assert_eq!(t.chars().count(), 1_190_317);
+    assert_eq!(v.len(), 83);
+    let ids = v.encode(&t).unwrap();
+    assert_eq!(ids.len(), 1_190_317);
+    assert_eq!(v.decode(&ids).unwrap(), t);
+}
+
+#[test]
+fn series_csvs_have_the_published_lengths_and_report_missing_values() {
+    let s = text::load_series("sunspots", &fetcher()).unwrap();
+    assert_eq!(
+        (s.len(), s.missing.len(), s.column.as_str()),
+        (309, 0, "SUNACTIVITY")
+    );
+    assert_eq!((s.time[0].as_str(), s.values[0]), ("1700", 5.0));
+    let a = text::load_series("airline", &fetcher()).unwrap();
+    assert_eq!((a.len(), a.values[0], a.missing.len()), (144, 112.0, 0));
+    let mut c = text::load_series("co2", &fetcher()).unwrap();
+    assert_eq!((c.len(), c.missing.len()), (2284, 59));
+    assert!(c.missing.iter().all(|&i| c.values[i].is_nan()));
+    c.fill_linear().unwrap();
+    assert!(c.values.iter().all(|v| (300.0..400.0).contains(v)));
+}
