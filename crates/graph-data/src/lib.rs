@@ -17,6 +17,7 @@ pub mod error;
 pub mod features;
 pub mod fetch;
 pub mod gnn_benchmark;
+pub mod info;
 pub mod norm;
 pub mod npy;
 pub mod petgraph_io;
