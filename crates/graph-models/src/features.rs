@@ -26,22 +26,15 @@ pub enum NodeFeatures {
 impl NodeFeatures {
     /// Converts graph-data's features, keeping sparse ones sparse.
     pub fn from_features(features: &graph_data::Features, device: Device) -> Self {
+        let t = features.to_tensor_keep_sparse().to_device(device);
         match features {
-            graph_data::Features::Dense { rows, cols, data } => NodeFeatures::Dense(
-                Tensor::from_slice(data)
-                    .reshape([*rows as i64, *cols as i64])
-                    .to_device(device),
-            ),
-            graph_data::Features::Sparse(m) => {
-                let crow: Vec<i64> = m.indptr.iter().map(|&i| i as i64).collect();
-                let col: Vec<i64> = m.indices.iter().map(|&i| i as i64).collect();
-                NodeFeatures::Sparse {
-                    crow: Tensor::from_slice(&crow).to_device(device),
-                    col: Tensor::from_slice(&col).to_device(device),
-                    values: Tensor::from_slice(&m.values).to_device(device),
-                    shape: [m.nrows as i64, m.ncols as i64],
-                }
-            }
+            graph_data::Features::Dense { .. } => NodeFeatures::Dense(t),
+            graph_data::Features::Sparse(m) => NodeFeatures::Sparse {
+                crow: t.crow_indices(),
+                col: t.col_indices(),
+                values: t.values(),
+                shape: [m.nrows as i64, m.ncols as i64],
+            },
         }
     }
 

@@ -5,7 +5,7 @@ use tch::{nn, nn::ModuleT, Tensor};
 
 use crate::error::Result;
 use crate::graph::{check_x, Graph};
-use crate::layer::GnnLayer;
+use crate::layer::{is_sparse, GnnLayer};
 use crate::message_passing::{weighted_x_j, Edges, MessagePassing};
 
 /// Graph isomorphism convolution. Parameters: `nn.*` (the MLP) and `eps`
@@ -59,6 +59,11 @@ impl MessagePassing for GinConv {
 impl GnnLayer for GinConv {
     fn f_forward_t(&self, x: &Tensor, graph: &Graph, train: bool) -> Result<Tensor> {
         check_x("GinConv", x, graph, self.in_channels)?;
-        Ok(self.mlp.forward_t(&self.propagate(x, graph), train))
+        let dense = if is_sparse(x) {
+            x.to_dense(None, false)
+        } else {
+            x.shallow_clone()
+        };
+        Ok(self.mlp.forward_t(&self.propagate(&dense, graph), train))
     }
 }

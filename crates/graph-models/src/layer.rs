@@ -44,3 +44,9 @@ pub(crate) fn linear(x: &Tensor, weight: &Tensor) -> Tensor {
         x.matmul(&weight.tr())
     }
 }
+
+/// True for sparse COO or CSR tensors (tch exposes no layout query; only CSR
+/// tensors have row pointers).
+pub(crate) fn is_sparse(x: &Tensor) -> bool {
+    x.is_sparse() || x.f_crow_indices().is_ok()
+}

@@ -9,6 +9,8 @@
 //!   [`GinConv`], [`ChebConv`], [`Appnp`], [`Gcn2Conv`], [`TransformerConv`];
 //!   parameter names follow PyG's state dicts.
 //! - [`NodeFeatures`]: dense or sparse input features (dropout on stored values).
+//! - Depth: [`Residual`], [`ResPlus`], [`JumpingKnowledge`].
+//! - [`models`] and [`train`]: node classification with the published recipes.
 #![deny(missing_docs)]
 
 pub mod appnp;
@@ -21,9 +23,13 @@ pub mod gcn;
 pub mod gcn2;
 pub mod gin;
 pub mod graph;
+pub mod jk;
 pub mod layer;
 pub mod message_passing;
+pub mod models;
+pub mod residual;
 pub mod sage;
+pub mod train;
 pub mod transformer;
 
 pub use appnp::Appnp;
@@ -36,7 +42,11 @@ pub use gcn::{GcnConfig, GcnConv};
 pub use gcn2::Gcn2Conv;
 pub use gin::GinConv;
 pub use graph::Graph;
+pub use jk::{JkMode, JumpingKnowledge};
 pub use layer::GnnLayer;
 pub use message_passing::{aggregate, segment_softmax, spmm, weighted_x_j, Aggr, Edges, MessagePassing};
+pub use models::{Arch, NodeModel, Recipe, Select};
+pub use residual::{ResPlus, Residual};
 pub use sage::SageConv;
+pub use train::{fit, median, train_node, NodeData, RunResult};
 pub use transformer::{TransformerConfig, TransformerConv};

@@ -4,7 +4,7 @@ use tch::{nn, Tensor};
 
 use crate::error::Result;
 use crate::graph::{check_x, Graph};
-use crate::layer::{lin_weight, linear, GnnLayer};
+use crate::layer::{is_sparse, lin_weight, linear, GnnLayer};
 use crate::message_passing::{weighted_x_j, Aggr, Edges, MessagePassing};
 
 /// GraphSAGE. Parameters: `lin_l.weight`, `lin_l.bias`, `lin_r.weight`.
@@ -53,8 +53,18 @@ impl MessagePassing for SageConv {
 impl GnnLayer for SageConv {
     fn f_forward_t(&self, x: &Tensor, graph: &Graph, _train: bool) -> Result<Tensor> {
         check_x("SageConv", x, graph, self.in_channels)?;
-        let neigh = self.propagate(x, graph);
-        let out = linear(&neigh, &self.lin_l.0) + &self.lin_l.1 + linear(x, &self.lin_r);
+        let out = if matches!(self.aggr, Aggr::Sum | Aggr::Mean) {
+            // A linear aggregator commutes with W_l: project first (fewer
+            // channels to move, and sparse x works).
+            self.propagate(&linear(x, &self.lin_l.0), graph) + &self.lin_l.1 + linear(x, &self.lin_r)
+        } else {
+            let dense = if is_sparse(x) {
+                x.to_dense(None, false)
+            } else {
+                x.shallow_clone()
+            };
+            linear(&self.propagate(&dense, graph), &self.lin_l.0) + &self.lin_l.1 + linear(x, &self.lin_r)
+        };
         Ok(if self.normalize { l2_normalize(&out) } else { out })
     }
 }

@@ -1,0 +1,466 @@
+//! Node-classification networks built from the layers, with the usual recipes,
+//! each recording its hidden representations layer by layer (for the
+//! over-smoothing measures).
+
+use tch::{nn, nn::Module, Tensor};
+
+use crate::features::NodeFeatures;
+use crate::gat::{GatConfig, GatConv};
+use crate::gcn::{GcnConfig, GcnConv};
+use crate::gcn2::Gcn2Conv;
+use crate::graph::Graph;
+use crate::jk::{JkMode, JumpingKnowledge};
+use crate::layer::GnnLayer;
+use crate::message_passing::Aggr;
+use crate::sage::SageConv;
+use crate::Appnp;
+
+/// A network mapping node features to class logits.
+pub trait NodeModel: std::fmt::Debug {
+    /// Logits `[N, classes]`; every hidden representation (after each graph
+    /// layer) is pushed on `record`.
+    fn forward_recorded(
+        &self,
+        x: &NodeFeatures,
+        graph: &Graph,
+        train: bool,
+        record: &mut Vec<Tensor>,
+    ) -> Tensor;
+
+    /// Logits `[N, classes]`.
+    fn forward_t(&self, x: &NodeFeatures, graph: &Graph, train: bool) -> Tensor {
+        self.forward_recorded(x, graph, train, &mut Vec::new())
+    }
+}
+
+/// The architectures `train node --model` knows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Arch {
+    /// Kipf and Welling's GCN.
+    Gcn,
+    /// GCN with residual connections between hidden layers.
+    ResGcn,
+    /// GAT, 8 heads of 8 in hidden layers.
+    Gat,
+    /// GraphSAGE, mean aggregator.
+    Sage,
+    /// MLP then APPNP propagation (K = 10, alpha = 0.1).
+    Appnp,
+    /// GCNII (alpha 0.1, theta 0.5).
+    Gcn2,
+    /// GCN layers with jumping knowledge (max) before the classifier.
+    Jk,
+}
+
+impl Arch {
+    /// Parses `gcn`, `res`, `gat`, `sage`, `appnp`, `gcn2`, `jk`.
+    pub fn parse(name: &str) -> Option<Arch> {
+        Some(match name {
+            "gcn" => Arch::Gcn,
+            "res" | "resgcn" => Arch::ResGcn,
+            "gat" => Arch::Gat,
+            "sage" => Arch::Sage,
+            "appnp" => Arch::Appnp,
+            "gcn2" | "gcnii" => Arch::Gcn2,
+            "jk" => Arch::Jk,
+            _ => return None,
+        })
+    }
+
+    /// The short name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Arch::Gcn => "gcn",
+            Arch::ResGcn => "res",
+            Arch::Gat => "gat",
+            Arch::Sage => "sage",
+            Arch::Appnp => "appnp",
+            Arch::Gcn2 => "gcn2",
+            Arch::Jk => "jk",
+        }
+    }
+
+    /// Default depth (graph layers).
+    pub fn default_layers(self) -> usize {
+        match self {
+            Arch::Gcn2 => 64,
+            Arch::Jk => 4,
+            _ => 2,
+        }
+    }
+
+    /// The published training recipe of this architecture.
+    pub fn recipe(self) -> Recipe {
+        let kipf = Recipe {
+            lr: 0.01,
+            epochs: 200,
+            patience: None,
+            weight_decay: vec![(0, 0.0), (1, 5e-4)],
+            select: Select::BestValAcc,
+        };
+        match self {
+            Arch::Gcn | Arch::ResGcn | Arch::Jk | Arch::Sage | Arch::Appnp => kipf,
+            Arch::Gat => Recipe {
+                lr: 0.005,
+                epochs: 1000,
+                patience: Some(100),
+                weight_decay: vec![(0, 5e-4)],
+                select: Select::BestValLoss,
+            },
+            Arch::Gcn2 => Recipe {
+                lr: 0.01,
+                epochs: 1000,
+                patience: Some(100),
+                weight_decay: vec![(0, 0.01), (1, 5e-4)],
+                select: Select::BestValAcc,
+            },
+        }
+    }
+
+    /// Builds the network under `p` for `depth` graph layers.
+    pub fn build(self, p: &nn::Path, in_dim: i64, classes: i64, depth: usize) -> Box<dyn NodeModel> {
+        let depth = depth.max(1);
+        match self {
+            Arch::Gcn => Box::new(Gcn::new(p, in_dim, 16, classes, depth, false)),
+            Arch::ResGcn => Box::new(Gcn::new(p, in_dim, 16, classes, depth, true)),
+            Arch::Gat => Box::new(Gat::new(p, in_dim, classes, depth)),
+            Arch::Sage => Box::new(Sage::new(p, in_dim, 64, classes, depth)),
+            Arch::Appnp => Box::new(AppnpNet::new(p, in_dim, 64, classes, depth)),
+            Arch::Gcn2 => Box::new(Gcn2Net::new(p, in_dim, 64, classes, depth)),
+            Arch::Jk => Box::new(JkNet::new(p, in_dim, 16, classes, depth, JkMode::Max)),
+        }
+    }
+}
+
+/// Which epoch's test accuracy is reported.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Select {
+    /// The epoch of best validation accuracy (PyG's examples).
+    BestValAcc,
+    /// The epoch of lowest validation loss (GAT's early stopping).
+    BestValLoss,
+}
+
+/// Optimisation recipe (Adam).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Recipe {
+    /// Learning rate.
+    pub lr: f64,
+    /// Maximum epochs.
+    pub epochs: usize,
+    /// Stop after this many epochs without a better validation loss.
+    pub patience: Option<usize>,
+    /// Weight decay per parameter group (group 1: the first layer, as Kipf).
+    pub weight_decay: Vec<(usize, f64)>,
+    /// Which epoch is reported.
+    pub select: Select,
+}
+
+fn relu_dropout(h: Tensor, p: f64, train: bool) -> Tensor {
+    h.relu().dropout(p, train)
+}
+
+/// Stack of [`GcnConv`], hidden layers with ReLU and dropout 0.5; with
+/// `residual`, hidden-to-hidden layers add their input back.
+#[derive(Debug)]
+pub struct Gcn {
+    convs: Vec<GcnConv>,
+    residual: bool,
+    dropout: f64,
+}
+
+impl Gcn {
+    /// `depth` layers `in -> hidden -> ... -> classes`; the first layer's
+    /// parameters sit in group 1 (weight decay).
+    pub fn new(p: &nn::Path, in_dim: i64, hidden: i64, classes: i64, depth: usize, residual: bool) -> Self {
+        let dims: Vec<i64> = std::iter::once(in_dim)
+            .chain(std::iter::repeat_n(hidden, depth - 1))
+            .chain([classes])
+            .collect();
+        let convs = (0..depth)
+            .map(|i| {
+                let path = if i == 0 {
+                    (p / "convs").set_group(1)
+                } else {
+                    p / "convs"
+                };
+                GcnConv::new(&(&path / i), dims[i], dims[i + 1], GcnConfig::default())
+            })
+            .collect();
+        Gcn {
+            convs,
+            residual,
+            dropout: 0.5,
+        }
+    }
+}
+
+impl NodeModel for Gcn {
+    fn forward_recorded(
+        &self,
+        x: &NodeFeatures,
+        graph: &Graph,
+        train: bool,
+        record: &mut Vec<Tensor>,
+    ) -> Tensor {
+        let mut h = x.dropout(self.dropout, train);
+        let last = self.convs.len() - 1;
+        for (i, conv) in self.convs.iter().enumerate() {
+            let out = conv.forward_t(&h, graph, train);
+            if i == last {
+                record.push(out.shallow_clone());
+                return out;
+            }
+            let out = out.relu();
+            h = if self.residual && i > 0 { h + out } else { out };
+            record.push(h.shallow_clone());
+            h = h.dropout(self.dropout, train);
+        }
+        unreachable!("a Gcn has at least one layer")
+    }
+}
+
+/// GAT: hidden layers of 8 heads x 8 (concatenated, ELU), a one-head output
+/// layer, dropout 0.6 on inputs and attention.
+#[derive(Debug)]
+pub struct Gat {
+    convs: Vec<GatConv>,
+    dropout: f64,
+}
+
+impl Gat {
+    /// `depth` layers to `classes`.
+    pub fn new(p: &nn::Path, in_dim: i64, classes: i64, depth: usize) -> Self {
+        let (heads, hidden, dropout) = (8, 8, 0.6);
+        let convs = (0..depth)
+            .map(|i| {
+                let last = i + 1 == depth;
+                let input = if i == 0 { in_dim } else { heads * hidden };
+                let config = GatConfig {
+                    heads: if last { 1 } else { heads },
+                    concat: !last,
+                    dropout,
+                    ..GatConfig::default()
+                };
+                GatConv::new(
+                    &(p / "convs" / i),
+                    input,
+                    if last { classes } else { hidden },
+                    config,
+                )
+            })
+            .collect();
+        Gat { convs, dropout }
+    }
+}
+
+impl NodeModel for Gat {
+    fn forward_recorded(
+        &self,
+        x: &NodeFeatures,
+        graph: &Graph,
+        train: bool,
+        record: &mut Vec<Tensor>,
+    ) -> Tensor {
+        let mut h = x.dropout(self.dropout, train);
+        let last = self.convs.len() - 1;
+        for (i, conv) in self.convs.iter().enumerate() {
+            let out = conv.forward_t(&h, graph, train);
+            let out = if i == last { out } else { out.elu() };
+            record.push(out.shallow_clone());
+            if i == last {
+                return out;
+            }
+            h = out.dropout(self.dropout, train);
+        }
+        unreachable!("a Gat has at least one layer")
+    }
+}
+
+/// GraphSAGE (mean), hidden ReLU and dropout 0.5.
+#[derive(Debug)]
+pub struct Sage {
+    convs: Vec<SageConv>,
+}
+
+impl Sage {
+    /// `depth` layers `in -> hidden -> ... -> classes`.
+    pub fn new(p: &nn::Path, in_dim: i64, hidden: i64, classes: i64, depth: usize) -> Self {
+        let convs = (0..depth)
+            .map(|i| {
+                let input = if i == 0 { in_dim } else { hidden };
+                let output = if i + 1 == depth { classes } else { hidden };
+                let path = if i == 0 {
+                    (p / "convs").set_group(1)
+                } else {
+                    p / "convs"
+                };
+                SageConv::new(&(&path / i), input, output, Aggr::Mean, false)
+            })
+            .collect();
+        Sage { convs }
+    }
+}
+
+impl NodeModel for Sage {
+    fn forward_recorded(
+        &self,
+        x: &NodeFeatures,
+        graph: &Graph,
+        train: bool,
+        record: &mut Vec<Tensor>,
+    ) -> Tensor {
+        let mut h = x.dropout(0.5, train);
+        let last = self.convs.len() - 1;
+        for (i, conv) in self.convs.iter().enumerate() {
+            let out = conv.forward_t(&h, graph, train);
+            record.push(out.shallow_clone());
+            if i == last {
+                return out;
+            }
+            h = relu_dropout(out, 0.5, train);
+        }
+        unreachable!("a Sage has at least one layer")
+    }
+}
+
+/// APPNP: a two-layer MLP (hidden 64, dropout 0.5) then `depth` x 5 steps
+/// of personalised-PageRank propagation (10 steps for the default depth 2).
+#[derive(Debug)]
+pub struct AppnpNet {
+    lin1: nn::Linear,
+    lin2: nn::Linear,
+    prop: Appnp,
+}
+
+impl AppnpNet {
+    /// The network; `depth` scales the propagation steps.
+    pub fn new(p: &nn::Path, in_dim: i64, hidden: i64, classes: i64, depth: usize) -> Self {
+        let lin1 = nn::linear(p.set_group(1) / "lin1", in_dim, hidden, Default::default());
+        let lin2 = nn::linear(p / "lin2", hidden, classes, Default::default());
+        AppnpNet {
+            lin1,
+            lin2,
+            prop: Appnp {
+                k: 5 * depth,
+                alpha: 0.1,
+            },
+        }
+    }
+}
+
+impl NodeModel for AppnpNet {
+    fn forward_recorded(
+        &self,
+        x: &NodeFeatures,
+        graph: &Graph,
+        train: bool,
+        record: &mut Vec<Tensor>,
+    ) -> Tensor {
+        let h = x.dropout(0.5, train).mm(&self.lin1.ws.tr()) + self.lin1.bs.as_ref().expect("bias");
+        let h = self.lin2.forward(&relu_dropout(h, 0.5, train));
+        let out = self.prop.forward_t(&h, graph, train);
+        record.push(out.shallow_clone());
+        out
+    }
+}
+
+/// GCNII: linear in, `depth` [`Gcn2Conv`] layers (hidden 64, alpha 0.1,
+/// theta 0.5, dropout 0.6), linear out. Group 0 (convs) gets weight decay
+/// 0.01, group 1 (linears) 5e-4, as the paper.
+#[derive(Debug)]
+pub struct Gcn2Net {
+    lin_in: nn::Linear,
+    lin_out: nn::Linear,
+    convs: Vec<Gcn2Conv>,
+}
+
+impl Gcn2Net {
+    /// The network.
+    pub fn new(p: &nn::Path, in_dim: i64, hidden: i64, classes: i64, depth: usize) -> Self {
+        let lins = p.set_group(1) / "lins";
+        let lin_in = nn::linear(&lins / 0, in_dim, hidden, Default::default());
+        let lin_out = nn::linear(&lins / 1, hidden, classes, Default::default());
+        let convs = (0..depth)
+            .map(|i| Gcn2Conv::new(&(p / "convs" / i), hidden, 0.1, 0.5, i + 1))
+            .collect();
+        Gcn2Net {
+            lin_in,
+            lin_out,
+            convs,
+        }
+    }
+}
+
+impl NodeModel for Gcn2Net {
+    fn forward_recorded(
+        &self,
+        x: &NodeFeatures,
+        graph: &Graph,
+        train: bool,
+        record: &mut Vec<Tensor>,
+    ) -> Tensor {
+        let x = x.dropout(0.6, train);
+        let x0 = (x.mm(&self.lin_in.ws.tr()) + self.lin_in.bs.as_ref().expect("bias")).relu();
+        let mut h = x0.shallow_clone();
+        for conv in &self.convs {
+            h = conv.forward(&h.dropout(0.6, train), &x0, graph).relu();
+            record.push(h.shallow_clone());
+        }
+        self.lin_out.forward(&h.dropout(0.6, train))
+    }
+}
+
+/// JK-Net: `depth` GCN layers (hidden 16, ReLU, dropout 0.5), jumping
+/// knowledge over all of them, then a linear classifier.
+#[derive(Debug)]
+pub struct JkNet {
+    convs: Vec<GcnConv>,
+    jk: JumpingKnowledge,
+    lin: nn::Linear,
+}
+
+impl JkNet {
+    /// The network with the given combination `mode`.
+    pub fn new(p: &nn::Path, in_dim: i64, hidden: i64, classes: i64, depth: usize, mode: JkMode) -> Self {
+        let convs = (0..depth)
+            .map(|i| {
+                let path = if i == 0 {
+                    (p / "convs").set_group(1)
+                } else {
+                    p / "convs"
+                };
+                GcnConv::new(
+                    &(&path / i),
+                    if i == 0 { in_dim } else { hidden },
+                    hidden,
+                    GcnConfig::default(),
+                )
+            })
+            .collect();
+        let jk = JumpingKnowledge::new(&(p / "jk"), mode, hidden, depth);
+        let lin = nn::linear(p / "lin", jk.out_channels(), classes, Default::default());
+        JkNet { convs, jk, lin }
+    }
+}
+
+impl NodeModel for JkNet {
+    fn forward_recorded(
+        &self,
+        x: &NodeFeatures,
+        graph: &Graph,
+        train: bool,
+        record: &mut Vec<Tensor>,
+    ) -> Tensor {
+        let mut h = x.dropout(0.5, train);
+        let mut outs = Vec::with_capacity(self.convs.len());
+        for conv in &self.convs {
+            let out = conv.forward_t(&h, graph, train).relu();
+            record.push(out.shallow_clone());
+            h = out.dropout(0.5, train);
+            outs.push(out);
+        }
+        let combined = self.jk.f_forward(&outs).unwrap_or_else(|e| panic!("{e}"));
+        self.lin.forward(&combined.dropout(0.5, train))
+    }
+}
