@@ -2,7 +2,7 @@
 //! each node's summary to the next `horizon` values (PGT's recipe shape).
 
 use crate::error::{HybridError, Result};
-use crate::graph::Graph;
+use crate::graph::{Graph, SupportKind};
 use crate::recurrent::{A3tgcn, Encoder, GConvLstm, GraphGru};
 use std::borrow::Borrow;
 use std::str::FromStr;
@@ -21,17 +21,6 @@ pub enum ModelKind {
     Tgcn,
     /// [`A3tgcn`].
     A3tgcn,
-}
-
-/// The graph operator a model expects as its supports.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SupportKind {
-    /// `[P_forward, P_backward]`: `D_out^-1 A` and `D_in^-1 A^T`.
-    Transitions,
-    /// `[L~]`: the scaled Laplacian `2 L / lambda_max - I`.
-    ScaledLaplacian,
-    /// `[Â]`: `D^-1/2 (A + I) D^-1/2`.
-    GcnNormalised,
 }
 
 impl ModelKind {

@@ -7,7 +7,52 @@
 //! the forward and backward random-walk transition matrices for DCRNN.
 
 use crate::error::{HybridError, Result};
+use graph_data::csr::Csr;
+use graph_data::norm::LaplacianNorm;
 use tch::Tensor;
+
+/// The graph operator a model expects as its supports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SupportKind {
+    /// `[P_f^T, P_b^T]`: DCRNN's forward and backward random walks
+    /// `P_f = D_out^-1 A`, `P_b = D_in^-1 A^T`, applied as in its reference code.
+    Transitions,
+    /// `[L~]`: the scaled symmetric Laplacian `L - I` (`lambda_max = 2`, as PyG's `ChebConv`).
+    ScaledLaplacian,
+    /// `[Â]`: `D^-1/2 (A + I) D^-1/2` (PyG's `gcn_norm`).
+    GcnNormalised,
+}
+
+impl SupportKind {
+    /// The supports of this kind for the graph `adj` (graph-data's orientation:
+    /// entry `(i, j)` is the edge `i -> j`), dense or sparse, on the CPU.
+    ///
+    /// Messages flow along edges, `out[j] = sum_i m_ij x[i]`, so each support
+    /// is the transpose of graph-data's matrix.
+    pub fn supports(self, adj: &Csr, dense: bool) -> Result<Vec<Tensor>> {
+        let mats = match self {
+            SupportKind::Transitions => {
+                let (fwd, bwd) = adj.diffusion_matrices();
+                vec![fwd, bwd]
+            }
+            SupportKind::ScaledLaplacian => vec![adj
+                .scaled_laplacian(LaplacianNorm::Sym, Some(2.0))
+                .map_err(|e| HybridError::Graph(e.to_string()))?],
+            SupportKind::GcnNormalised => vec![adj.gcn_normalized(true, false)],
+        };
+        Ok(mats
+            .iter()
+            .map(|m| {
+                let t = m.transpose().to_sparse_coo_tensor();
+                if dense {
+                    t.to_dense(None, false)
+                } else {
+                    t
+                }
+            })
+            .collect())
+    }
+}
 
 /// The supports for a whole sequence: the same at every step, or one set per
 /// step (a dynamic graph over a fixed node set).

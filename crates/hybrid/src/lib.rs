@@ -9,6 +9,7 @@
 //! - [`recurrent`]: [`GraphGru`] (DCRNN, GConvGRU, T-GCN), [`GConvLstm`], [`A3tgcn`].
 //! - [`forecast`]: encoder + ReLU + linear head, built by name.
 //! - [`train`]: batched training, prediction, the persistence baseline.
+//! - [`recipe`]: Chickenpox (PyG Temporal's recipe) and Los-loop (T-GCN's protocol).
 //! - [`metrics`]: MAE, RMSE, MAPE, optionally masking zeros, per horizon.
 //!
 //! ```
@@ -29,12 +30,13 @@ pub mod error;
 pub mod forecast;
 pub mod graph;
 pub mod metrics;
+pub mod recipe;
 pub mod recurrent;
 pub mod train;
 
 pub use error::{HybridError, Result};
-pub use forecast::{Forecaster, ModelConfig, ModelKind, SupportKind};
-pub use graph::{propagate, Graph, GraphOp};
+pub use forecast::{Forecaster, ModelConfig, ModelKind};
+pub use graph::{propagate, Graph, GraphOp, SupportKind};
 pub use metrics::{metrics, metrics_per_horizon, Mask, Metrics};
 pub use recurrent::{A3tgcn, Encoder, GConvLstm, GraphGru};
 pub use train::{fit, persistence, predict, FitConfig, FitReport, Loss, Samples};
