@@ -209,6 +209,7 @@ fn data(cmd: DataCmd) -> Result<()> {
         DataCmd::Info { name, json } => {
             let ds = manifest.get(&name)?;
             let folder = fetcher.fetch(ds)?;
+            let facts = graph_data::info::dataset_facts(&name, &fetcher)?;
             let info = serde_json::json!({
                 "name": ds.name,
                 "title": ds.title,
@@ -216,20 +217,22 @@ fn data(cmd: DataCmd) -> Result<()> {
                 "citation": ds.citation,
                 "source": ds.source,
                 "folder": folder,
-                "files": ds.files.iter().map(|f| serde_json::json!({"path": f.path, "sha256": f.sha256, "size": f.size})).collect::<Vec<_>>(),
+                "facts": facts,
             });
             if json {
                 println!("{}", serde_json::to_string_pretty(&info)?);
             } else {
+                println!("{}: {}", ds.name, ds.title);
                 println!(
-                    "{} — {}\n  licence: {}\n  source: {}\n  cite: {}\n  folder: {}",
-                    ds.name,
-                    ds.title,
-                    ds.licence,
-                    ds.source,
-                    ds.citation,
-                    folder.display()
+                    "  licence: {}\n  source: {}\n  cite: {}",
+                    ds.licence, ds.source, ds.citation
                 );
+                println!("  folder: {}", folder.display());
+                if let Some(map) = facts.as_object() {
+                    for (k, v) in map {
+                        println!("  {k}: {v}");
+                    }
+                }
             }
             Ok(())
         }
