@@ -502,6 +502,11 @@ impl Csr {
         }
     }
 
+    /// Internal: takes the structure apart.
+    pub(crate) fn into_parts(self) -> (usize, Vec<usize>, Vec<u32>, Option<Vec<f32>>) {
+        (self.num_nodes, self.indptr, self.indices, self.weights)
+    }
+
     /// Internal: assembles parts that already satisfy the invariants.
     pub(crate) fn from_parts_unchecked(
         num_nodes: usize,

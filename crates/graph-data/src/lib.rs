@@ -16,6 +16,7 @@ pub mod edges;
 pub mod error;
 pub mod features;
 pub mod fetch;
+pub mod generate;
 pub mod gnn_benchmark;
 pub mod info;
 pub mod norm;

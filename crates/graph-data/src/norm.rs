@@ -40,20 +40,12 @@ impl Csr {
     /// assert!((g.row(0).1.unwrap()[1] - 1.0 / 6f32.sqrt()).abs() < 1e-6);
     /// ```
     pub fn gcn_normalized(&self, add_self_loops: bool, improved: bool) -> Csr {
-        let with_loops;
-        let a = if add_self_loops {
-            with_loops = self.with_self_loops(if improved { 2.0 } else { 1.0 });
-            &with_loops
+        if add_self_loops {
+            // Owned: its structure becomes the result's, with no copy.
+            gcn_weights(self.with_self_loops(if improved { 2.0 } else { 1.0 }))
         } else {
-            self
-        };
-        let w = a.values();
-        let deg: Vec<f32> = column_sums(a.num_nodes(), a.indices(), |i| w[i]);
-        let dinv: Vec<f32> = deg
-            .par_iter()
-            .map(|&d| if d > 0.0 { d.sqrt().recip() } else { 0.0 })
-            .collect();
-        a.scaled_entries(w, |r, c, w| dinv[r] * w * dinv[c])
+            gcn_weights(self.clone())
+        }
     }
 
     /// Random-walk normalisation `D_out^-1 A`: each row divided by its
@@ -146,21 +138,36 @@ impl Csr {
 
     /// Same structure, weights `f(row, col, weight)` computed in parallel.
     fn scaled_entries(&self, mut w: Vec<f32>, f: impl Fn(usize, usize, f32) -> f32 + Sync) -> Csr {
-        let (indptr, cols) = (self.indptr(), self.indices());
-        par_rows_mut(
-            0,
-            indptr,
-            &mut w,
-            &mut vec![(); self.num_nodes()],
-            &|r, row, _| {
-                let cols = &cols[indptr[r]..indptr[r + 1]];
-                for (x, &c) in row.iter_mut().zip(cols) {
-                    *x = f(r, c as usize, *x);
-                }
-            },
-        );
+        map_weights(self, &mut w, f);
         self.with_weights(w)
     }
+}
+
+/// `w[k] = f(row, col, w[k])` for every entry `k` of `a`, in parallel.
+fn map_weights(a: &Csr, w: &mut [f32], f: impl Fn(usize, usize, f32) -> f32 + Sync) {
+    let (indptr, cols) = (a.indptr(), a.indices());
+    par_rows_mut(0, indptr, w, &mut vec![(); a.num_nodes()], &|r, row, _| {
+        let cols = &cols[indptr[r]..indptr[r + 1]];
+        for (x, &c) in row.iter_mut().zip(cols) {
+            *x = f(r, c as usize, *x);
+        }
+    });
+}
+
+/// GCN weights `w_ij / sqrt(deg_i deg_j)` with in-degrees, reusing `a`'s arrays.
+fn gcn_weights(a: Csr) -> Csr {
+    let (n, indptr, indices, weights) = a.into_parts();
+    let mut w = weights.unwrap_or_else(|| vec![1.0; indices.len()]);
+    let deg: Vec<f32> = column_sums(n, &indices, |i| w[i]);
+    let dinv: Vec<f32> = deg
+        .par_iter()
+        .map(|&d| if d > 0.0 { d.sqrt().recip() } else { 0.0 })
+        .collect();
+    drop(deg);
+    let a = Csr::from_parts_unchecked(n, indptr, indices, None);
+    map_weights(&a, &mut w, |r, c, w| dinv[r] * w * dinv[c]);
+    let (n, indptr, indices, _) = a.into_parts();
+    Csr::from_parts_unchecked(n, indptr, indices, Some(w))
 }
 
 /// Power iteration for the eigenvalue of largest modulus, from a seeded
