@@ -121,13 +121,11 @@ pub fn parse(text: &str, path: &Path) -> Result<SequenceDataset> {
                     dimensions =
                         Some(n.ok_or_else(|| err(line_no, "`@dimensions` needs a positive count".into()))?);
                 }
-                "classlabel" => {
-                    if flag(&words)? {
-                        if words.len() < 2 {
-                            return Err(err(line_no, "`@classLabel true` lists no class".into()));
-                        }
-                        classes = Some(words[1..].iter().map(|s| s.to_string()).collect());
+                "classlabel" if flag(&words)? => {
+                    if words.len() < 2 {
+                        return Err(err(line_no, "`@classLabel true` lists no class".into()));
                     }
+                    classes = Some(words[1..].iter().map(|s| s.to_string()).collect());
                 }
                 "data" => {
                     if classes.is_none() {

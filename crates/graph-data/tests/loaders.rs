@@ -75,7 +75,7 @@ fn pgt_json_signals_have_the_published_shapes() {
         panic!("static")
     };
     assert_eq!((p.steps, p.nodes(), p.edges.len()), (35, 15, 225));
-    assert_eq!(p.edges.weight.as_ref().unwrap()[..2], [1.0, 0.4254589621618998]);
+    assert_eq!(p.edges.weight.as_ref().unwrap()[..2], [1.0, 0.425_458_96]);
     let Signal::Static(m) = pgt::load("montevideo-bus", &fetcher()).unwrap() else {
         panic!("static")
     };
