@@ -4,7 +4,7 @@
 use tch::{nn, nn::Module, Tensor};
 
 use crate::error::{GnnError, Result};
-use crate::graph::Graph;
+use crate::graph::{check_x, Graph};
 use crate::layer::GnnLayer;
 
 /// `h' = h + layer(h)`; the layer must keep the channel count.
@@ -49,12 +49,7 @@ impl<L: GnnLayer> ResPlus<L> {
 impl<L: GnnLayer> GnnLayer for ResPlus<L> {
     fn f_forward_t(&self, x: &Tensor, graph: &Graph, train: bool) -> Result<Tensor> {
         let channels = self.norm.ws.as_ref().map_or(0, |w| w.size()[0]);
-        if x.dim() != 2 || x.size()[1] != channels {
-            return Err(GnnError::Shape(format!(
-                "ResPlus expects x of shape [num_nodes, {channels}], got {:?}",
-                x.size()
-            )));
-        }
+        check_x("ResPlus", x, graph, channels)?;
         let h = self.norm.forward(x).relu().dropout(self.dropout, train);
         let out = self.layer.f_forward_t(&h, graph, train)?;
         if out.size() != x.size() {
