@@ -95,7 +95,12 @@ pub fn parse_npy(b: &[u8], path: &Path) -> Result<Npy> {
         return Err(err("object arrays are pickles and are refused".into()));
     }
     if let Some(n) = code.strip_prefix('U') {
-        let n: usize = n.parse().map_err(|_| err(format!("bad dtype `{descr}`")))?;
+        // Zero-width strings are refused: their count is not bounded by the data.
+        let n: usize = n
+            .parse()
+            .ok()
+            .filter(|&n| n > 0)
+            .ok_or_else(|| err(format!("bad dtype `{descr}`")))?;
         let need = count.checked_mul(n).and_then(|x| x.checked_mul(4));
         if need != Some(data.len()) {
             return Err(err(format!(
@@ -105,7 +110,7 @@ pub fn parse_npy(b: &[u8], path: &Path) -> Result<Npy> {
         }
         let big = order == '>';
         let values = data
-            .chunks_exact((4 * n).max(1))
+            .chunks_exact(4 * n)
             .take(count)
             .map(|s| {
                 s.chunks_exact(4)
@@ -122,11 +127,6 @@ pub fn parse_npy(b: &[u8], path: &Path) -> Result<Npy> {
                     .collect::<Result<String>>()
             })
             .collect::<Result<Vec<_>>>()?;
-        let values = if n == 0 {
-            vec![String::new(); count]
-        } else {
-            values
-        };
         return Ok(Npy::Strings { shape, values });
     }
     let dtype = Dtype {
@@ -139,7 +139,7 @@ pub fn parse_npy(b: &[u8], path: &Path) -> Result<Npy> {
     if count.checked_mul(size) != Some(data.len()) {
         return Err(err(format!(
             "shape {shape:?} of {descr} needs {} bytes, has {}",
-            count * size,
+            count.saturating_mul(size),
             data.len()
         )));
     }

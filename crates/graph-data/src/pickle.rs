@@ -100,12 +100,12 @@ impl NdArray {
             .dtype
             .itemsize()
             .ok_or_else(|| format!("unsupported dtype `{}`", self.dtype.code))?;
-        if self.data.len() != self.len() * size {
+        let need = self.shape.iter().try_fold(size, |a, &d| a.checked_mul(d));
+        if need != Some(self.data.len()) {
             return Err(format!(
-                "array of shape {:?} and dtype {} needs {} bytes, has {}",
+                "array of shape {:?} and dtype {} needs {need:?} bytes, has {}",
                 self.shape,
                 self.dtype.code,
-                self.len() * size,
                 self.data.len()
             ));
         }
