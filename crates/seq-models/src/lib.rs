@@ -1,3 +1,18 @@
 //! Recurrent networks for seqgraph: an RNN passes a state along a chain,
 //! `S_t = f(W_in X_t + W_s S_{t-1} + b)`, `O_t = g(W_out S_t + b_out)`.
+//!
+//! - [`recurrent`]: `Rnn` (tanh/relu), `Lstm`, `Gru` as layers ([`Recurrent`]) and cells
+//!   ([`RecurrentCell`]), fused libtorch kernels and an explicit loop over the same parameters, with
+//!   PyTorch's state-dict names, shapes and packed-sequence semantics for variable lengths.
+//! - [`io`]: save and load parameters as safetensors.
 #![deny(missing_docs)]
+
+pub mod error;
+pub mod io;
+pub mod modes;
+pub mod recurrent;
+
+pub use error::{Result, SeqError};
+pub use recurrent::{
+    CellKind, Implementation, Recurrent, RecurrentCell, RecurrentConfig, RnnOutput, RnnState,
+};

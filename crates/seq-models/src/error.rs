@@ -1,0 +1,59 @@
+//! The typed error of every fallible entry point of this crate.
+
+use tch::{Device, Kind};
+
+/// What went wrong, said before libtorch is called where the input is at fault.
+#[derive(Debug, thiserror::Error)]
+pub enum SeqError {
+    /// A tensor has the wrong number of dimensions or the wrong size along one.
+    #[error("{what}: expected shape {expected}, got {got:?}")]
+    Shape {
+        /// Which tensor.
+        what: &'static str,
+        /// The expected shape, in words (e.g. `[batch, time, 12]`).
+        expected: String,
+        /// The shape given.
+        got: Vec<i64>,
+    },
+    /// A tensor has the wrong element type.
+    #[error("{what}: expected dtype {expected:?}, got {got:?}")]
+    Kind {
+        /// Which tensor.
+        what: &'static str,
+        /// The expected kind (the parameters' kind for inputs).
+        expected: Kind,
+        /// The kind given.
+        got: Kind,
+    },
+    /// A tensor lives on another device than the parameters.
+    #[error("{what}: expected device {expected:?}, got {got:?}")]
+    Device {
+        /// Which tensor.
+        what: &'static str,
+        /// The parameters' device.
+        expected: Device,
+        /// The device given.
+        got: Device,
+    },
+    /// Sequence lengths that do not fit the batch (wrong count, zero, or longer than the time axis).
+    #[error("lengths: {0}")]
+    Lengths(String),
+    /// An empty batch or a zero-length time axis.
+    #[error("empty input: {0}")]
+    Empty(String),
+    /// A configuration that cannot be built (zero sizes, dropout outside [0, 1), ...).
+    #[error("invalid configuration: {0}")]
+    Config(String),
+    /// A missing or misshapen entry in a state dict being loaded.
+    #[error("state dict: {0}")]
+    StateDict(String),
+    /// libtorch reported an error (I/O of safetensors files, for example).
+    #[error(transparent)]
+    Torch(#[from] tch::TchError),
+    /// A data set could not be read.
+    #[error(transparent)]
+    Data(#[from] graph_data::DataError),
+}
+
+/// Shorthand for results of this crate.
+pub type Result<T> = std::result::Result<T, SeqError>;

@@ -1,0 +1,326 @@
+//! The four input-output patterns of recurrent networks, each a small model:
+//!
+//! | pattern | type | what it does |
+//! |---|---|---|
+//! | one-to-one | [`OneToOne`] | one step of a cell from a zero state, then a linear head: a feed-forward net |
+//! | one-to-many | [`OneToMany`] | a vector sets the initial state; each output is fed back as the next input |
+//! | many-to-one | [`ManyToOne`] | a recurrent layer, then a linear head on the last valid state (`SimpleRNN`) |
+//! | many-to-many, aligned | [`ManyToMany`] | a linear head on every step's output (tagging, language models) |
+//! | many-to-many, encoder-decoder | [`Seq2Seq`] | an encoder's final state starts a decoder; teacher forcing, greedy decoding |
+
+use std::borrow::Borrow;
+
+use tch::{nn, nn::Module, Kind, Tensor};
+
+use crate::error::{Result, SeqError};
+use crate::recurrent::{
+    check_lengths, check_tensor, CellKind, Recurrent, RecurrentCell, RecurrentConfig, RnnState,
+};
+
+/// The last layer's final state, both directions concatenated: `[batch, directions * hidden]`.
+pub fn last_layer_state(rnn: &Recurrent, state: &RnnState) -> Tensor {
+    let d = rnn.directions();
+    let h = state.h.narrow(0, (rnn.config().num_layers - 1) * d, d); // [d, B, H]
+    h.transpose(0, 1).reshape([-1, d * rnn.hidden_size()])
+}
+
+/// One-to-one: `y = W_out f(W_ih x + b) + b_out`, a single step of a cell from a zero state.
+#[derive(Debug)]
+pub struct OneToOne {
+    cell: RecurrentCell,
+    head: nn::Linear,
+}
+
+impl OneToOne {
+    /// A cell of `kind` with `hidden` units and a linear head to `outputs`.
+    pub fn new<'a>(
+        path: impl Borrow<nn::Path<'a>>,
+        kind: CellKind,
+        inputs: i64,
+        hidden: i64,
+        outputs: i64,
+    ) -> Self {
+        let p = path.borrow();
+        OneToOne {
+            cell: RecurrentCell::new(p / "cell", kind, inputs, hidden),
+            head: nn::linear(p / "head", hidden, outputs, Default::default()),
+        }
+    }
+
+    /// `[batch, inputs]` to `[batch, outputs]`.
+    pub fn f_forward(&self, x: &Tensor) -> Result<Tensor> {
+        Ok(self.head.forward(&self.cell.f_step(x, None)?.h))
+    }
+}
+
+/// One-to-many: a vector `x` sets the initial state `h_0 = tanh(W x + b)`; the first input is zero and
+/// each later input is the previous output (fed back), `y_t = W_out h_t + b_out`.
+#[derive(Debug)]
+pub struct OneToMany {
+    init: nn::Linear,
+    cell: RecurrentCell,
+    head: nn::Linear,
+    outputs: i64,
+}
+
+impl OneToMany {
+    /// A generator of `outputs`-dimensional sequences from `inputs`-dimensional vectors.
+    pub fn new<'a>(
+        path: impl Borrow<nn::Path<'a>>,
+        kind: CellKind,
+        inputs: i64,
+        hidden: i64,
+        outputs: i64,
+    ) -> Self {
+        let p = path.borrow();
+        // An LSTM's initial state is (h, c): the init layer produces both.
+        let width = if kind.has_cell() { 2 * hidden } else { hidden };
+        OneToMany {
+            init: nn::linear(p / "init", inputs, width, Default::default()),
+            cell: RecurrentCell::new(p / "cell", kind, outputs, hidden),
+            head: nn::linear(p / "head", hidden, outputs, Default::default()),
+            outputs,
+        }
+    }
+
+    /// Generates `steps` outputs, `[batch, steps, outputs]`, feeding each output back as the next input.
+    pub fn f_generate(&self, x: &Tensor, steps: i64) -> Result<Tensor> {
+        if steps < 1 {
+            return Err(SeqError::Empty("one-to-many needs at least one step".into()));
+        }
+        let inputs = self.init.ws.size()[1];
+        if x.dim() != 2 || x.size()[1] != inputs || x.size()[0] == 0 {
+            let expected = format!("[batch >= 1, {inputs}]");
+            return Err(SeqError::Shape {
+                what: "one-to-many input",
+                expected,
+                got: x.size(),
+            });
+        }
+        check_tensor("one-to-many input", x, self.init.ws.kind(), self.init.ws.device())?;
+        let s0 = x.apply(&self.init).tanh();
+        let hidden = self.cell.hidden_size();
+        let mut state = RnnState {
+            h: s0.narrow(1, 0, hidden),
+            c: self.cell.kind().has_cell().then(|| s0.narrow(1, hidden, hidden)),
+        };
+        let mut y = Tensor::zeros([x.size()[0], self.outputs], (x.kind(), x.device()));
+        let mut ys = Vec::with_capacity(steps as usize);
+        for _ in 0..steps {
+            state = self.cell.f_step(&y, Some(&state))?;
+            y = self.head.forward(&state.h);
+            ys.push(y.shallow_clone());
+        }
+        Ok(Tensor::stack(&ys, 1))
+    }
+}
+
+/// Many-to-one: a recurrent layer and a linear head on the last valid state of the last layer (both
+/// directions when bidirectional). Inputs are batch-first.
+///
+/// ```
+/// use seq_models::modes::ManyToOne;
+/// use seq_models::{CellKind, RecurrentConfig};
+/// use tch::{nn, Device, Kind, Tensor};
+///
+/// let vs = nn::VarStore::new(Device::Cpu);
+/// let model = ManyToOne::new(vs.root(), CellKind::Lstm, 12, 32, 9, RecurrentConfig::default());
+/// let x = Tensor::zeros([2, 29, 12], (Kind::Float, Device::Cpu));
+/// assert_eq!(model.f_forward(&x, Some(&[29, 7]), false).unwrap().size(), [2, 9]);
+/// ```
+#[derive(Debug)]
+pub struct ManyToOne {
+    rnn: Recurrent,
+    head: nn::Linear,
+}
+
+impl ManyToOne {
+    /// A recurrent layer (`config.batch_first` is forced to true) and a head to `outputs`.
+    pub fn new<'a>(
+        path: impl Borrow<nn::Path<'a>>,
+        kind: CellKind,
+        inputs: i64,
+        hidden: i64,
+        outputs: i64,
+        config: RecurrentConfig,
+    ) -> Self {
+        let p = path.borrow();
+        let rnn = Recurrent::new(
+            p / "rnn",
+            kind,
+            inputs,
+            hidden,
+            RecurrentConfig {
+                batch_first: true,
+                ..config
+            },
+        );
+        let head = nn::linear(p / "head", rnn.output_size(), outputs, Default::default());
+        ManyToOne { rnn, head }
+    }
+
+    /// The recurrent layer.
+    pub fn rnn(&self) -> &Recurrent {
+        &self.rnn
+    }
+
+    /// `[batch, time, inputs]` (and lengths) to `[batch, outputs]`.
+    pub fn f_forward(&self, x: &Tensor, lengths: Option<&[i64]>, train: bool) -> Result<Tensor> {
+        let out = self.rnn.f_forward(x, None, lengths, train)?;
+        Ok(self.head.forward(&last_layer_state(&self.rnn, &out.state)))
+    }
+}
+
+/// Many-to-many, aligned: a linear head on every step's output, `[batch, time, outputs]`. Padded steps
+/// give the head's bias (their recurrent output is zero): mask them out of the loss.
+#[derive(Debug)]
+pub struct ManyToMany {
+    rnn: Recurrent,
+    head: nn::Linear,
+}
+
+impl ManyToMany {
+    /// A recurrent layer (`config.batch_first` forced to true) and a head to `outputs` per step.
+    pub fn new<'a>(
+        path: impl Borrow<nn::Path<'a>>,
+        kind: CellKind,
+        inputs: i64,
+        hidden: i64,
+        outputs: i64,
+        config: RecurrentConfig,
+    ) -> Self {
+        let p = path.borrow();
+        let rnn = Recurrent::new(
+            p / "rnn",
+            kind,
+            inputs,
+            hidden,
+            RecurrentConfig {
+                batch_first: true,
+                ..config
+            },
+        );
+        let head = nn::linear(p / "head", rnn.output_size(), outputs, Default::default());
+        ManyToMany { rnn, head }
+    }
+
+    /// The recurrent layer.
+    pub fn rnn(&self) -> &Recurrent {
+        &self.rnn
+    }
+
+    /// Outputs at every step and the final state (carry it over for truncated BPTT).
+    pub fn f_forward(
+        &self,
+        x: &Tensor,
+        state: Option<&RnnState>,
+        lengths: Option<&[i64]>,
+        train: bool,
+    ) -> Result<(Tensor, RnnState)> {
+        let out = self.rnn.f_forward(x, state, lengths, train)?;
+        Ok((self.head.forward(&out.output), out.state))
+    }
+}
+
+/// Encoder-decoder over token sequences: an embedding and a recurrent encoder read the source; its
+/// final state (last layer, forward direction) starts a decoder cell that reads the begin token, then
+/// either the true previous token (teacher forcing) or its own previous guess.
+#[derive(Debug)]
+pub struct Seq2Seq {
+    src_embed: nn::Embedding,
+    encoder: Recurrent,
+    tgt_embed: nn::Embedding,
+    decoder: RecurrentCell,
+    head: nn::Linear,
+    bos: i64,
+}
+
+impl Seq2Seq {
+    /// Source and target vocabularies, embedding width, hidden units; `bos` is the target token the
+    /// decoder reads first.
+    pub fn new<'a>(
+        path: impl Borrow<nn::Path<'a>>,
+        kind: CellKind,
+        vocab_in: i64,
+        vocab_out: i64,
+        embed: i64,
+        hidden: i64,
+        bos: i64,
+    ) -> Self {
+        let p = path.borrow();
+        Seq2Seq {
+            src_embed: nn::embedding(p / "src_embed", vocab_in, embed, Default::default()),
+            encoder: Recurrent::new(p / "encoder", kind, embed, hidden, RecurrentConfig::default()),
+            tgt_embed: nn::embedding(p / "tgt_embed", vocab_out, embed, Default::default()),
+            decoder: RecurrentCell::new(p / "decoder", kind, embed, hidden),
+            head: nn::linear(p / "head", hidden, vocab_out, Default::default()),
+            bos,
+        }
+    }
+
+    fn encode(&self, src: &Tensor, lengths: Option<&[i64]>) -> Result<RnnState> {
+        if src.dim() != 2 || src.kind() != Kind::Int64 {
+            return Err(SeqError::Shape {
+                what: "source tokens (int64)",
+                expected: "[batch, time]".into(),
+                got: src.size(),
+            });
+        }
+        if let Some(l) = lengths {
+            check_lengths(l, src.size()[0], src.size()[1])?;
+        }
+        let out = self
+            .encoder
+            .f_forward(&src.apply(&self.src_embed), None, lengths, false)?;
+        Ok(RnnState {
+            h: out.state.h.get(0),
+            c: out.state.c.map(|c| c.get(0)),
+        })
+    }
+
+    /// Logits `[batch, T, vocab_out]` for the target `[batch, T]`. At each step after the first, the
+    /// decoder reads the true previous token with probability `teacher_forcing` (drawn once per step for
+    /// the whole batch), else its own argmax.
+    pub fn f_forward(
+        &self,
+        src: &Tensor,
+        lengths: Option<&[i64]>,
+        tgt: &Tensor,
+        teacher_forcing: f64,
+    ) -> Result<Tensor> {
+        let mut state = self.encode(src, lengths)?;
+        let (b, t) = (tgt.size()[0], tgt.size()[1]);
+        if tgt.dim() != 2 || b != src.size()[0] || t == 0 {
+            return Err(SeqError::Shape {
+                what: "target tokens",
+                expected: format!("[{}, >= 1]", src.size()[0]),
+                got: tgt.size(),
+            });
+        }
+        let mut token = Tensor::full([b], self.bos, (Kind::Int64, src.device()));
+        let mut logits = Vec::with_capacity(t as usize);
+        for step in 0..t {
+            state = self.decoder.f_step(&token.apply(&self.tgt_embed), Some(&state))?;
+            let y = self.head.forward(&state.h);
+            let teach = teacher_forcing >= 1.0 || (teacher_forcing > 0.0 && rand_unit() < teacher_forcing);
+            token = if teach {
+                tgt.select(1, step)
+            } else {
+                y.argmax(-1, false)
+            };
+            logits.push(y);
+        }
+        Ok(Tensor::stack(&logits, 1))
+    }
+
+    /// Greedy decoding of `steps` tokens, `[batch, steps]`.
+    pub fn f_greedy(&self, src: &Tensor, lengths: Option<&[i64]>, steps: i64) -> Result<Tensor> {
+        let dummy = Tensor::zeros([src.size()[0], steps.max(1)], (Kind::Int64, src.device()));
+        Ok(tch::no_grad(|| self.f_forward(src, lengths, &dummy, 0.0))?.argmax(-1, false))
+    }
+}
+
+/// A uniform draw from libtorch's generator (seeded by `tch::manual_seed`).
+fn rand_unit() -> f64 {
+    Tensor::rand([1], (Kind::Double, tch::Device::Cpu)).double_value(&[0])
+}
