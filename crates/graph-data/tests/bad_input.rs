@@ -185,6 +185,13 @@ fn npy_object_arrays_and_bad_headers_are_refused() {
         .unwrap_err()
         .to_string()
         .contains("needs 16 bytes"));
+    // Shapes whose byte count overflows, or whose strings take no bytes,
+    // are errors rather than overflow panics or huge allocations.
+    let huge = "(4611686018427387904, 4611686018427387904)";
+    for descr in ["<f8", "<U0", "<U4"] {
+        let h = format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': {huge}, }}");
+        assert!(npy::parse_npy(&npy(&h, &[]), p).is_err(), "{descr}");
+    }
     // Big-endian and unicode arrays decode.
     let be = npy(
         "{'descr': '>i2', 'fortran_order': False, 'shape': (2,), }",
