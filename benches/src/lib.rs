@@ -1,1 +1,86 @@
 //! Shared helpers for the criterion benches.
+//!
+//! - [`record_peak`]: measures the peak memory of one run of a bench case and writes it where
+//!   `cargo xtask bench` reads it (`target/bench-memory/<case>.json`), beside criterion's timings.
+//! - [`bench_data_dir`]: the folder where benches write inputs their peer scripts read
+//!   (`target/bench-data`, or `$SEQGRAPH_BENCH_DATA`).
+//!
+//! The contract with the peer scripts is in `benches/README.md`.
+
+use std::path::PathBuf;
+
+/// The workspace's `target` folder (`$CARGO_TARGET_DIR` when set).
+fn target_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../target")))
+}
+
+/// Where benches write the inputs their peers read (`$SEQGRAPH_BENCH_DATA`, else `target/bench-data`).
+pub fn bench_data_dir() -> PathBuf {
+    std::env::var_os("SEQGRAPH_BENCH_DATA")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| target_dir().join("bench-data"))
+}
+
+/// A field of `/proc/self/status` in kB (`VmRSS`, `VmHWM`); `None` off Linux.
+fn status_kb(key: &str) -> Option<u64> {
+    let text = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = text
+        .lines()
+        .find(|l| l.starts_with(key) && l[key.len()..].starts_with(':'))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// Resets the process's peak resident set (`VmHWM`) to its current size; false where not possible.
+fn reset_peak() -> bool {
+    std::fs::write("/proc/self/clear_refs", "5").is_ok()
+}
+
+/// Runs `f` once and returns how far the resident set rose above its size before the call, in MiB
+/// (`None` where the kernel cannot reset the peak). Memory libtorch's allocator keeps cached from
+/// earlier runs is not counted again, so call this before criterion's own iterations.
+pub fn peak_mb<R>(f: impl FnOnce() -> R) -> (R, Option<f64>) {
+    let exact = reset_peak();
+    let before = status_kb("VmRSS");
+    let out = f();
+    let peak = status_kb("VmHWM");
+    let mb = match (exact, before, peak) {
+        (true, Some(b), Some(p)) => Some(p.saturating_sub(b) as f64 / 1024.0),
+        _ => None,
+    };
+    (out, mb)
+}
+
+/// Runs `f` once, measures its peak memory with [`peak_mb`] and writes
+/// `{"case": case, "peak_mb": ...}` to `target/bench-memory/`, where `cargo xtask bench` reads it.
+/// `case` is the criterion id (`group/function`) the timing is filed under.
+pub fn record_peak<R>(case: &str, f: impl FnOnce() -> R) -> R {
+    let (out, mb) = peak_mb(f);
+    if let Some(mb) = mb {
+        let dir = target_dir().join("bench-memory");
+        let file = dir.join(format!("{}.json", case.replace(['/', ' '], "_")));
+        let json = format!("{{\"case\": {case:?}, \"peak_mb\": {mb:.3}}}\n");
+        if let Err(e) = std::fs::create_dir_all(&dir).and_then(|_| std::fs::write(&file, json)) {
+            eprintln!("seqgraph-benches: cannot write {}: {e}", file.display());
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn peak_sees_a_large_allocation() {
+        let (len, mb) = peak_mb(|| {
+            let v = vec![1u8; 64 << 20];
+            std::hint::black_box(&v).len()
+        });
+        assert_eq!(len, 64 << 20);
+        if let Some(mb) = mb {
+            assert!(mb >= 60.0, "a 64 MiB buffer raised the peak by only {mb} MiB");
+        }
+    }
+}
