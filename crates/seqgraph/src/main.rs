@@ -4,6 +4,7 @@
 //! arguments, so `train seq …` and `train node …` grow independently.
 
 mod cli;
+mod report;
 
 use anyhow::{bail, Result};
 
@@ -30,7 +31,8 @@ fn run() -> Result<()> {
                 "seq" => cli::seq::run(rest),
                 "node" => cli::node::run(rest),
                 "temporal" => cli::temporal::run(rest),
-                other => bail!("unknown training family `{other}` (seq, node, temporal)"),
+                "text" => cli::text::run(rest),
+                other => bail!("unknown training family `{other}` (seq, node, temporal, text)"),
             }
         }
         "reproduce" => cli::reproduce::run(&args[1..]),

@@ -6,3 +6,4 @@ pub mod node;
 pub mod reproduce;
 pub mod seq;
 pub mod temporal;
+pub mod text;
