@@ -10,6 +10,7 @@
 //!   parameter names follow PyG's state dicts.
 //! - [`NodeFeatures`]: dense or sparse input features (dropout on stored values).
 //! - Depth: [`Residual`], [`ResPlus`], [`JumpingKnowledge`].
+//! - [`smoothing`]: Dirichlet energy and MAD per layer, the depth study.
 //! - [`models`] and [`train`]: node classification with the published recipes.
 #![deny(missing_docs)]
 
@@ -29,6 +30,7 @@ pub mod message_passing;
 pub mod models;
 pub mod residual;
 pub mod sage;
+pub mod smoothing;
 pub mod train;
 pub mod transformer;
 

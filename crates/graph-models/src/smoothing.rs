@@ -1,0 +1,112 @@
+//! Over-smoothing, measured: as layers stack, node representations converge
+//! and become indistinguishable. Two measures, taken layer by layer from the
+//! representations a [`NodeModel`](crate::NodeModel) records during a forward
+//! pass, and a depth study that trains networks of growing depth.
+
+use tch::{Kind, Tensor};
+
+use crate::graph::Graph;
+use crate::models::Arch;
+use crate::train::{fit, NodeData};
+
+/// Dirichlet energy with degree normalisation (Rusch et al. 2023),
+/// `E(X) = 1/N sum_{(u,v) in E} || x_u / sqrt(1 + d_u) - x_v / sqrt(1 + d_v) ||^2`,
+/// `d` the in-degree. Zero exactly when `X` is constant up to the degree
+/// scaling: the fixed point of repeated GCN propagation.
+///
+/// ```
+/// use graph_models::{smoothing::dirichlet_energy, Graph};
+/// use tch::Tensor;
+/// let g = Graph::new(&Tensor::from_slice2(&[[0i64, 1], [1, 0]]), 2).unwrap();
+/// assert_eq!(dirichlet_energy(&Tensor::from_slice2(&[[1.0f32], [1.0]]), &g), 0.0);
+/// assert!(dirichlet_energy(&Tensor::from_slice2(&[[1.0f32], [-1.0]]), &g) > 0.0);
+/// ```
+pub fn dirichlet_energy(x: &Tensor, graph: &Graph) -> f64 {
+    let x = x.to_kind(Kind::Double);
+    let scale = (graph.in_degree(Kind::Double) + 1.0).rsqrt().unsqueeze(1);
+    let y = &x * scale;
+    let diff = y.index_select(0, &graph.src()) - y.index_select(0, &graph.dst());
+    diff.square().sum(Kind::Double).double_value(&[]) / graph.num_nodes().max(1) as f64
+}
+
+/// Mean average cosine distance (Chen et al. 2020): for each node, the mean
+/// cosine distance `1 - cos(x_i, x_j)` to the nodes at non-zero distance, then
+/// the mean over nodes that have any. 0 when all rows point the same way.
+pub fn mad(x: &Tensor) -> f64 {
+    let x = x.to_kind(Kind::Double);
+    let norm = x.norm_scalaropt_dim(2.0, [1].as_slice(), true).clamp_min(1e-12);
+    let unit = &x / norm;
+    let dist = (-unit.mm(&unit.tr()) + 1.0).clamp_min(0.0);
+    let nonzero = dist.gt(1e-12).to_kind(Kind::Double);
+    let per_node_count = nonzero.sum_dim_intlist(1, false, Kind::Double);
+    let per_node = dist.sum_dim_intlist(1, false, Kind::Double) / per_node_count.clamp_min(1.0);
+    let nodes = per_node_count
+        .gt(0.0)
+        .to_kind(Kind::Double)
+        .sum(Kind::Double)
+        .double_value(&[]);
+    if nodes == 0.0 {
+        0.0
+    } else {
+        per_node.sum(Kind::Double).double_value(&[]) / nodes
+    }
+}
+
+/// One point of a depth study.
+#[derive(Debug, Clone)]
+pub struct DepthPoint {
+    /// Architecture.
+    pub arch: Arch,
+    /// Number of graph layers.
+    pub depth: usize,
+    /// Test accuracy (mean over seeds), in [0, 1].
+    pub test_acc: f64,
+    /// Dirichlet energy after each layer (first seed, trained model, eval mode).
+    pub energy: Vec<f64>,
+    /// MAD after each layer (same pass).
+    pub mad: Vec<f64>,
+}
+
+/// Trains each architecture at each depth (its own recipe, `epochs` capped if
+/// given) over `seeds`, and records accuracy and the per-layer measures.
+pub fn depth_study(
+    data: &NodeData,
+    archs: &[Arch],
+    depths: &[usize],
+    seeds: u64,
+    epochs: Option<usize>,
+) -> Vec<DepthPoint> {
+    let mut points = Vec::new();
+    for &arch in archs {
+        for &depth in depths {
+            let mut recipe = arch.recipe();
+            if let Some(e) = epochs {
+                recipe.epochs = recipe.epochs.min(e);
+            }
+            let mut acc = 0.0;
+            let (mut energy, mut mads) = (Vec::new(), Vec::new());
+            for seed in 0..seeds.max(1) {
+                tch::manual_seed(seed as i64);
+                let vs = tch::nn::VarStore::new(data.graph.device());
+                let model = arch.build(&vs.root(), data.x.shape()[1], data.num_classes, depth);
+                let run = fit(model.as_ref(), &vs, data, &recipe);
+                acc += run.test_acc;
+                if seed == 0 {
+                    let mut record = Vec::new();
+                    let _logits =
+                        tch::no_grad(|| model.forward_recorded(&data.x, &data.graph, false, &mut record));
+                    energy = record.iter().map(|h| dirichlet_energy(h, &data.graph)).collect();
+                    mads = record.iter().map(mad).collect();
+                }
+            }
+            points.push(DepthPoint {
+                arch,
+                depth,
+                test_acc: acc / seeds.max(1) as f64,
+                energy,
+                mad: mads,
+            });
+        }
+    }
+    points
+}
