@@ -270,7 +270,7 @@ impl Graph {
             let mut w = self.weights_or_ones(Kind::Float);
             if mean {
                 let deg = self.in_degree(Kind::Float).clamp_min(1.0);
-                w = w / deg.index_select(0, &self.dst());
+                w /= deg.index_select(0, &self.dst());
             }
             sparse_operator(&self.edge_index, &w, self.num_nodes)
         })
