@@ -81,6 +81,20 @@ pub fn dataset_facts(name: &str, fetcher: &Fetcher) -> Result<Value> {
             let (t, v) = text::load_moby_dick(fetcher)?;
             json!({"kind": "text", "bytes": t.len(), "characters": t.chars().count(), "vocabulary": v.len()})
         }
+        "sst" => {
+            let d = crate::ptb::load_sst(fetcher)?;
+            let binary = |s: &[crate::ptb::PtbTree]| {
+                s.iter().filter(|t| crate::ptb::binary_label(t.root_label()).is_some()).count()
+            };
+            json!({"kind": "labelled trees", "train": d.train.len(), "dev": d.dev.len(), "test": d.test.len(),
+                "binary_train": binary(&d.train), "binary_dev": binary(&d.dev), "binary_test": binary(&d.test)})
+        }
+        "ud-english-ewt" => {
+            let d = crate::conllu::load_ewt(fetcher)?;
+            let tokens = |s: &[crate::conllu::Sentence]| s.iter().map(|x| x.len()).sum::<usize>();
+            json!({"kind": "dependency trees", "dev": d.dev.len(), "test": d.test.len(),
+                "dev_tokens": tokens(&d.dev), "test_tokens": tokens(&d.test)})
+        }
         other => {
             // Known to the manifest (or not) but without a loader here.
             crate::fetch::Manifest::builtin()?.get(other)?;

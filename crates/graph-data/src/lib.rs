@@ -10,6 +10,7 @@
 //! - [`temporal`]: graph signals over time (static or dynamic graphs).
 #![deny(missing_docs)]
 
+pub mod conllu;
 pub mod dataset;
 pub mod csr;
 pub mod edges;
@@ -25,11 +26,13 @@ pub mod petgraph_io;
 pub mod pgt;
 pub mod pickle;
 pub mod planetoid;
+pub mod ptb;
 pub mod tabular;
 pub mod temporal;
 #[cfg(feature = "tch")]
 pub mod tensor;
 pub mod text;
+pub mod tree;
 pub mod ts;
 
 pub use edges::EdgeList;
