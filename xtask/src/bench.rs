@@ -19,9 +19,11 @@ use std::time::SystemTime;
 /// The suites, each a criterion bench of `benches/benches/` and a family of peer scripts.
 const SUITES: [&str; 4] = ["data", "seq", "gnn", "temporal"];
 /// What the peers are: pinned versions, installed together.
-const PEER_PACKAGES: [&str; 5] = [
+const PEER_PACKAGES: [&str; 6] = [
     "torch==2.13.0",
     "torch_geometric==2.8.1",
+    // PyG's Planetoid reader unpickles scipy sparse matrices (peer pyg_gnn.py).
+    "scipy",
     // torch-geometric-temporal's own pure-Python needs (it is installed without its deps, below).
     "decorator==4.4.2",
     "networkx",
