@@ -4,9 +4,12 @@
 //! - [`recurrent`]: `Rnn` (tanh/relu), `Lstm`, `Gru` as layers ([`Recurrent`]) and cells
 //!   ([`RecurrentCell`]), fused libtorch kernels and an explicit loop over the same parameters, with
 //!   PyTorch's state-dict names, shapes and packed-sequence semantics for variable lengths.
+//! - [`modes`]: one-to-one, one-to-many, many-to-one, many-to-many (aligned and encoder-decoder).
+//! - [`diagnostics`]: gradient norms through time, Jacobian products, scaled-orthogonal init, clipping.
 //! - [`io`]: save and load parameters as safetensors.
 #![deny(missing_docs)]
 
+pub mod diagnostics;
 pub mod error;
 pub mod io;
 pub mod modes;

@@ -650,7 +650,6 @@ pub(crate) struct ExplicitRun {
     pub(crate) output: Tensor,
     pub(crate) state: RnnState,
     /// Forward direction of the last layer: the state after every step, in time order.
-    #[allow(dead_code)] // read by the diagnostics (next)
     pub(crate) states: Vec<RnnState>,
 }
 
