@@ -84,7 +84,9 @@ pub fn dataset_facts(name: &str, fetcher: &Fetcher) -> Result<Value> {
         "sst" => {
             let d = crate::ptb::load_sst(fetcher)?;
             let binary = |s: &[crate::ptb::PtbTree]| {
-                s.iter().filter(|t| crate::ptb::binary_label(t.root_label()).is_some()).count()
+                s.iter()
+                    .filter(|t| crate::ptb::binary_label(t.root_label()).is_some())
+                    .count()
             };
             json!({"kind": "labelled trees", "train": d.train.len(), "dev": d.dev.len(), "test": d.test.len(),
                 "binary_train": binary(&d.train), "binary_dev": binary(&d.dev), "binary_test": binary(&d.test)})

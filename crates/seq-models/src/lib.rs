@@ -14,6 +14,8 @@ pub mod error;
 pub mod io;
 pub mod modes;
 pub mod recurrent;
+pub mod schedule;
+pub mod tree_lstm;
 
 pub use error::{Result, SeqError};
 pub use recurrent::{

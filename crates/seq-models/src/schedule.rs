@@ -76,7 +76,9 @@ impl Schedule {
             level = next;
         }
         if order.len() != num_nodes {
-            let stuck = (0..num_nodes).find(|&v| waiting[v] > 0).expect("some node is left");
+            let stuck = (0..num_nodes)
+                .find(|&v| waiting[v] > 0)
+                .expect("some node is left");
             return Err(SeqError::Config(format!(
                 "schedule: the graph has a cycle (node {stuck} waits on itself)"
             )));
