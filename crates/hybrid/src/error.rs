@@ -37,7 +37,7 @@ pub(crate) fn check_shape(
 ) -> Result<Vec<i64>> {
     let got = t.size();
     let ok =
-        got.len() == expected.len() && got.iter().zip(expected).all(|(g, e)| e.map_or(true, |e| e == *g));
+        got.len() == expected.len() && got.iter().zip(expected).all(|(g, e)| e.is_none_or(|e| e == *g));
     if ok {
         Ok(got)
     } else {
