@@ -46,7 +46,8 @@ pub enum Dedup {
     Min,
     /// Keep the largest weight.
     Max,
-    /// Keep the weight of the first occurrence in input order.
+    /// Keep the weight of the first occurrence in input order (when
+    /// symmetrising, `(i, j)` and `(j, i)` may then differ).
     First,
 }
 
@@ -593,10 +594,20 @@ impl Entry for (u32, f32) {
         row.sort_by_key(|e| e.0);
     }
     fn merge(group: &[Self], how: Dedup) -> Self {
+        if group.len() == 1 {
+            return group[0];
+        }
+        // Sum in a canonical order (sorted weights) so the result does not depend
+        // on input order: `(i, j)` and `(j, i)` of a symmetrised graph agree exactly.
+        let sorted_sum = || {
+            let mut ws: Vec<f32> = group.iter().map(|e| e.1).collect();
+            ws.sort_by(f32::total_cmp);
+            ws.iter().map(|&w| w as f64).sum::<f64>()
+        };
         let ws = group.iter().map(|e| e.1);
         let w = match how {
-            Dedup::Sum => ws.sum(),
-            Dedup::Mean => ws.sum::<f32>() / group.len() as f32,
+            Dedup::Sum => sorted_sum() as f32,
+            Dedup::Mean => (sorted_sum() / group.len() as f64) as f32,
             Dedup::Min => ws.fold(f32::INFINITY, f32::min),
             Dedup::Max => ws.fold(f32::NEG_INFINITY, f32::max),
             Dedup::First => group[0].1,

@@ -151,6 +151,7 @@ impl WindowSpec {
             .collect()
     }
 
+    #[cfg(feature = "tch")]
     fn check(&self) -> Result<()> {
         if self.stride == 0 || self.input_len == 0 {
             return Err(DataError::Invalid(format!(
