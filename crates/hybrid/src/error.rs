@@ -36,8 +36,7 @@ pub(crate) fn check_shape(
     words: &str,
 ) -> Result<Vec<i64>> {
     let got = t.size();
-    let ok =
-        got.len() == expected.len() && got.iter().zip(expected).all(|(g, e)| e.is_none_or(|e| e == *g));
+    let ok = got.len() == expected.len() && got.iter().zip(expected).all(|(g, e)| e.is_none_or(|e| e == *g));
     if ok {
         Ok(got)
     } else {

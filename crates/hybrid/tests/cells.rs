@@ -206,3 +206,40 @@ fn dcrnn_with_k_1_ignores_the_graph() {
         1e-6
     ));
 }
+
+#[test]
+fn supports_from_graph_data_are_the_transposed_dense_operators() {
+    use graph_data::{csr::Csr, EdgeList};
+    use hybrid::SupportKind;
+    // A directed weighted graph: 0 -> 1 (2), 0 -> 2 (1), 1 -> 2 (3), 2 -> 0 (1), 3 -> 0 (1).
+    let e = EdgeList::new(
+        4,
+        vec![0, 0, 1, 2, 3],
+        vec![1, 2, 2, 0, 0],
+        Some(vec![2.0, 1.0, 3.0, 1.0, 1.0]),
+    )
+    .unwrap();
+    let csr = Csr::from_edge_list(&e).unwrap();
+    let a = Tensor::zeros([4, 4], OPTS);
+    for i in 0..e.len() {
+        let _ = a
+            .get(e.src[i] as i64)
+            .get(e.dst[i] as i64)
+            .fill_(e.weight.as_ref().unwrap()[i] as f64);
+    }
+    // DCRNN: P_f = D_out^-1 A, P_b = D_in^-1 A^T, applied as P^T X (signal flows along edges).
+    let fwd = &a / a.sum_dim_intlist(1, true, Kind::Float).clamp_min(1e-12);
+    let at = a.transpose(0, 1);
+    let bwd = &at / at.sum_dim_intlist(1, true, Kind::Float).clamp_min(1e-12);
+    let dense = SupportKind::Transitions.supports(&csr, true).unwrap();
+    assert!(close(&dense[0], &fwd.transpose(0, 1), 1e-6));
+    assert!(close(&dense[1], &bwd.transpose(0, 1), 1e-6));
+    let sparse = SupportKind::Transitions.supports(&csr, false).unwrap();
+    assert!(sparse[0].is_sparse() && close(&sparse[0].to_dense(None, false), &dense[0], 1e-6));
+    // GCN: D^-1/2 (A + I) D^-1/2 with in-degrees, transposed.
+    let ai = &a + Tensor::eye(4, OPTS);
+    let d = ai.sum_dim_intlist(0, false, Kind::Float).pow_tensor_scalar(-0.5);
+    let gcn = d.unsqueeze(1) * &ai * d.unsqueeze(0);
+    let got = SupportKind::GcnNormalised.supports(&csr, true).unwrap();
+    assert!(close(&got[0], &gcn.transpose(0, 1), 1e-6));
+}
