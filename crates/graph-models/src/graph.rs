@@ -267,11 +267,16 @@ impl Graph {
     pub fn adjacency(&self, mean: bool) -> Tensor {
         let key = if mean { Derived::Mean } else { Derived::Sum };
         self.cached(key, || {
-            let mut w = self.weights_or_ones(Kind::Float);
-            if mean {
-                let deg = self.in_degree(Kind::Float).clamp_min(1.0);
-                w /= deg.index_select(0, &self.dst());
-            }
+            let w = self.weights_or_ones(Kind::Float);
+            // Not `/=`: that divides in place, and `w` may alias the graph's own weights.
+            let w = if mean {
+                w / self
+                    .in_degree(Kind::Float)
+                    .clamp_min(1.0)
+                    .index_select(0, &self.dst())
+            } else {
+                w
+            };
             sparse_operator(&self.edge_index, &w, self.num_nodes)
         })
     }

@@ -123,6 +123,13 @@ proptest! {
             let diff = (out - out_p).abs().max().double_value(&[]);
             prop_assert!(diff < 1e-9, "{} is not equivariant: {}", name, diff);
         }
+        // GCNII also takes the initial representation x_0, permuted alike.
+        let gcn2 = Gcn2Conv::new(&(vs.root() / "gcn2"), F, 0.1, 0.5, 3);
+        vs.double();
+        let x0 = x.tanh();
+        let out = gcn2.forward(&x, &x0, &g).index_select(0, &perm_t);
+        let out_p = gcn2.forward(&x.index_select(0, &perm_t), &x0.index_select(0, &perm_t), &gp);
+        prop_assert!((out - out_p).abs().max().double_value(&[]) < 1e-9, "Gcn2Conv is not equivariant");
     }
 }
 
