@@ -21,10 +21,20 @@ pub struct SparseMatrix {
 
 impl SparseMatrix {
     /// Builds a CSR matrix, checking every structural invariant.
-    pub fn new(nrows: usize, ncols: usize, indptr: Vec<usize>, indices: Vec<u32>, values: Vec<f32>) -> Result<Self> {
+    pub fn new(
+        nrows: usize,
+        ncols: usize,
+        indptr: Vec<usize>,
+        indices: Vec<u32>,
+        values: Vec<f32>,
+    ) -> Result<Self> {
         let bad = |m: String| Err(DataError::Invalid(format!("sparse matrix {nrows}x{ncols}: {m}")));
         if indptr.len() != nrows + 1 {
-            return bad(format!("indptr has {} entries, expected {}", indptr.len(), nrows + 1));
+            return bad(format!(
+                "indptr has {} entries, expected {}",
+                indptr.len(),
+                nrows + 1
+            ));
         }
         if indptr[0] != 0 || indptr.windows(2).any(|w| w[0] > w[1]) {
             return bad("indptr must start at 0 and never decrease".into());
@@ -43,12 +53,24 @@ impl SparseMatrix {
         if let Some(i) = values.iter().position(|v| !v.is_finite()) {
             return bad(format!("stored value {i} is {}", values[i]));
         }
-        Ok(SparseMatrix { nrows, ncols, indptr, indices, values })
+        Ok(SparseMatrix {
+            nrows,
+            ncols,
+            indptr,
+            indices,
+            values,
+        })
     }
 
     /// An all-zero matrix.
     pub fn zeros(nrows: usize, ncols: usize) -> Self {
-        SparseMatrix { nrows, ncols, indptr: vec![0; nrows + 1], indices: Vec::new(), values: Vec::new() }
+        SparseMatrix {
+            nrows,
+            ncols,
+            indptr: vec![0; nrows + 1],
+            indices: Vec::new(),
+            values: Vec::new(),
+        }
     }
 
     /// Number of stored values.
