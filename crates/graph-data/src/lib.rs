@@ -11,8 +11,8 @@
 #![deny(missing_docs)]
 
 pub mod conllu;
-pub mod dataset;
 pub mod csr;
+pub mod dataset;
 pub mod edges;
 pub mod error;
 pub mod features;
