@@ -29,6 +29,9 @@ struct Args {
     /// Override the recipe's maximum number of epochs.
     #[arg(long)]
     epochs: Option<usize>,
+    /// libtorch intra-op threads (default: libtorch's choice, one per core).
+    #[arg(long)]
+    threads: Option<i32>,
     /// Print one JSON object instead of text.
     #[arg(long)]
     json: bool,
@@ -47,6 +50,7 @@ struct Summary {
     seeds: u64,
     epochs: usize,
     device: String,
+    threads: i32,
 }
 
 fn load(dataset: &str, device: Device) -> Result<NodeData> {
@@ -82,6 +86,7 @@ fn summarise(arch: Arch, dataset: &str, layers: usize, seeds: u64, epochs: Optio
         seeds,
         epochs: epochs_run,
         device: format!("{device:?}"),
+        threads: tch::get_num_threads(),
     })
 }
 
@@ -91,6 +96,9 @@ pub fn run(args: &[String]) -> Result<()> {
     let arch = Arch::parse(&args.model).ok_or_else(|| anyhow!("unknown model `{}`", args.model))?;
     if !matches!(args.dataset.as_str(), "cora" | "citeseer") {
         return Err(anyhow!("unknown dataset `{}` (cora, citeseer)", args.dataset));
+    }
+    if let Some(t) = args.threads {
+        tch::set_num_threads(t.max(1));
     }
     let layers = args.layers.unwrap_or(arch.default_layers());
     let s = summarise(arch, &args.dataset, layers, args.seeds.max(1), args.epochs)?;
