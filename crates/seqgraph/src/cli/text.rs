@@ -480,7 +480,7 @@ fn train_upos(a: &Args, model_name: &str, ewt: &conllu::Ewt, seed: u64) -> Resul
                 rng ^= rng >> 7;
                 rng ^= rng << 17;
                 // Word dropout teaches the unknown-word embedding.
-                ids[b * t + i] = if train && rng % 10 == 0 { 1 } else { vocab.id(w) };
+                ids[b * t + i] = if train && rng.is_multiple_of(10) { 1 } else { vocab.id(w) };
                 rows.push((b * t + i) as i64);
                 gold.push(s.upos[i] as i64);
             }
