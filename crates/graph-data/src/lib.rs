@@ -27,6 +27,7 @@ pub mod pgt;
 pub mod pickle;
 pub mod planetoid;
 pub mod ptb;
+pub mod sampler;
 pub mod tabular;
 pub mod temporal;
 #[cfg(feature = "tch")]
