@@ -67,6 +67,9 @@ struct Args {
     /// Use only the first N training sentences (quick runs).
     #[arg(long)]
     limit: Option<usize>,
+    /// libtorch intra-op threads (1 is fastest on a busy 2-core machine).
+    #[arg(long, default_value_t = 1)]
+    threads: i32,
     /// Print one JSON object instead of text.
     #[arg(long)]
     json: bool,
@@ -86,6 +89,7 @@ pub fn run(args: &[String]) -> Result<()> {
         }
         .to_string()
     });
+    tch::set_num_threads(a.threads);
     let started = Instant::now();
     let fetcher = Fetcher::from_env();
     let (accs, metric) = match a.task.as_str() {
@@ -480,7 +484,11 @@ fn train_upos(a: &Args, model_name: &str, ewt: &conllu::Ewt, seed: u64) -> Resul
                 rng ^= rng >> 7;
                 rng ^= rng << 17;
                 // Word dropout teaches the unknown-word embedding.
-                ids[b * t + i] = if train && rng.is_multiple_of(10) { 1 } else { vocab.id(w) };
+                ids[b * t + i] = if train && rng.is_multiple_of(10) {
+                    1
+                } else {
+                    vocab.id(w)
+                };
                 rows.push((b * t + i) as i64);
                 gold.push(s.upos[i] as i64);
             }
