@@ -16,7 +16,8 @@ use graph_models::{Arch, GcnConfig, GcnConv, GnnLayer, Graph, NodeData};
 use tch::{nn, nn::OptimizerConfig, Device, Kind, Tensor};
 
 fn load(name: &str) -> NodeData {
-    let ds = graph_data::planetoid::load(name, &graph_data::fetch::Fetcher::from_env()).expect("Planetoid data");
+    let ds =
+        graph_data::planetoid::load(name, &graph_data::fetch::Fetcher::from_env()).expect("Planetoid data");
     NodeData::from_dataset(ds, Device::Cpu).expect("valid graph")
 }
 
@@ -37,7 +38,11 @@ fn epochs(c: &mut Criterion) {
             let labels = data.labels.index_select(0, &data.train);
             let mut step = || {
                 let logits = model.forward_t(&data.x, &data.graph, true);
-                opt.backward_step(&logits.index_select(0, &data.train).cross_entropy_for_logits(&labels));
+                opt.backward_step(
+                    &logits
+                        .index_select(0, &data.train)
+                        .cross_entropy_for_logits(&labels),
+                );
             };
             seqgraph_benches::record_peak(&format!("{}_epoch/{name}", arch.name()), &mut step);
             group.bench_function(name, |b| b.iter(&mut step));
