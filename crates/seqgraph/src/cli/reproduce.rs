@@ -6,8 +6,10 @@
 //! An experiment that fails (error or panic) is recorded as failed; the others still run.
 
 mod citation;
+mod depth;
 mod gradients;
 mod pending;
+mod spatio_temporal;
 mod unification;
 
 use crate::report::{summary_table, ExperimentReport, Progress, Report, Status};
@@ -144,7 +146,7 @@ pub static EXPERIMENTS: &[Experiment] = &[
         title: "over-smoothing against depth",
         claim: "Plain GCN's Dirichlet energy decays exponentially and its accuracy collapses with depth; \
                 residual connections, jumping knowledge and GCNII (the RNN's cures) keep both.",
-        run: pending::depth,
+        run: depth::run,
     },
     Experiment {
         name: "unification",
@@ -158,7 +160,7 @@ pub static EXPERIMENTS: &[Experiment] = &[
         title: "RNN over time, GNN over space: Chickenpox and Los-loop",
         claim: "Graph-recurrent models (DCRNN, GConvGRU, T-GCN, ...) match or beat PyG Temporal's and \
                 T-GCN's published errors on Chickenpox and Los-loop.",
-        run: pending::spatio_temporal,
+        run: spatio_temporal::run,
     },
 ];
 

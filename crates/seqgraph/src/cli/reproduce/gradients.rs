@@ -129,7 +129,7 @@ fn series(name: &str, norms: &[f64]) -> Series {
 
 /// Runs the experiment.
 pub fn run(ctx: &Ctx, report: &mut ExperimentReport) -> Result<()> {
-    let seeds: Vec<i64> = (0..ctx.size(2, 5)).collect();
+    let seeds: Vec<i64> = (0..ctx.size(1, 5)).collect();
     // (legend, cell, rho for the tanh RNN, forget or update gate bias for LSTM and GRU)
     let configs: [(&str, CellKind, f64, f64); 7] = [
         ("tanh RNN rho=0.9", CellKind::RnnTanh, 0.9, 0.0),

@@ -1,0 +1,140 @@
+//! `depth`: over-smoothing on Cora. Accuracy and Dirichlet energy against depth for plain GCN and
+//! the cures (residual connections, jumping knowledge, GCNII, attention), with graph-models'
+//! depth study.
+
+use super::citation::load;
+use super::Ctx;
+use crate::report::{ExperimentReport, Figure, Metric, Series};
+use anyhow::Result;
+use graph_models::smoothing::{depth_study, DepthPoint};
+use graph_models::Arch;
+use tch::Device;
+
+const ARCHS: [Arch; 5] = [Arch::Gcn, Arch::ResGcn, Arch::Jk, Arch::Gcn2, Arch::Gat];
+
+fn label(arch: Arch) -> &'static str {
+    match arch {
+        Arch::Gcn => "GCN",
+        Arch::ResGcn => "residual GCN",
+        Arch::Jk => "JK-Net (max)",
+        Arch::Gcn2 => "GCNII",
+        Arch::Gat => "GAT",
+        Arch::Sage => "SAGE",
+        Arch::Appnp => "APPNP",
+    }
+}
+
+fn accuracy_at(points: &[DepthPoint], arch: Arch, depth: usize) -> Option<f64> {
+    points
+        .iter()
+        .find(|p| p.arch == arch && p.depth == depth)
+        .map(|p| p.test_acc * 100.0)
+}
+
+/// Runs the experiment.
+pub fn run(ctx: &Ctx, report: &mut ExperimentReport) -> Result<()> {
+    let depths: Vec<usize> = ctx.size(vec![2, 4, 8], vec![2, 4, 8, 16, 32, 64]);
+    let seeds = ctx.size(1, 3);
+    let epochs = ctx.size(Some(60), None);
+    let data = load("cora", Device::cuda_if_available())?;
+    let bar = ctx.bar((ARCHS.len() * depths.len()) as u64, "depth: training");
+    let mut points = Vec::new();
+    for arch in ARCHS {
+        for &depth in &depths {
+            bar.message(format!("{} depth {depth}", label(arch)));
+            points.extend(depth_study(&data, &[arch], &[depth], seeds, epochs));
+            bar.inc();
+        }
+    }
+    bar.finish();
+    let deepest = *depths.last().expect("depths");
+    let mut acc_lines = Vec::new();
+    let mut energy_lines = Vec::new();
+    for arch in ARCHS {
+        let ps: Vec<&DepthPoint> = points.iter().filter(|p| p.arch == arch).collect();
+        acc_lines.push(Series::new(
+            label(arch),
+            ps.iter().map(|p| (p.depth as f64, p.test_acc * 100.0)).collect(),
+        ));
+        if let Some(p) = ps.iter().find(|p| p.depth == deepest) {
+            energy_lines.push(Series::new(
+                label(arch),
+                p.energy
+                    .iter()
+                    .enumerate()
+                    .map(|(l, &e)| ((l + 1) as f64, e))
+                    .collect(),
+            ));
+        }
+        for p in ps {
+            report.metrics.push(Metric::new(
+                format!("{} on Cora, {} layers: test accuracy (%)", label(arch), p.depth),
+                p.test_acc * 100.0,
+            ));
+        }
+    }
+    // The claims, checked at the depths this run reached.
+    let at = if depths.contains(&32) { 32 } else { deepest };
+    if let (Some(gcn), Some(res), Some(jk)) = (
+        accuracy_at(&points, Arch::Gcn, at),
+        accuracy_at(&points, Arch::ResGcn, at),
+        accuracy_at(&points, Arch::Jk, at),
+    ) {
+        report.metrics.push(
+            Metric::new(
+                format!("residual GCN minus GCN at {at} layers (points)"),
+                res - gcn,
+            )
+            .expect(">= 10 (issue 5, at 32 layers)", res - gcn >= 10.0),
+        );
+        report.metrics.push(
+            Metric::new(format!("JK-Net minus GCN at {at} layers (points)"), jk - gcn)
+                .expect(">= 10 (issue 5, at 32 layers)", jk - gcn >= 10.0),
+        );
+    }
+    if let Some(g) = accuracy_at(&points, Arch::Gcn2, deepest) {
+        let m = Metric::new(format!("GCNII on Cora, {deepest} layers: test accuracy (%)"), g);
+        report.metrics.push(if deepest == 64 {
+            m.published(85.5, "Chen et al. 2020")
+                .expect(">= 84 (issue 5)", g >= 84.0)
+        } else {
+            m
+        });
+    }
+    if let Some(p) = points.iter().find(|p| p.arch == Arch::Gcn && p.depth == deepest) {
+        if let (Some(first), Some(last)) = (p.energy.first(), p.energy.get(p.energy.len().saturating_sub(2)))
+        {
+            report.metrics.push(Metric::new(
+                format!("GCN, {deepest} layers: Dirichlet energy of the last hidden layer / first layer"),
+                last / first,
+            ));
+        }
+    }
+    report.figures.push(Figure::lines(
+        "depth-accuracy",
+        "Cora: test accuracy against depth",
+        "graph layers",
+        "test accuracy (%)",
+        acc_lines,
+    ));
+    report.figures.push(
+        Figure::lines(
+            "depth-energy",
+            &format!("Cora: Dirichlet energy after each layer ({deepest}-layer models)"),
+            "layer",
+            "Dirichlet energy",
+            energy_lines,
+        )
+        .log_y(),
+    );
+    report.notes.push(format!(
+        "graph-models' depth_study on Cora (public split): depths {depths:?}, {seeds} seed(s) for accuracy, \
+         energy from the first seed's trained model (eval mode){}.",
+        if ctx.quick {
+            ", at most 60 epochs in --quick"
+        } else {
+            ""
+        }
+    ));
+    Ok(())
+}
