@@ -115,9 +115,10 @@ pub static EXPERIMENTS: &[Experiment] = &[
     Experiment {
         name: "gradients",
         title: "vanishing and exploding gradients through time",
-        claim: "In a tanh RNN, log ||dL/dS_k|| is linear in T-k with slope close to log(rho * E[tanh']): \
-                it vanishes for rho*E[tanh'] < 1 and explodes above 1; LSTM and GRU keep it far larger; \
-                clipping bounds the exploding update.",
+        claim:
+            "In a tanh RNN, log ||dL/dS_k|| is linear in T-k with slope close to log(rho * E[tanh']): \
+                it vanishes for rho*E[tanh'] < 1 and explodes above 1; gated cells (LSTM, GRU) keep it over \
+                long distances when their forget or update gate is open; clipping tames the exploding update.",
         run: gradients::run,
     },
     Experiment {

@@ -38,13 +38,18 @@ pub fn render(report: &Report) -> String {
             e.name,
             e.status.label(),
             e.seconds,
-            e.claim.replace('|', "\\|")
+            cell(&e.claim)
         );
     }
     for e in &report.experiments {
         experiment(&mut md, e);
     }
     md
+}
+
+/// Escapes the pipes of a table cell.
+fn cell(s: &str) -> String {
+    s.replace('|', "\\|")
 }
 
 fn experiment(md: &mut String, e: &ExperimentReport) {
@@ -78,11 +83,11 @@ fn experiment(md: &mut String, e: &ExperimentReport) {
             let _ = writeln!(
                 md,
                 "| {} | {} | {} | {} | {} | {} |",
-                m.name,
+                cell(&m.name),
                 fmt_num(m.value),
                 m.published.map(fmt_num).unwrap_or_default(),
-                m.source.as_deref().unwrap_or(""),
-                m.expected.as_deref().unwrap_or(""),
+                cell(m.source.as_deref().unwrap_or("")),
+                cell(m.expected.as_deref().unwrap_or("")),
                 match m.holds {
                     Some(true) => "yes",
                     Some(false) => "**no**",
@@ -102,10 +107,11 @@ fn experiment(md: &mut String, e: &ExperimentReport) {
 
 fn table(md: &mut String, t: &Table) {
     let _ = writeln!(md, "**{}**\n", t.title);
-    let _ = writeln!(md, "| {} |", t.columns.join(" | "));
+    let row = |cells: &[String]| cells.iter().map(|c| cell(c)).collect::<Vec<_>>().join(" | ");
+    let _ = writeln!(md, "| {} |", row(&t.columns));
     let _ = writeln!(md, "|{}", "---|".repeat(t.columns.len()));
     for r in &t.rows {
-        let _ = writeln!(md, "| {} |", r.join(" | "));
+        let _ = writeln!(md, "| {} |", row(r));
     }
     md.push('\n');
 }

@@ -307,7 +307,8 @@ mod tests {
 
     fn sample() -> Report {
         let mut e = ExperimentReport::new("demo", "a demo", "lines go down");
-        e.metrics.push(Metric::new("slope", -0.1075).expect("< 0", true));
+        e.metrics
+            .push(Metric::new("slope of ||g||", -0.1075).expect("< 0", true));
         e.metrics
             .push(Metric::new("GCN Cora accuracy", 0.815).published(0.815, "Kipf & Welling 2017"));
         e.figures.push(
@@ -410,6 +411,10 @@ mod tests {
         assert!(md.contains("![norms](figures/demo-lines.svg)"));
         assert!(md.contains("| GCN Cora accuracy | 0.8150 | 0.8150 | Kipf & Welling 2017 |"));
         assert!(md.contains("| T-GCN | 3.18 |"));
+        assert!(
+            md.contains("| slope of \\|\\|g\\|\\| | -0.1075 |"),
+            "pipes in cells are escaped"
+        );
         assert!(md.contains("**Not run yet.** waits for graph-models"));
     }
 
