@@ -1,0 +1,71 @@
+//! The errors of training: I/O, corrupt or mismatched checkpoints, NaN/Inf, interruption.
+
+use std::path::PathBuf;
+
+/// What can stop a training run.
+#[derive(Debug, thiserror::Error)]
+pub enum TrainError {
+    /// Reading or writing a checkpoint failed.
+    #[error("checkpoint {path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// A checkpoint file could not be parsed (truncated, not safetensors, bad JSON, missing tensor).
+    #[error("checkpoint {path} is not usable: {reason}")]
+    Corrupt {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// A checkpoint belongs to another run: another model, config, seed or data set.
+    #[error(
+        "refusing to resume from {path}: it was written for {field} `{checkpoint}`, \
+         but this run has {field} `{run}`"
+    )]
+    Mismatch {
+        /// The checkpoint.
+        path: PathBuf,
+        /// Which field differs (`model`, `dataset`, `data checksum`, `seed`, `config.lr`, `parameter x`, ...).
+        field: String,
+        /// The checkpoint's value.
+        checkpoint: String,
+        /// This run's value.
+        run: String,
+    },
+    /// The loss or a gradient became NaN or Inf; parameters were left as they were before this step.
+    #[error(
+        "training stopped at epoch {epoch}: {what}{}. Hint: {hint}{}",
+        param.as_ref().map(|p| format!(" (first bad gradient: `{p}`)")).unwrap_or_default(),
+        last_checkpoint.as_ref().map(|p| format!(". Last good checkpoint: {}", p.display())).unwrap_or_default()
+    )]
+    NonFinite {
+        /// The epoch (1-based) whose step went bad.
+        epoch: usize,
+        /// What went bad, with its value ("loss is NaN", "gradient norm of `w` is inf").
+        what: String,
+        /// The first parameter (in name order) whose gradient is not finite, if any.
+        param: Option<String>,
+        /// What to try.
+        hint: String,
+        /// The last checkpoint written before the failure, kept untouched.
+        last_checkpoint: Option<PathBuf>,
+    },
+    /// Ctrl-C was pressed; a checkpoint was saved when a path was given.
+    #[error(
+        "interrupted after epoch {epoch}{}",
+        checkpoint.as_ref().map(|p| format!("; checkpoint saved to {} (continue with --resume)", p.display())).unwrap_or_default()
+    )]
+    Interrupted {
+        /// Epochs completed.
+        epoch: usize,
+        /// Where the checkpoint went.
+        checkpoint: Option<PathBuf>,
+    },
+    /// An error raised by libtorch.
+    #[error(transparent)]
+    Torch(#[from] tch::TchError),
+}

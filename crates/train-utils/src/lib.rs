@@ -1,0 +1,54 @@
+//! Training you can trust: checkpoints that resume bit for bit, runs that
+//! repeat with the same seed, and loud stops instead of silent NaNs.
+//!
+//! - [`Adam`]: Adam (PyTorch's update rule) whose moment buffers and step
+//!   count are ours, so they can be saved. `tch::nn::Optimizer` wraps a C++
+//!   optimiser whose state tch does not expose, so a checkpoint of it could
+//!   only hold the parameters and a resumed run would restart Adam's moments.
+//! - [`checkpoint`]: parameters and optimiser state in one safetensors file
+//!   whose header carries a small JSON ([`CheckpointMeta`]: epoch, seed,
+//!   model, config, data-set checksum), written to a temporary file and
+//!   renamed; loading refuses a checkpoint of another model, config, seed or
+//!   data set and names the field that differs.
+//! - [`NanGuard`]: checks the loss and every parameter's gradient norm; on NaN
+//!   or Inf it names the epoch, the parameter and a hint.
+//! - [`determinism`]: seeding, per-epoch reseeding (the RNG state a
+//!   checkpoint records), thread counts, and which ops are not deterministic.
+//! - [`Trainer`]: an epoch loop tying them together: checkpoint every N
+//!   epochs and on Ctrl-C, `--resume`, the guard, optional clipping.
+//!
+//! ```
+//! use tch::{nn, nn::Module, Device, Kind, Tensor};
+//! use train_utils::{Adam, RunIdentity, TrainOptions, Trainer, TrainError};
+//!
+//! train_utils::determinism::seed_everything(0);
+//! let vs = nn::VarStore::new(Device::Cpu);
+//! let linear = nn::linear(vs.root() / "linear", 3, 1, Default::default());
+//! let x = Tensor::randn([16, 3], (Kind::Float, Device::Cpu));
+//! let y = x.sum_dim_intlist(-1, true, Kind::Float);
+//! let id = RunIdentity::new("linear", serde_json::json!({"lr": 0.1}), "toy", "none", 0);
+//! let mut trainer = Trainer::new(&vs, Adam::new(0.1), id, TrainOptions::epochs(50));
+//! let report = trainer
+//!     .run(|epoch| -> Result<f64, TrainError> {
+//!         let loss = (linear.forward(&x) - &y).square().mean(Kind::Float);
+//!         epoch.step(&loss)?;
+//!         Ok(loss.double_value(&[]))
+//!     })
+//!     .unwrap();
+//! assert!(report.losses[49] < report.losses[0]);
+//! ```
+#![deny(missing_docs)]
+
+pub mod adam;
+pub mod checkpoint;
+pub mod determinism;
+pub mod error;
+pub mod guard;
+pub mod interrupt;
+pub mod trainer;
+
+pub use adam::Adam;
+pub use checkpoint::{data_checksum, CheckpointMeta, RunIdentity};
+pub use error::TrainError;
+pub use guard::{GradNorms, NanGuard};
+pub use trainer::{Epoch, TrainOptions, TrainReport, Trainer};

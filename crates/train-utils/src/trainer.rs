@@ -1,0 +1,252 @@
+//! An epoch loop with checkpoints, `--resume`, the NaN guard, clipping and Ctrl-C.
+
+use crate::adam::Adam;
+use crate::checkpoint::{self, AdamMeta, CheckpointMeta, RunIdentity, FORMAT};
+use crate::determinism::epoch_seed;
+use crate::error::TrainError;
+use crate::guard::{GradNorms, NanGuard};
+use crate::interrupt;
+use std::path::PathBuf;
+use std::time::Instant;
+use tch::{nn::VarStore, Device, Kind, Tensor};
+
+/// How to run the loop.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TrainOptions {
+    /// Total epochs, counting those done before a resume.
+    pub epochs: usize,
+    /// Where to write checkpoints (`None`: never).
+    pub checkpoint: Option<PathBuf>,
+    /// Write one every this many epochs (0: only after the last epoch and on Ctrl-C).
+    pub checkpoint_every: usize,
+    /// Resume from this checkpoint.
+    pub resume: Option<PathBuf>,
+    /// Clip the global gradient norm at this value.
+    pub clip: Option<f64>,
+    /// Install the Ctrl-C handler: on Ctrl-C, finish the epoch, checkpoint, stop.
+    pub catch_interrupt: bool,
+}
+
+impl TrainOptions {
+    /// `epochs` epochs, no checkpoints, no clipping, no Ctrl-C handler.
+    pub fn epochs(epochs: usize) -> Self {
+        TrainOptions {
+            epochs,
+            checkpoint: None,
+            checkpoint_every: 0,
+            resume: None,
+            clip: None,
+            catch_interrupt: false,
+        }
+    }
+}
+
+/// What the loop did.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TrainReport {
+    /// Mean loss of every epoch, those before a resume included.
+    pub losses: Vec<f64>,
+    /// The epoch count the run resumed at, if it resumed.
+    pub resumed_at: Option<usize>,
+    /// Wall-clock seconds per epoch run in this process.
+    pub seconds_per_epoch: f64,
+    /// The last checkpoint written.
+    pub last_checkpoint: Option<PathBuf>,
+}
+
+/// One epoch in progress, handed to the epoch function: it steps the optimiser
+/// through the guard and gives the epoch's random permutations.
+#[derive(Debug)]
+pub struct Epoch<'a> {
+    index: usize,
+    params: &'a [(String, Tensor)],
+    adam: &'a mut Adam,
+    guard: NanGuard,
+    last_checkpoint: Option<PathBuf>,
+}
+
+impl Epoch<'_> {
+    /// The epoch's 0-based index.
+    pub fn index(&self) -> usize {
+        self.index
+    }
+
+    /// A random permutation of `0..n` (drawn from the generator reseeded for this epoch).
+    pub fn permutation(&self, n: i64, device: Device) -> Tensor {
+        Tensor::randperm(n, (Kind::Int64, device))
+    }
+
+    /// Zeroes the gradients, back-propagates `loss`, checks the loss and every
+    /// gradient ([`NanGuard`]), clips if asked, and takes an Adam step. On NaN
+    /// or Inf it returns the error without touching the parameters.
+    pub fn step(&mut self, loss: &Tensor) -> Result<GradNorms, TrainError> {
+        for (_, p) in self.params {
+            p.shallow_clone().zero_grad();
+        }
+        loss.f_backward()?;
+        let value = loss.f_double_value(&[])?;
+        let norms = self
+            .guard
+            .check(self.index + 1, self.adam.step + 1, value, self.params)
+            .map_err(|e| match e {
+                TrainError::NonFinite {
+                    epoch,
+                    what,
+                    param,
+                    hint,
+                    ..
+                } => TrainError::NonFinite {
+                    epoch,
+                    what,
+                    param,
+                    hint,
+                    last_checkpoint: self.last_checkpoint.clone(),
+                },
+                other => other,
+            })?;
+        if let Some(max) = self.guard.clip {
+            if norms.total > max {
+                let _no_grad = tch::no_grad_guard();
+                let scale = max / (norms.total + 1e-6);
+                for (_, p) in self.params {
+                    let mut g = p.grad();
+                    if g.defined() {
+                        let _ = g.f_mul_scalar_(scale)?;
+                    }
+                }
+            }
+        }
+        self.adam.step(self.params)?;
+        Ok(norms)
+    }
+}
+
+/// The loop: owns the [`Adam`] and the run's identity, reads the variables of a `VarStore`.
+#[derive(Debug)]
+pub struct Trainer<'a> {
+    vs: &'a VarStore,
+    params: Vec<(String, Tensor)>,
+    /// The optimiser (its state is saved in checkpoints).
+    pub adam: Adam,
+    identity: RunIdentity,
+    options: TrainOptions,
+}
+
+impl<'a> Trainer<'a> {
+    /// A loop over the variables of `vs` (all of them are saved; those with
+    /// gradients are trained), in name order.
+    pub fn new(vs: &'a VarStore, adam: Adam, identity: RunIdentity, options: TrainOptions) -> Self {
+        let mut params: Vec<(String, Tensor)> = vs.variables().into_iter().collect();
+        params.sort_by(|a, b| a.0.cmp(&b.0));
+        Trainer {
+            vs,
+            params,
+            adam,
+            identity,
+            options,
+        }
+    }
+
+    /// The variable store trained.
+    pub fn var_store(&self) -> &VarStore {
+        self.vs
+    }
+
+    fn save(&self, epoch: usize, losses: &[f64]) -> Result<Option<PathBuf>, TrainError> {
+        let Some(path) = &self.options.checkpoint else {
+            return Ok(None);
+        };
+        let a = &self.adam;
+        let meta = CheckpointMeta {
+            format: FORMAT,
+            identity: self.identity.clone(),
+            epoch,
+            rng: "libtorch's generator is reseeded at the start of each epoch from (seed, epoch)".into(),
+            losses: losses.to_vec(),
+            optimizer: AdamMeta {
+                lr: a.lr,
+                beta1: a.beta1,
+                beta2: a.beta2,
+                eps: a.eps,
+                weight_decay: a.weight_decay,
+                step: a.step,
+            },
+        };
+        checkpoint::save(path, &meta, &self.params, a)?;
+        Ok(Some(path.clone()))
+    }
+
+    /// Runs the remaining epochs. `epoch_fn` trains one epoch, calling
+    /// [`Epoch::step`] once per optimiser step, and returns the epoch's mean loss.
+    pub fn run<E, F>(&mut self, mut epoch_fn: F) -> Result<TrainReport, E>
+    where
+        E: From<TrainError>,
+        F: FnMut(&mut Epoch<'_>) -> Result<f64, E>,
+    {
+        let mut losses = Vec::new();
+        let mut resumed_at = None;
+        let mut last_checkpoint = None;
+        if let Some(path) = self.options.resume.clone() {
+            let meta = checkpoint::restore(&path, &self.identity, &self.params, &mut self.adam)?;
+            losses = meta.losses;
+            resumed_at = Some(meta.epoch);
+            last_checkpoint = Some(path);
+        }
+        if self.options.catch_interrupt {
+            interrupt::install();
+        }
+        let guard = NanGuard {
+            lr: self.adam.lr,
+            clip: self.options.clip,
+        };
+        let start = Instant::now();
+        let first = losses.len();
+        for index in first..self.options.epochs {
+            tch::manual_seed(epoch_seed(self.identity.seed, index));
+            let mut epoch = Epoch {
+                index,
+                params: &self.params,
+                adam: &mut self.adam,
+                guard,
+                last_checkpoint: last_checkpoint.clone(),
+            };
+            let loss = epoch_fn(&mut epoch)?;
+            if !loss.is_finite() {
+                return Err(TrainError::NonFinite {
+                    epoch: index + 1,
+                    what: format!("the epoch's mean loss is {loss}"),
+                    param: None,
+                    hint: format!(
+                        "lower the learning rate (now {:e}) or clip gradients",
+                        self.adam.lr
+                    ),
+                    last_checkpoint,
+                }
+                .into());
+            }
+            losses.push(loss);
+            let done = index + 1;
+            let every = self.options.checkpoint_every;
+            let interrupted = self.options.catch_interrupt && interrupt::requested();
+            if interrupted || done == self.options.epochs || (every > 0 && done % every == 0) {
+                if let Some(p) = self.save(done, &losses)? {
+                    last_checkpoint = Some(p);
+                }
+            }
+            if interrupted && done < self.options.epochs {
+                return Err(TrainError::Interrupted {
+                    epoch: done,
+                    checkpoint: last_checkpoint,
+                }
+                .into());
+            }
+        }
+        let ran = (self.options.epochs.saturating_sub(first)).max(1);
+        Ok(TrainReport {
+            losses,
+            resumed_at,
+            seconds_per_epoch: start.elapsed().as_secs_f64() / ran as f64,
+            last_checkpoint,
+        })
+    }
+}
