@@ -9,3 +9,8 @@ pub use graph_models;
 pub use hybrid;
 pub use seq_models;
 pub use tch;
+
+/// The README's examples, compiled and run as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../../../README.md")]
+pub struct ReadmeDoctests;
