@@ -174,7 +174,16 @@ struct SstData {
 
 impl SstData {
     fn new(sst: &ptb::Sst, binary: bool, limit: Option<usize>) -> SstData {
-        let train_trees = &sst.train[..limit.unwrap_or(sst.train.len()).min(sst.train.len())];
+        // SST's train file is ordered by sentiment: a limit takes evenly spaced trees, not a prefix.
+        let step = limit.map_or(1, |l| (sst.train.len() / l.max(1)).max(1));
+        let train_trees: Vec<PtbTree> = sst
+            .train
+            .iter()
+            .step_by(step)
+            .take(limit.unwrap_or(usize::MAX))
+            .cloned()
+            .collect();
+        let train_trees = &train_trees[..];
         let vocab = Vocab::new(train_trees.iter().flat_map(|t| t.sentence()));
         let convert = |trees: &[PtbTree]| -> Vec<Example> {
             trees
