@@ -1,14 +1,23 @@
 //! `seqgraph train temporal`: graph recurrent forecasters on real sensor
 //! graphs with published protocols (PyG Temporal's Chickenpox recipe, T-GCN's
 //! Los-loop protocol), over several seeds.
+//!
+//! Training goes through `train_utils::Trainer`: `--checkpoint PATH` saves
+//! parameters and Adam's state every `--checkpoint-every` epochs, after the
+//! last one and on Ctrl-C; `--resume PATH` continues bit for bit (CPU) and
+//! refuses a checkpoint of another model, config, seed or data; a NaN or Inf
+//! loss or gradient stops the run naming the epoch and the parameter.
 
 use anyhow::{Context, Result};
 use clap::Parser;
 use graph_data::fetch::Fetcher;
 use hybrid::recipe::{self, Prepared, RunResult, CHICKENPOX_FIT};
+use hybrid::{metrics, metrics_per_horizon, persistence, predict, Forecaster};
 use hybrid::{FitConfig, Loss, ModelConfig, ModelKind};
 use serde_json::json;
-use tch::Device;
+use std::path::{Path, PathBuf};
+use tch::{nn, Device, Kind, Tensor};
+use train_utils::{Adam, RunIdentity, TrainOptions, Trainer};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -40,6 +49,116 @@ struct Args {
     /// Print one JSON object instead of text.
     #[arg(long)]
     json: bool,
+    /// Adam's learning rate (default: the protocol's).
+    #[arg(long)]
+    lr: Option<f64>,
+    /// Save checkpoints here (with several seeds: NAME.seedS.EXT), also on Ctrl-C.
+    #[arg(long)]
+    checkpoint: Option<PathBuf>,
+    /// Save a checkpoint every this many epochs (0: only after the last epoch and on Ctrl-C).
+    #[arg(long, default_value_t = 0)]
+    checkpoint_every: usize,
+    /// Continue from this checkpoint (one seed only; the checkpoint must be of the same run).
+    #[arg(long)]
+    resume: Option<PathBuf>,
+    /// Clip the global gradient norm at this value.
+    #[arg(long)]
+    clip: Option<f64>,
+}
+
+/// The checkpoint path of seed `seed`: `path` itself for a single seed.
+fn seed_path(path: &Path, seed: i64, seeds: i64) -> PathBuf {
+    if seeds <= 1 {
+        return path.to_owned();
+    }
+    let stem = path
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let ext = path.extension().map(|e| e.to_string_lossy().into_owned());
+    let name = match ext {
+        Some(e) => format!("{stem}.seed{seed}.{e}"),
+        None => format!("{stem}.seed{seed}"),
+    };
+    path.with_file_name(name)
+}
+
+/// What a checkpoint of this run must match: the model, every size and
+/// training setting except the epoch count (a run may be extended), the data
+/// (checksum of the train and test tensors) and the seed.
+fn identity(data: &Prepared, config: &ModelConfig, fit: &FitConfig, seed: i64) -> RunIdentity {
+    let c = config;
+    RunIdentity::new(
+        c.kind.name(),
+        json!({
+            "in_features": c.in_features, "hidden": c.hidden, "k": c.k, "periods": c.periods,
+            "horizon": c.horizon, "lr": fit.lr, "weight_decay": fit.weight_decay,
+            "batch_size": fit.batch_size, "loss": format!("{:?}", fit.loss),
+        }),
+        data.dataset.clone(),
+        train_utils::data_checksum(&[&data.train.x, &data.train.y, &data.test.x, &data.test.y]),
+        seed as u64,
+    )
+}
+
+fn loss_of(loss: Loss, pred: &Tensor, y: &Tensor) -> Result<Tensor> {
+    Ok(match loss {
+        Loss::Mse => (pred - y).square().mean(Kind::Float),
+        Loss::MaskedMae => hybrid::metrics::masked_mae_loss(pred, y, hybrid::Mask::Zeros)?,
+    })
+}
+
+/// `hybrid::recipe::run` with the training safety net: builds the model with
+/// `seed`, trains it (Adam as PyTorch's, shuffled batches, checkpoints, NaN
+/// guard), then evaluates it on the test samples.
+fn run_seed(
+    data: &Prepared,
+    config: &ModelConfig,
+    fit: &FitConfig,
+    seed: i64,
+    device: Device,
+    options: TrainOptions,
+) -> Result<RunResult> {
+    train_utils::determinism::seed_everything(seed as u64);
+    let vs = nn::VarStore::new(device);
+    let model = Forecaster::new(vs.root(), config)?;
+    let graph = data.graph.to_device(device);
+    let train = data.train.to_device(device);
+    let adam = Adam::new(fit.lr).with_weight_decay(fit.weight_decay);
+    let mut trainer = Trainer::new(&vs, adam, identity(data, config, fit, seed), options);
+    let n = train.len();
+    anyhow::ensure!(n > 0, "no training samples");
+    let batch = fit.batch_size.unwrap_or(n).clamp(1, n);
+    let report = trainer.run(|epoch| -> Result<f64> {
+        let order = (batch < n).then(|| epoch.permutation(n, device));
+        let (mut total, mut steps) = (0.0, 0);
+        for first in (0..n).step_by(batch as usize) {
+            let len = batch.min(n - first);
+            let (x, y) = match &order {
+                Some(o) => {
+                    let idx = o.narrow(0, first, len);
+                    (train.x.index_select(0, &idx), train.y.index_select(0, &idx))
+                }
+                None => (train.x.shallow_clone(), train.y.shallow_clone()),
+            };
+            let loss = loss_of(fit.loss, &model.f_forward(&x, &graph)?, &y)?;
+            epoch.step(&loss)?;
+            total += loss.double_value(&[]);
+            steps += 1;
+        }
+        Ok(total / steps as f64)
+    })?;
+    let test = data.test.to_device(device);
+    let pred = predict(&model, &graph, &test.x, 1024)?.to_kind(Kind::Float) * data.scale;
+    let y = &test.y * data.scale;
+    let base = persistence(&test.x, data.horizon) * data.scale;
+    Ok(RunResult {
+        test: metrics(&pred, &y, data.mask)?,
+        per_horizon: metrics_per_horizon(&pred, &y, data.mask)?,
+        persistence: metrics(&base, &y, data.mask)?,
+        seconds_per_epoch: report.seconds_per_epoch,
+        final_train_loss: report.losses.last().copied().unwrap_or(f64::NAN),
+    })
 }
 
 fn mean_std(v: &[f64]) -> (f64, f64) {
@@ -106,10 +225,25 @@ pub fn run(args: &[String]) -> Result<()> {
         periods: data.periods,
         horizon: data.horizon,
     };
+    let fit_config = FitConfig {
+        lr: a.lr.unwrap_or(fit_config.lr),
+        ..fit_config
+    };
+    if a.resume.is_some() && a.seeds > 1 {
+        anyhow::bail!("--resume continues one run: use it with --seeds 1");
+    }
     let device = Device::cuda_if_available();
     let mut runs: Vec<RunResult> = Vec::new();
     for seed in 1..=a.seeds.max(1) {
-        let r = recipe::run(&data, &config, &fit_config, seed, device)?;
+        let options = TrainOptions {
+            epochs: fit_config.epochs,
+            checkpoint: a.checkpoint.as_deref().map(|p| seed_path(p, seed, a.seeds)),
+            checkpoint_every: a.checkpoint_every,
+            resume: a.resume.clone(),
+            clip: a.clip,
+            catch_interrupt: a.checkpoint.is_some(),
+        };
+        let r = run_seed(&data, &config, &fit_config, seed, device, options)?;
         if !a.json {
             println!(
                 "seed {seed}: test MSE {:.4} MAE {:.4} RMSE {:.4} (persistence MSE {:.4}), {:.4} s/epoch",
