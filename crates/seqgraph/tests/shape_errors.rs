@@ -1,0 +1,552 @@
+//! Wrong shapes, wrong dtypes, empty graphs, isolated nodes, self loops,
+//! duplicate edges, zero-length and over-long sequences fed to the public
+//! layers of seq-models, graph-models and hybrid through their fallible entry
+//! points. Each bad input must give a typed error (never a libtorch abort or a
+//! panic) whose message names the input and the shapes; each odd-but-valid
+//! graph must give finite outputs of the right shape.
+
+use seqgraph::graph_models::{self as gm, GnnLayer};
+use seqgraph::hybrid::{self, Encoder};
+use seqgraph::seq_models::{self as sm, modes};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use tch::{nn, Device, Kind, Tensor};
+
+const F32: (Kind, Device) = (Kind::Float, Device::Cpu);
+
+/// What a case must do.
+enum Expect {
+    /// Fail with a message holding every one of these pieces.
+    Err(&'static [&'static str]),
+    /// Succeed with a finite output of this shape.
+    Ok(&'static [i64]),
+    /// A known gap, recorded so that a fix shows up here: the layer passes the
+    /// input to libtorch, which fails inside a panicking tch call with this text.
+    KnownPanic(&'static str),
+}
+
+type Outcome = Result<Tensor, String>;
+
+struct Case {
+    name: &'static str,
+    expect: Expect,
+    run: Box<dyn FnOnce() -> Outcome>,
+}
+
+fn case(name: &'static str, expect: Expect, run: impl FnOnce() -> Outcome + 'static) -> Case {
+    Case {
+        name,
+        expect,
+        run: Box::new(run),
+    }
+}
+
+fn s<E: std::fmt::Display>(e: E) -> String {
+    e.to_string()
+}
+
+/// A triangle 0 -> 1 -> 2 -> 0 plus node 3 with no edges.
+fn g() -> gm::Graph {
+    gm::Graph::new(&Tensor::from_slice2(&[[0i64, 1, 2], [1, 2, 0]]), 4).unwrap()
+}
+
+/// Self loops on 0 and 1, the edge 0 -> 1 three times, node 3 isolated.
+fn loops_and_duplicates() -> gm::Graph {
+    gm::Graph::new(
+        &Tensor::from_slice2(&[[0i64, 1, 0, 0, 0, 2], [0, 1, 1, 1, 1, 0]]),
+        4,
+    )
+    .unwrap()
+}
+
+fn x(n: i64, f: i64) -> Tensor {
+    Tensor::randn([n, f], F32)
+}
+
+fn fresh_gcn() -> gm::GcnConv {
+    gm::GcnConv::new(&nn::VarStore::new(Device::Cpu).root(), 3, 2, Default::default())
+}
+
+fn graph_cases(vs: &'static nn::VarStore) -> Vec<Case> {
+    let p = vs.root();
+    let gat = gm::GatConv::new(&(&p / "gat"), 3, 2, Default::default());
+    let gat2 = gm::GatV2Conv::new(&(&p / "gat2"), 3, 2, Default::default());
+    let sage = gm::SageConv::new(&(&p / "sage"), 3, 2, gm::Aggr::Mean, false);
+    let gin_p = &p / "gin";
+    let gin_mlp = nn::seq_t().add(nn::linear(&gin_p / "nn" / "0", 3, 2, Default::default()));
+    let gin = gm::GinConv::new(&gin_p, gin_mlp, 3, 0.0, false);
+    let cheb = gm::ChebConv::new(&(&p / "cheb"), 3, 2, 2, true).unwrap();
+    let gcn2 = gm::Gcn2Conv::new(&(&p / "gcn2"), 3, 0.1, 0.5, 1);
+    let tr = gm::TransformerConv::new(&(&p / "tr"), 3, 2, Default::default());
+    let jk = gm::JumpingKnowledge::new(&(&p / "jk"), gm::JkMode::Max, 3, 2);
+    let appnp = gm::Appnp { k: 3, alpha: 0.1 };
+    let gat_ok = gm::GatConv::new(&(&p / "gat_ok"), 3, 2, Default::default());
+    let sage_ok = gm::SageConv::new(&(&p / "sage_ok"), 3, 2, gm::Aggr::Mean, false);
+    let gin_ok_mlp = nn::seq_t().add(nn::linear(&p / "gin_ok" / "nn" / "0", 3, 2, Default::default()));
+    let gin_ok = gm::GinConv::new(&(&p / "gin_ok"), gin_ok_mlp, 3, 0.0, false);
+    let int64 = (Kind::Int64, Device::Cpu);
+    vec![
+        case(
+            "Graph: edge_index [3, E]",
+            Expect::Err(&["edge_index", "[2, num_edges]", "[3, 2]"]),
+            move || {
+                gm::Graph::new(&Tensor::zeros([3, 2], int64), 4)
+                    .map(|_| Tensor::new())
+                    .map_err(s)
+            },
+        ),
+        case(
+            "Graph: float edge_index",
+            Expect::Err(&["edge_index", "int64", "Float"]),
+            || {
+                gm::Graph::new(&Tensor::zeros([2, 2], F32), 4)
+                    .map(|_| Tensor::new())
+                    .map_err(s)
+            },
+        ),
+        case(
+            "Graph: node id out of range",
+            Expect::Err(&["edge_index", "0..=4", "outside 0..4"]),
+            || {
+                gm::Graph::new(&Tensor::from_slice2(&[[0i64, 4], [1, 0]]), 4)
+                    .map(|_| Tensor::new())
+                    .map_err(s)
+            },
+        ),
+        case(
+            "Graph: negative node id",
+            Expect::Err(&["edge_index", "-1..=1", "outside 0..4"]),
+            || {
+                gm::Graph::new(&Tensor::from_slice2(&[[0i64, -1], [1, 0]]), 4)
+                    .map(|_| Tensor::new())
+                    .map_err(s)
+            },
+        ),
+        case(
+            "Graph: one weight too few",
+            Expect::Err(&["edge_weight", "[3]", "[2]"]),
+            || {
+                let ei = Tensor::from_slice2(&[[0i64, 1, 2], [1, 2, 0]]);
+                gm::Graph::with_weights(&ei, &Tensor::ones([2], F32), 4)
+                    .map(|_| Tensor::new())
+                    .map_err(s)
+            },
+        ),
+        case(
+            "Graph: NaN edge weight",
+            Expect::Err(&["edge_weight", "NaN"]),
+            || {
+                let ei = Tensor::from_slice2(&[[0i64, 1, 2], [1, 2, 0]]);
+                let w = Tensor::from_slice(&[1.0f32, f32::NAN, 1.0]);
+                gm::Graph::with_weights(&ei, &w, 4)
+                    .map(|_| Tensor::new())
+                    .map_err(s)
+            },
+        ),
+        case(
+            "GcnConv: x features 5 for 3",
+            Expect::Err(&["GcnConv expects x of shape [num_nodes=4, 3], got [4, 5]"]),
+            || fresh_gcn().f_forward_t(&x(4, 5), &g(), false).map_err(s),
+        ),
+        case(
+            "GcnConv: x for 5 nodes on a 4-node graph",
+            Expect::Err(&["GcnConv", "[num_nodes=4, 3]", "[5, 3]"]),
+            || fresh_gcn().f_forward_t(&x(5, 3), &g(), false).map_err(s),
+        ),
+        case(
+            "GcnConv: x of rank 1",
+            Expect::Err(&["GcnConv", "got [12]"]),
+            || {
+                fresh_gcn()
+                    .f_forward_t(&Tensor::randn([12], F32), &g(), false)
+                    .map_err(s)
+            },
+        ),
+        case(
+            "GcnConv: int64 x",
+            Expect::Err(&["GcnConv", "floating point x", "Int64"]),
+            move || {
+                fresh_gcn()
+                    .f_forward_t(&Tensor::ones([4, 3], int64), &g(), false)
+                    .map_err(s)
+            },
+        ),
+        case(
+            "GcnConv: float64 x",
+            Expect::KnownPanic("double != float"),
+            || {
+                fresh_gcn()
+                    .f_forward_t(&Tensor::ones([4, 3], (Kind::Double, Device::Cpu)), &g(), false)
+                    .map_err(s)
+            },
+        ),
+        case(
+            "GatConv: x features 5 for 3",
+            Expect::Err(&["GatConv", "[num_nodes=4, 3]", "[4, 5]"]),
+            move || gat.f_forward_t(&x(4, 5), &g(), false).map_err(s),
+        ),
+        case(
+            "GatV2Conv: x for 3 nodes on 4",
+            Expect::Err(&["GatV2Conv", "[num_nodes=4, 3]", "[3, 3]"]),
+            move || gat2.f_forward_t(&x(3, 3), &g(), false).map_err(s),
+        ),
+        case(
+            "SageConv: x features 2 for 3",
+            Expect::Err(&["SageConv", "[num_nodes=4, 3]", "[4, 2]"]),
+            move || sage.f_forward_t(&x(4, 2), &g(), false).map_err(s),
+        ),
+        case(
+            "GinConv: x features 4 for 3",
+            Expect::Err(&["GinConv", "[num_nodes=4, 3]", "[4, 4]"]),
+            move || gin.f_forward_t(&x(4, 4), &g(), false).map_err(s),
+        ),
+        case(
+            "ChebConv: x features 4 for 3",
+            Expect::Err(&["ChebConv", "[num_nodes=4, 3]", "[4, 4]"]),
+            move || cheb.f_forward_t(&x(4, 4), &g(), false).map_err(s),
+        ),
+        case("ChebConv: K = 0", Expect::Err(&["ChebConv", "K >= 1"]), || {
+            let vs = nn::VarStore::new(Device::Cpu);
+            gm::ChebConv::new(&vs.root(), 3, 2, 0, true)
+                .map(|_| Tensor::new())
+                .map_err(s)
+        }),
+        case(
+            "Appnp: x for 6 nodes on 4",
+            Expect::Err(&["Appnp", "num_nodes=4", "[6, 3]"]),
+            move || appnp.f_forward_t(&x(6, 3), &g(), false).map_err(s),
+        ),
+        case(
+            "Gcn2Conv: x0 of another shape",
+            Expect::Err(&["Gcn2Conv", "x_0", "[4, 3]", "[4, 2]"]),
+            move || gcn2.f_forward(&x(4, 3), &x(4, 2), &g()).map_err(s),
+        ),
+        case(
+            "TransformerConv: x features 1 for 3",
+            Expect::Err(&["TransformerConv", "[num_nodes=4, 3]", "[4, 1]"]),
+            move || tr.f_forward_t(&x(4, 1), &g(), false).map_err(s),
+        ),
+        case(
+            "JumpingKnowledge: 3 layers for 2",
+            Expect::Err(&["JumpingKnowledge", "2 layer outputs", "got 3"]),
+            || {
+                let vs = nn::VarStore::new(Device::Cpu);
+                let jk = gm::JumpingKnowledge::new(&vs.root(), gm::JkMode::Max, 3, 2);
+                jk.f_forward(&[x(4, 3), x(4, 3), x(4, 3)]).map_err(s)
+            },
+        ),
+        case(
+            "JumpingKnowledge: layers of other shapes",
+            Expect::Err(&["JumpingKnowledge", "[num_nodes, 3]", "[5, 3]"]),
+            move || jk.f_forward(&[x(4, 3), x(5, 3)]).map_err(s),
+        ),
+        case("GcnConv: empty graph (0 nodes)", Expect::Ok(&[0, 2]), move || {
+            let empty = gm::Graph::new(&Tensor::zeros([2, 0], int64), 0).map_err(s)?;
+            fresh_gcn().f_forward_t(&x(0, 3), &empty, false).map_err(s)
+        }),
+        case(
+            "GcnConv: self loops, duplicate edges, isolated node",
+            Expect::Ok(&[4, 2]),
+            || {
+                fresh_gcn()
+                    .f_forward_t(&x(4, 3), &loops_and_duplicates(), false)
+                    .map_err(s)
+            },
+        ),
+        case(
+            "GatConv: self loops, duplicate edges, isolated node",
+            Expect::Ok(&[4, 2]),
+            move || {
+                gat_ok
+                    .f_forward_t(&x(4, 3), &loops_and_duplicates(), false)
+                    .map_err(s)
+            },
+        ),
+        case("SageConv(mean): isolated node", Expect::Ok(&[4, 2]), move || {
+            sage_ok.f_forward_t(&x(4, 3), &g(), false).map_err(s)
+        }),
+        case(
+            "GinConv: duplicate edges and self loops",
+            Expect::Ok(&[4, 2]),
+            move || {
+                gin_ok
+                    .f_forward_t(&x(4, 3), &loops_and_duplicates(), false)
+                    .map_err(s)
+            },
+        ),
+        case(
+            "GcnConv::forward panics with the f_forward message",
+            Expect::Err(&["GcnConv expects x of shape [num_nodes=4, 3], got [4, 5]"]),
+            || {
+                let (gcn, graph) = (fresh_gcn(), g());
+                let want = gcn.f_forward_t(&x(4, 5), &graph, false).unwrap_err().to_string();
+                let got = catch_unwind(AssertUnwindSafe(|| gcn.forward(&x(4, 5), &graph)));
+                let msg = panic_message(got.err().ok_or("forward did not panic")?);
+                if msg == want {
+                    Err(msg)
+                } else {
+                    Err(format!("different messages: forward `{msg}`, f_forward `{want}`"))
+                }
+            },
+        ),
+    ]
+}
+
+fn lstm() -> sm::Recurrent {
+    sm::Recurrent::lstm(
+        nn::VarStore::new(Device::Cpu).root(),
+        3,
+        4,
+        sm::RecurrentConfig::default(),
+    )
+}
+
+fn seq(b: i64, t: i64, f: i64) -> Tensor {
+    Tensor::randn([b, t, f], F32)
+}
+
+fn seq_cases(vs: &'static nn::VarStore) -> Vec<Case> {
+    let p = vs.root();
+    let cfg = sm::RecurrentConfig::default();
+    let gru = sm::Recurrent::gru(&p / "gru", 3, 4, cfg);
+    let m2o = modes::ManyToOne::new(&p / "m2o", sm::CellKind::Lstm, 3, 4, 2, cfg);
+    let o2o = modes::OneToOne::new(&p / "o2o", sm::CellKind::Gru, 3, 4, 2);
+    let out = |r: sm::Result<sm::RnnOutput>| r.map(|o| o.output).map_err(s);
+    vec![
+        case(
+            "Lstm: input of rank 2",
+            Expect::Err(&["input", "[batch, time, 3]", "[5, 3]"]),
+            move || out(lstm().f_forward(&x(5, 3), None, None, false)),
+        ),
+        case(
+            "Lstm: 7 features for 3",
+            Expect::Err(&["input", "[batch, time, 3]", "[2, 5, 7]"]),
+            move || out(lstm().f_forward(&seq(2, 5, 7), None, None, false)),
+        ),
+        case(
+            "Lstm: float64 input",
+            Expect::Err(&["input", "dtype Float", "Double"]),
+            move || {
+                let input = Tensor::randn([2, 5, 3], (Kind::Double, Device::Cpu));
+                out(lstm().f_forward(&input, None, None, false))
+            },
+        ),
+        case(
+            "Lstm: zero-length sequences",
+            Expect::Err(&["empty input", "[2, 0, 3]"]),
+            move || out(lstm().f_forward(&seq(2, 0, 3), None, None, false)),
+        ),
+        case(
+            "Lstm: empty batch",
+            Expect::Err(&["empty input", "[0, 5, 3]"]),
+            move || out(lstm().f_forward(&seq(0, 5, 3), None, None, false)),
+        ),
+        case(
+            "Lstm: a length longer than the time axis",
+            Expect::Err(&["lengths", "6", "1..=5"]),
+            move || out(lstm().f_forward(&seq(2, 5, 3), None, Some(&[5, 6]), false)),
+        ),
+        case(
+            "Lstm: a zero length",
+            Expect::Err(&["lengths", "length 0", "1..=5"]),
+            move || out(lstm().f_forward(&seq(2, 5, 3), None, Some(&[5, 0]), false)),
+        ),
+        case(
+            "Lstm: three lengths for two sequences",
+            Expect::Err(&["lengths", "3 lengths for a batch of 2"]),
+            move || out(lstm().f_forward(&seq(2, 5, 3), None, Some(&[5, 4, 3]), false)),
+        ),
+        case(
+            "Lstm (explicit): 7 features for 3",
+            Expect::Err(&["input", "[batch, time, 3]", "[2, 5, 7]"]),
+            move || out(lstm().f_forward_explicit(&seq(2, 5, 7), None, None, false)),
+        ),
+        case(
+            "Gru: h0 of the wrong shape",
+            Expect::Err(&["state h", "[1, 2, 4]", "[1, 3, 4]"]),
+            move || {
+                let h0 = sm::RnnState {
+                    h: Tensor::zeros([1, 3, 4], F32),
+                    c: None,
+                };
+                out(gru.f_forward(&seq(2, 5, 3), Some(&h0), None, false))
+            },
+        ),
+        case(
+            "Recurrent::try_new: hidden 0",
+            Expect::Err(&["invalid configuration", "hidden_size 0"]),
+            || {
+                let vs = nn::VarStore::new(Device::Cpu);
+                let r = sm::Recurrent::try_new(vs.root(), sm::CellKind::Lstm, 3, 0, Default::default());
+                r.map(|_| Tensor::new()).map_err(s)
+            },
+        ),
+        case(
+            "ManyToOne: 2 features for 3",
+            Expect::Err(&["input", "[batch, time, 3]", "[2, 5, 2]"]),
+            move || m2o.f_forward(&seq(2, 5, 2), None, false).map_err(s),
+        ),
+        case(
+            "OneToOne: 4 features for 3",
+            Expect::Err(&["cell input", "3]", "[2, 4]"]),
+            move || o2o.f_forward(&x(2, 4)).map_err(s),
+        ),
+    ]
+}
+
+fn hybrid_cases(vs: &'static nn::VarStore) -> Vec<Case> {
+    let p = vs.root();
+    let eye = || hybrid::Graph::Static(vec![Tensor::eye(5, F32)]);
+    let tgcn = hybrid::GraphGru::tgcn(&p / "tgcn", 2, 8).unwrap();
+    let a3 = hybrid::A3tgcn::new(&p / "a3", 2, 8, 4).unwrap();
+    let bxtnf = |b: i64, t: i64, n: i64, f: i64| Tensor::randn([b, t, n, f], F32);
+    vec![
+        case(
+            "T-GCN: x of rank 3",
+            Expect::Err(&["input", "(B, T, N, 2)", "[3, 5, 2]"]),
+            move || {
+                let tgcn = hybrid::GraphGru::tgcn(nn::VarStore::new(Device::Cpu).root(), 2, 8).unwrap();
+                tgcn.f_forward(&Tensor::randn([3, 5, 2], F32), &eye(), None)
+                    .map(|o| o.0)
+                    .map_err(s)
+            },
+        ),
+        case(
+            "T-GCN: x with 6 nodes on a 5-node graph",
+            Expect::Err(&["support 0", "[5, 5]", "6 nodes"]),
+            move || {
+                tgcn.f_forward(&bxtnf(3, 4, 6, 2), &eye(), None)
+                    .map(|o| o.0)
+                    .map_err(s)
+            },
+        ),
+        case(
+            "T-GCN: 3 features for 2",
+            Expect::Err(&["input", "(B, T, N, 2)", "[3, 4, 5, 3]"]),
+            move || {
+                let tgcn = hybrid::GraphGru::tgcn(nn::VarStore::new(Device::Cpu).root(), 2, 8).unwrap();
+                tgcn.f_forward(&bxtnf(3, 4, 5, 3), &eye(), None)
+                    .map(|o| o.0)
+                    .map_err(s)
+            },
+        ),
+        case(
+            "A3T-GCN: 6 steps for periods 4",
+            Expect::Err(&["input", "(B, 4, N, F)", "[3, 6, 5, 2]"]),
+            move || a3.f_encode(&bxtnf(3, 6, 5, 2), &eye()).map_err(s),
+        ),
+        case(
+            "GConvLstm::new: K = 0",
+            Expect::Err(&["filter size K", "got 0"]),
+            || {
+                let vs = nn::VarStore::new(Device::Cpu);
+                hybrid::GConvLstm::new(vs.root(), 2, 8, 0)
+                    .map(|_| Tensor::new())
+                    .map_err(s)
+            },
+        ),
+        case(
+            "Forecaster::new: horizon 0",
+            Expect::Err(&["horizon must be positive, got 0"]),
+            || {
+                let vs = nn::VarStore::new(Device::Cpu);
+                let config = hybrid::ModelConfig {
+                    kind: hybrid::ModelKind::Tgcn,
+                    in_features: 2,
+                    hidden: 8,
+                    k: 1,
+                    periods: 4,
+                    horizon: 0,
+                };
+                hybrid::Forecaster::new(vs.root(), &config)
+                    .map(|_| Tensor::new())
+                    .map_err(s)
+            },
+        ),
+        case(
+            "Samples::new: y for 4 samples, x for 3",
+            Expect::Err(&["samples y", "(3, 5, horizon)", "[4, 5, 1]"]),
+            move || {
+                hybrid::Samples::new(bxtnf(3, 4, 5, 2), Tensor::randn([4, 5, 1], F32))
+                    .map(|_| Tensor::new())
+                    .map_err(s)
+            },
+        ),
+        case(
+            "windows: 12 + 12 steps asked of a 20-step series",
+            Expect::Err(&["series", "steps >= 24", "[20, 5]"]),
+            || {
+                let series = Tensor::randn([20, 5], F32);
+                hybrid::recipe::windows(&series, 12, 12, hybrid::recipe::LagLayout::Steps)
+                    .map(|_| Tensor::new())
+                    .map_err(s)
+            },
+        ),
+    ]
+}
+
+fn panic_message(p: Box<dyn std::any::Any + Send>) -> String {
+    p.downcast_ref::<String>()
+        .cloned()
+        .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()))
+        .unwrap_or_else(|| "(non-string panic)".into())
+}
+
+#[test]
+fn every_bad_input_gets_a_typed_error_that_names_it() {
+    let vs: &'static nn::VarStore = Box::leak(Box::new(nn::VarStore::new(Device::Cpu)));
+    let cases: Vec<Case> = graph_cases(vs)
+        .into_iter()
+        .chain(seq_cases(vs))
+        .chain(hybrid_cases(vs))
+        .collect();
+    assert!(cases.len() >= 30, "{} cases", cases.len());
+    let mut failures = Vec::new();
+    for c in cases {
+        let outcome = catch_unwind(AssertUnwindSafe(c.run)).map_err(panic_message);
+        let verdict = match (&c.expect, outcome) {
+            (Expect::KnownPanic(part), Err(panic)) if panic.contains(part) => {
+                println!(
+                    "{:<55} known gap, panics: {}",
+                    c.name,
+                    panic.lines().next().unwrap_or("")
+                );
+                Ok(())
+            }
+            (Expect::KnownPanic(_), Ok(Err(msg))) => Err(format!(
+                "now a typed error (good): make the case expect it: {msg}"
+            )),
+            (_, Err(panic)) => Err(format!("panicked: {}", panic.lines().next().unwrap_or(""))),
+            (Expect::Err(parts), Ok(Err(msg))) => {
+                let missing: Vec<_> = parts.iter().filter(|p| !msg.contains(**p)).collect();
+                println!("{:<55} error: {msg}", c.name);
+                if missing.is_empty() {
+                    Ok(())
+                } else {
+                    Err(format!("message `{msg}` lacks {missing:?}"))
+                }
+            }
+            (Expect::Err(_) | Expect::KnownPanic(_), Ok(Ok(t))) => {
+                Err(format!("accepted, gave shape {:?}", t.size()))
+            }
+            (Expect::Ok(shape), Ok(Ok(t))) => {
+                println!("{:<55} ok: {:?}", c.name, t.size());
+                let finite = t.numel() == 0 || t.isfinite().all().int64_value(&[]) == 1;
+                if t.size() == *shape && finite {
+                    Ok(())
+                } else {
+                    Err(format!("gave shape {:?} (finite: {finite})", t.size()))
+                }
+            }
+            (Expect::Ok(_), Ok(Err(msg))) => Err(format!("refused a valid input: {msg}")),
+        };
+        if let Err(why) = verdict {
+            failures.push(format!("{}: {why}", c.name));
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} cases failed:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
