@@ -29,10 +29,13 @@ fn two_communities() -> Graph {
 
 #[test]
 fn repeated_gcn_propagation_decays_energy_exponentially_and_mad_to_zero() {
-    tch::manual_seed(0);
     let graph = two_communities();
     let adj = graph.gcn_adjacency(false, true);
-    let mut x = Tensor::randn([40, 8], (Kind::Float, Device::Cpu));
+    // A fixed, irregular start (not the global RNG, which tests running in
+    // parallel in this binary also draw from).
+    let mut x = (Tensor::arange(320, (Kind::Float, Device::Cpu)) * 0.7)
+        .sin()
+        .reshape([40, 8]);
     let mut energies = vec![dirichlet_energy(&x, &graph)];
     let mad0 = mad(&x);
     for _ in 0..64 {
@@ -67,7 +70,7 @@ fn depth_study_returns_accuracy_and_one_measure_per_layer() {
         ],
         0,
     );
-    let x = labels.to_kind(Kind::Float).unsqueeze(1).repeat([1, 6])
+    let x = labels.to_kind(Kind::Float).unsqueeze(1).repeat([1, 6]) * 3.0
         + Tensor::randn([40, 6], (Kind::Float, Device::Cpu));
     let ids = |v: Vec<i64>| Tensor::from_slice(&v);
     let data = NodeData {
