@@ -184,7 +184,7 @@ fn install_from_pypi(install: &Path, flavour: Flavour) -> Result<()> {
         std::fs::remove_dir_all(&partial).with_context(|| format!("cannot remove {}", partial.display()))?;
     }
     let what = match flavour {
-        Flavour::Cpu => "the CPU-only libtorch (a 527 MB download, about 550 MB on disk)",
+        Flavour::Cpu => "the CPU-only libtorch (a 527 MB download, about 600 MB on disk)",
         Flavour::Cuda => "libtorch with its CUDA libraries (about 4.5 GB on disk)",
     };
     println!("seqgraph: installing {what} from PyPI into {}", install.display());
