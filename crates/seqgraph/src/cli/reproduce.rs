@@ -5,10 +5,11 @@
 //! Each experiment lives in its own module of `reproduce/` and fills an [`ExperimentReport`].
 //! An experiment that fails (error or panic) is recorded as failed; the others still run.
 
+mod adding;
 mod citation;
 mod depth;
 mod gradients;
-mod pending;
+mod sequence_classification;
 mod spatio_temporal;
 mod unification;
 
@@ -110,6 +111,10 @@ pub struct Experiment {
     pub run: fn(&Ctx, &mut ExperimentReport) -> Result<()>,
 }
 
+/// An experiment registered before its building blocks exist reports [`Status::Pending`] with what
+/// it waits for; none does today, so the constructor is named here to keep it in use.
+const _: fn(String) -> Status = Status::Pending;
+
 /// Every experiment, in report order.
 pub static EXPERIMENTS: &[Experiment] = &[
     Experiment {
@@ -123,17 +128,17 @@ pub static EXPERIMENTS: &[Experiment] = &[
     },
     Experiment {
         name: "adding",
-        title: "the adding problem (T = 100)",
+        title: "the adding problem (T = 100; T = 30 in --quick)",
         claim:
             "LSTM and GRU solve the adding problem (test MSE < 0.01) where a tanh RNN stays near the 0.167 \
                 variance baseline.",
-        run: pending::adding,
+        run: adding::run,
     },
     Experiment {
         name: "sequence-classification",
         title: "JapaneseVowels classification",
         claim: "A many-to-one LSTM reaches test accuracy >= 0.97 on JapaneseVowels (mean of 5 seeds).",
-        run: pending::sequence_classification,
+        run: sequence_classification::run,
     },
     Experiment {
         name: "citation",
@@ -206,11 +211,16 @@ pub fn run(args: &[String]) -> Result<()> {
         }
         return Ok(());
     }
+    // One libtorch thread: on a small shared machine OpenMP's spinning threads make these small
+    // models several times slower, and one thread makes timings comparable between runs.
+    tch::set_num_threads(1);
     let ctx = Ctx {
         quick: opts.quick,
         progress: true,
     };
     let selected = opts.selected();
+    std::fs::create_dir_all(&opts.out)?;
+    let out = opts.out.canonicalize().unwrap_or_else(|_| opts.out.clone());
     eprintln!(
         "seqgraph reproduce: {} experiment(s){}, report in {}",
         selected.len(),
@@ -219,7 +229,7 @@ pub fn run(args: &[String]) -> Result<()> {
         } else {
             ""
         },
-        opts.out.display()
+        out.display()
     );
     let start = Instant::now();
     let mut experiments = Vec::new();
@@ -243,7 +253,7 @@ pub fn run(args: &[String]) -> Result<()> {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
         print!("{summary}");
-        println!("Report: {}", opts.out.join("index.md").display());
+        println!("Report: {}", out.join("index.md").display());
     }
     Ok(())
 }

@@ -17,6 +17,9 @@ const MODELS: [ModelKind; 4] = [
     ModelKind::GConvLstm,
 ];
 
+/// Epochs in --quick (the recipe's 200 in a full run).
+const QUICK_EPOCHS: usize = 50;
+
 /// Runs the experiment.
 pub fn run(ctx: &Ctx, report: &mut ExperimentReport) -> Result<()> {
     let seeds = ctx.size(1i64, 5);
@@ -25,7 +28,10 @@ pub fn run(ctx: &Ctx, report: &mut ExperimentReport) -> Result<()> {
             graph_data::pgt::Signal::Static(s) => s,
             graph_data::pgt::Signal::Dynamic(_) => bail!("Chickenpox should have a static graph"),
         };
-    let fit = FitConfig { ..CHICKENPOX_FIT };
+    let fit = FitConfig {
+        epochs: ctx.size(QUICK_EPOCHS, CHICKENPOX_FIT.epochs),
+        ..CHICKENPOX_FIT
+    };
     let device = Device::cuda_if_available();
     let bar = ctx.bar(MODELS.len() as u64 * seeds as u64, "spatio-temporal: Chickenpox");
     let (mut rows, mut mses, mut names) = (Vec::new(), Vec::new(), Vec::new());
@@ -95,7 +101,15 @@ pub fn run(ctx: &Ctx, report: &mut ExperimentReport) -> Result<()> {
         "114.5".into(),
     ]);
     report.tables.push(Table {
-        title: "Chickenpox Hungary, PGT recipe (lags 4, train ratio 0.2, 200 epochs, Adam 0.01)".into(),
+        title: format!(
+            "Chickenpox Hungary, PGT recipe (lags 4, train ratio 0.2, {} epochs{}, Adam 0.01)",
+            fit.epochs,
+            if ctx.quick {
+                " in --quick; the recipe has 200"
+            } else {
+                ""
+            }
+        ),
         columns: ["model", "test MSE", "MAE", "RMSE", "ms / epoch"]
             .map(String::from)
             .to_vec(),

@@ -1,26 +1,11 @@
-//! Experiments whose building blocks are still being written in the other crates: they report what
-//! they wait for instead of running.
+//! `sequence-classification`: JapaneseVowels with the LSTM of `seqgraph train seq` (its quick variant).
 
 use super::Ctx;
 use crate::report::{ExperimentReport, Metric, Status};
 use anyhow::Result;
 
-fn pending(report: &mut ExperimentReport, why: &str) -> Result<()> {
-    report.status = Status::Pending(why.to_owned());
-    Ok(())
-}
-
-/// `adding`: the training exists in `cli/seq.rs` but returns only the final MSE, privately.
-pub fn adding(_: &Ctx, r: &mut ExperimentReport) -> Result<()> {
-    pending(
-        r,
-        "waits for a public adding-problem run that returns its learning curve (test MSE per step) for \
-         RNN, LSTM and GRU",
-    )
-}
-
-/// `sequence-classification`: JapaneseVowels with the LSTM of `seqgraph train seq` (its quick variant).
-pub fn sequence_classification(ctx: &Ctx, r: &mut ExperimentReport) -> Result<()> {
+/// Runs the experiment.
+pub fn run(ctx: &Ctx, r: &mut ExperimentReport) -> Result<()> {
     let seeds = ctx.size(1u64, 5);
     let bar = ctx.bar(seeds, "sequence-classification");
     let mut accs = Vec::new();
