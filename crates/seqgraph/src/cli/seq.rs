@@ -94,7 +94,7 @@ pub fn run(args: &[String]) -> Result<()> {
 
 /// A batch of the adding problem (Hochreiter and Schmidhuber 1997): channel 0 holds U(0, 1) values,
 /// channel 1 marks one position in each half; the target is the sum of the two marked values.
-fn adding_batch(b: i64, t: i64, device: Device) -> (Tensor, Tensor) {
+pub fn adding_batch(b: i64, t: i64, device: Device) -> (Tensor, Tensor) {
     let values = Tensor::rand([b, t], (Kind::Float, device));
     let first = Tensor::randint(t / 2, [b, 1], (Kind::Int64, device));
     let second = Tensor::randint(t - t / 2, [b, 1], (Kind::Int64, device)) + t / 2;

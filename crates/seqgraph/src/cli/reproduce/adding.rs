@@ -8,7 +8,7 @@ use anyhow::Result;
 use seq_models::diagnostics::clip_grad_norm;
 use seq_models::modes::ManyToOne;
 use seq_models::{CellKind, RecurrentConfig};
-use tch::{nn, nn::OptimizerConfig, Device, Kind, Tensor};
+use tch::{nn, nn::OptimizerConfig, Device, Tensor};
 
 /// Predicting the mean (1.0) gives the variance of the sum of two U(0, 1) values: 1/6.
 const BASELINE: f64 = 1.0 / 6.0;
@@ -29,19 +29,6 @@ struct Setup {
     test: i64,
     hidden: i64,
     lr: f64,
-}
-
-/// A batch of the adding problem: channel 0 holds U(0, 1) values, channel 1 marks one position in
-/// each half; the target is the sum of the two marked values.
-fn batch(b: i64, t: i64, device: Device) -> (Tensor, Tensor) {
-    let values = Tensor::rand([b, t], (Kind::Float, device));
-    let first = Tensor::randint(t / 2, [b, 1], (Kind::Int64, device));
-    let second = Tensor::randint(t - t / 2, [b, 1], (Kind::Int64, device)) + t / 2;
-    let marks = Tensor::zeros([b, t], (Kind::Float, device))
-        .scatter_value(1, &first, 1.0)
-        .scatter_value(1, &second, 1.0);
-    let y = (&values * &marks).sum_dim_intlist(1, true, Kind::Float);
-    (Tensor::stack(&[values, marks], 2), y)
 }
 
 /// Trains one model; returns `(step, test MSE)` points, the first at step 0.
@@ -66,7 +53,7 @@ fn curve(
     };
     let mut points = vec![(0.0, evaluate(&model)?)];
     for step in 1..=s.steps {
-        let (x, y) = batch(s.batch, s.t, device);
+        let (x, y) = crate::cli::seq::adding_batch(s.batch, s.t, device);
         let loss = model
             .f_forward(&x, None, true)?
             .mse_loss(&y, tch::Reduction::Mean);
@@ -105,7 +92,7 @@ pub fn run(ctx: &Ctx, report: &mut ExperimentReport) -> Result<()> {
     );
     let device = Device::cuda_if_available();
     tch::manual_seed(1234);
-    let test = batch(s.test, s.t, device);
+    let test = crate::cli::seq::adding_batch(s.test, s.t, device);
     let bar = ctx.bar(MODELS.len() as u64, "adding: training");
     let mut lines = Vec::new();
     let mut rows = Vec::new();
@@ -183,11 +170,12 @@ pub fn run(ctx: &Ctx, report: &mut ExperimentReport) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use tch::Kind;
 
     #[test]
     fn batch_marks_one_value_in_each_half_and_sums_them() {
         tch::manual_seed(0);
-        let (x, y) = batch(16, 10, Device::Cpu);
+        let (x, y) = crate::cli::seq::adding_batch(16, 10, Device::Cpu);
         assert_eq!(x.size(), [16, 10, 2]);
         assert_eq!(y.size(), [16, 1]);
         let marks = x.select(2, 1);
@@ -212,7 +200,7 @@ mod tests {
             hidden: 4,
             lr: 1e-2,
         };
-        let test = batch(s.test, s.t, Device::Cpu);
+        let test = crate::cli::seq::adding_batch(s.test, s.t, Device::Cpu);
         let points = curve(CellKind::Gru, &s, &test, 0, Device::Cpu).unwrap();
         let steps: Vec<f64> = points.iter().map(|p| p.0).collect();
         assert_eq!(steps, [0.0, 2.0, 4.0, 5.0]);
