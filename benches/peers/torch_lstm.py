@@ -1,9 +1,14 @@
 """Peer of benches/benches/seq.rs: forward + backward of torch.nn.LSTM (one layer, batch_first, float32,
 CPU, loss = sum of outputs, gradients of the parameters) at the same shapes.
 
-    PYTHONPATH=/path/to/torch python3 benches/peers/torch_lstm.py [threads]   # default 2 threads
-Prints the median time per iteration of each shape in milliseconds.
+    PYTHONPATH=/path/to/torch python3 benches/peers/torch_lstm.py [--json]
+Threads come from SEQGRAPH_BENCH_THREADS, else OMP_NUM_THREADS, else 2 (as the bench runner sets them).
+Prints the median time per iteration of each shape in milliseconds; with --json, one object per line
+named after the fused case of benches/benches/seq.rs (the contract of benches/README.md).
 """
+import json
+import os
+import resource
 import statistics
 import sys
 import time
@@ -14,7 +19,9 @@ SHAPES = [(64, 100, 32, 128), (32, 29, 12, 64)]
 
 
 def main():
-    torch.set_num_threads(int(sys.argv[1]) if len(sys.argv) > 1 else 2)
+    as_json = "--json" in sys.argv[1:]
+    threads = os.environ.get("SEQGRAPH_BENCH_THREADS") or os.environ.get("OMP_NUM_THREADS") or "2"
+    torch.set_num_threads(int(threads))
     torch.manual_seed(0)
     for b, t, i, h in SHAPES:
         lstm = torch.nn.LSTM(i, h, batch_first=True)
@@ -33,8 +40,14 @@ def main():
             t0 = time.perf_counter()
             step()
             times.append(time.perf_counter() - t0)
-        print(f"torch.nn.LSTM B{b}_T{t}_I{i}_H{h}: {statistics.median(times) * 1e3:.3f} ms "
-              f"(median of {len(times)}, {torch.get_num_threads()} threads)")
+        median_ms = statistics.median(times) * 1e3
+        if as_json:
+            peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # process peak so far
+            print(json.dumps({"case": f"lstm_fwd_bwd/fused/B{b}_T{t}_I{i}_H{h}", "peer_ms": median_ms,
+                              "peer_peak_mb": peak_mb, "peer": f"torch.nn.LSTM, torch {torch.__version__}"}))
+        else:
+            print(f"torch.nn.LSTM B{b}_T{t}_I{i}_H{h}: {median_ms:.3f} ms "
+                  f"(median of {len(times)}, {torch.get_num_threads()} threads)")
 
 
 if __name__ == "__main__":
