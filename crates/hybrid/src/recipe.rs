@@ -172,16 +172,31 @@ pub fn run(
     let graph = data.graph.to_device(device);
     let train = data.train.to_device(device);
     let report = fit(&model, &vs, &graph, &train, fit_config)?;
+    let final_loss = report.losses.last().copied().unwrap_or(f64::NAN);
+    evaluate(&model, &graph, data, device, report.seconds_per_epoch, final_loss)
+}
+
+/// Scores a trained model on `data.test` (in the data's original units),
+/// overall and per horizon step, beside the persistence baseline. `graph`
+/// must already be on `device`, the model's device.
+pub fn evaluate(
+    model: &Forecaster,
+    graph: &Graph,
+    data: &Prepared,
+    device: Device,
+    seconds_per_epoch: f64,
+    final_train_loss: f64,
+) -> Result<RunResult> {
     let test = data.test.to_device(device);
-    let pred = predict(&model, &graph, &test.x, 1024)?.to_kind(Kind::Float) * data.scale;
+    let pred = predict(model, graph, &test.x, 1024)?.to_kind(Kind::Float) * data.scale;
     let y = &test.y * data.scale;
     let base = persistence(&test.x, data.horizon) * data.scale;
     Ok(RunResult {
         test: metrics(&pred, &y, data.mask)?,
         per_horizon: metrics_per_horizon(&pred, &y, data.mask)?,
         persistence: metrics(&base, &y, data.mask)?,
-        seconds_per_epoch: report.seconds_per_epoch,
-        final_train_loss: report.losses.last().copied().unwrap_or(f64::NAN),
+        seconds_per_epoch,
+        final_train_loss,
     })
 }
 

@@ -12,7 +12,7 @@ use anyhow::{Context, Result};
 use clap::Parser;
 use graph_data::fetch::Fetcher;
 use hybrid::recipe::{self, Prepared, RunResult, CHICKENPOX_FIT};
-use hybrid::{metrics, metrics_per_horizon, persistence, predict, Forecaster};
+use hybrid::Forecaster;
 use hybrid::{FitConfig, Loss, ModelConfig, ModelKind};
 use serde_json::json;
 use std::path::{Path, PathBuf};
@@ -148,17 +148,15 @@ fn run_seed(
         }
         Ok(total / steps as f64)
     })?;
-    let test = data.test.to_device(device);
-    let pred = predict(&model, &graph, &test.x, 1024)?.to_kind(Kind::Float) * data.scale;
-    let y = &test.y * data.scale;
-    let base = persistence(&test.x, data.horizon) * data.scale;
-    Ok(RunResult {
-        test: metrics(&pred, &y, data.mask)?,
-        per_horizon: metrics_per_horizon(&pred, &y, data.mask)?,
-        persistence: metrics(&base, &y, data.mask)?,
-        seconds_per_epoch: report.seconds_per_epoch,
-        final_train_loss: report.losses.last().copied().unwrap_or(f64::NAN),
-    })
+    let final_loss = report.losses.last().copied().unwrap_or(f64::NAN);
+    Ok(recipe::evaluate(
+        &model,
+        &graph,
+        data,
+        device,
+        report.seconds_per_epoch,
+        final_loss,
+    )?)
 }
 
 fn mean_std(v: &[f64]) -> (f64, f64) {
