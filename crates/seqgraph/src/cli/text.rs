@@ -7,13 +7,27 @@
 //!
 //! Tasks: SST root sentiment, fine-grained (`sst-fine`, 5 classes) and binary
 //! (`sst-binary`, neutral roots dropped), standard train / dev / test, the test
-//! accuracy taken at the epoch with the best dev accuracy; and UD English EWT
+//! accuracy taken at the epoch with the best dev root accuracy; and UD English EWT
 //! UPOS tagging (`ud-upos`), BiLSTM against BiLSTM + GCN over the dependency
 //! tree, trained on **dev** and tested on **test** (a non-standard split: the
 //! train part is not mirrored here).
 //! Embeddings are randomly initialised: no pretrained vectors are reachable here.
+//!
+//! Supervision (`--supervise`, SST only): every node of an SST tree carries a
+//! 0-4 label. `all` (the default, as Tai et al. and the SST paper train) uses
+//! them all: the tree view classifies every node's hidden state, the graph view
+//! every node's final state besides the readout, and the sequence view trains on
+//! every distinct labelled phrase (subtree) of the training trees as a sequence
+//! of its own. `root` uses the sentence label only. The binary task ignores
+//! neutral (2) nodes. Model selection always uses dev *root* accuracy.
+//!
+//! SST training goes through `train_utils::Trainer` (Adam, gradient clipping at
+//! norm 5, the NaN guard): `--checkpoint PATH` saves parameters, Adam's state and
+//! the best-dev selection every `--checkpoint-every` epochs, after the last one
+//! and on Ctrl-C; `--resume PATH` continues bit for bit on the CPU.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
@@ -26,81 +40,157 @@ use graph_models::{segment_softmax, GatConfig, GatConv, GcnConfig, GcnConv, GnnL
 use seq_models::recurrent::{Recurrent, RecurrentConfig};
 use seq_models::schedule::Schedule;
 use seq_models::tree_lstm::TreeLstm;
+use serde_json::json;
 use tch::nn::{self, Module, OptimizerConfig};
-use tch::{Device, Kind, Tensor};
+use tch::{Device, Kind, Reduction, Tensor};
+use train_utils::{Adam, RunIdentity, TrainOptions, Trainer};
 
 /// Arguments of `train text`.
-#[derive(Debug, Parser)]
+#[derive(Debug, Clone, Parser)]
 #[command(name = "seqgraph train text", about = "Text as a sequence, a tree or a graph")]
-struct Args {
+pub struct Args {
     /// sst-binary, sst-fine or ud-upos.
     #[arg(long, default_value = "sst-binary")]
-    task: String,
+    pub task: String,
     /// sequence, tree or graph.
     #[arg(long, default_value = "tree")]
-    view: String,
+    pub view: String,
     /// sequence: lstm | bilstm; tree: child-sum | n-ary; graph: gcn | gat
     /// (default: the first of the view's; ud-upos: bilstm | bilstm-gcn).
     #[arg(long)]
-    model: Option<String>,
+    pub model: Option<String>,
     /// Graph readout: root, mean or attention.
     #[arg(long, default_value = "attention")]
-    readout: String,
+    pub readout: String,
+    /// SST supervision: `all` (every labelled node or phrase) or `root` (sentence labels only).
+    #[arg(long, default_value = "all")]
+    pub supervise: String,
     /// Number of seeds (0, 1, ...).
     #[arg(long, default_value_t = 1)]
-    seeds: u64,
+    pub seeds: u64,
     /// Training epochs.
     #[arg(long, default_value_t = 6)]
-    epochs: usize,
+    pub epochs: usize,
     /// Embedding size (the same for every view).
     #[arg(long, default_value_t = 100)]
-    embed: i64,
+    pub embed: i64,
     /// Hidden size.
     #[arg(long, default_value_t = 100)]
-    hidden: i64,
-    /// Sentences per batch.
+    pub hidden: i64,
+    /// Examples (sentences, or phrases for the sequence view with `--supervise all`) per batch.
     #[arg(long, default_value_t = 25)]
-    batch: usize,
+    pub batch: usize,
     /// Adam learning rate.
     #[arg(long, default_value_t = 2e-3)]
-    lr: f64,
-    /// Use only the first N training sentences (quick runs).
+    pub lr: f64,
+    /// Use only N training sentences, evenly spaced (quick runs).
     #[arg(long)]
-    limit: Option<usize>,
+    pub limit: Option<usize>,
+    /// Use only the first N dev and test sentences (quick runs).
+    #[arg(long)]
+    pub eval_limit: Option<usize>,
     /// libtorch intra-op threads (1 is fastest on a busy 2-core machine).
     #[arg(long, default_value_t = 1)]
-    threads: i32,
+    pub threads: i32,
+    /// Save checkpoints here (with several seeds: NAME.seedS.EXT), also on Ctrl-C (SST).
+    #[arg(long)]
+    pub checkpoint: Option<PathBuf>,
+    /// Save a checkpoint every this many epochs (0: only after the last epoch and on Ctrl-C).
+    #[arg(long, default_value_t = 0)]
+    pub checkpoint_every: usize,
+    /// Continue from this checkpoint (one seed only; it must be of the same run).
+    #[arg(long)]
+    pub resume: Option<PathBuf>,
     /// Print one JSON object instead of text.
     #[arg(long)]
-    json: bool,
+    pub json: bool,
+}
+
+impl Args {
+    /// Parses the words after `train text`.
+    pub fn parse_words(args: &[String]) -> Result<Args> {
+        Ok(Args::try_parse_from(
+            std::iter::once("seqgraph train text".to_string()).chain(args.iter().cloned()),
+        )?)
+    }
+
+    /// The model named by `--model`, or the view's default.
+    pub fn model_name(&self) -> String {
+        self.model.clone().unwrap_or_else(|| {
+            match (self.task.as_str(), self.view.as_str()) {
+                ("ud-upos", "graph") => "bilstm-gcn",
+                ("ud-upos", _) => "bilstm",
+                (_, "sequence") => "lstm",
+                (_, "graph") => "gcn",
+                _ => "child-sum",
+            }
+            .to_string()
+        })
+    }
+
+    fn supervise_all(&self) -> Result<bool> {
+        match self.supervise.as_str() {
+            "all" => Ok(true),
+            "root" => Ok(false),
+            other => bail!("unknown --supervise `{other}` (all, root)"),
+        }
+    }
+}
+
+/// One seed's SST result.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SstRun {
+    /// Test root accuracy at the epoch with the best dev root accuracy.
+    pub test: f64,
+    /// The best dev root accuracy.
+    pub dev: f64,
+    /// The epoch (1-based) with the best dev accuracy.
+    pub best_epoch: usize,
+    /// Wall-clock seconds per epoch in this process.
+    pub seconds_per_epoch: f64,
 }
 
 /// Runs the command with the words after its name.
 pub fn run(args: &[String]) -> Result<()> {
-    let a =
-        Args::try_parse_from(std::iter::once("seqgraph train text".to_string()).chain(args.iter().cloned()))?;
-    let model = a.model.clone().unwrap_or_else(|| {
-        match (a.task.as_str(), a.view.as_str()) {
-            ("ud-upos", "graph") => "bilstm-gcn",
-            ("ud-upos", _) => "bilstm",
-            (_, "sequence") => "lstm",
-            (_, "graph") => "gcn",
-            _ => "child-sum",
-        }
-        .to_string()
-    });
+    let a = Args::parse_words(args)?;
+    let model = a.model_name();
     tch::set_num_threads(a.threads);
+    if a.resume.is_some() && a.seeds > 1 {
+        bail!("--resume continues one run: use it with --seeds 1");
+    }
     let started = Instant::now();
     let fetcher = Fetcher::from_env();
-    let (accs, metric) = match a.task.as_str() {
+    let (accs, metric, extra) = match a.task.as_str() {
         "sst-binary" | "sst-fine" => {
+            let supervise_all = a.supervise_all()?;
             let sst = ptb::load_sst(&fetcher).context("loading SST")?;
-            let data = SstData::new(&sst, a.task == "sst-binary", a.limit);
-            let mut accs = Vec::new();
+            let phrases = supervise_all && a.view == "sequence";
+            let data = SstData::new(&sst, a.task == "sst-binary", a.limit, a.eval_limit, phrases);
+            let mut runs = Vec::new();
             for seed in 0..a.seeds {
-                accs.push(train_sst(&a, &model, &data, seed)?);
+                let options = TrainOptions {
+                    epochs: a.epochs,
+                    checkpoint: a.checkpoint.as_deref().map(|p| seed_path(p, seed, a.seeds)),
+                    checkpoint_every: a.checkpoint_every,
+                    resume: a.resume.clone(),
+                    clip: Some(5.0),
+                    catch_interrupt: a.checkpoint.is_some(),
+                };
+                runs.push(train_sst(&a, &model, &data, seed, options)?);
             }
-            (accs, "root accuracy (test, at best dev epoch)")
+            let extra = json!({
+                "supervise": a.supervise,
+                "train_examples": data.train_examples().len(),
+                "dev": runs.iter().map(|r| r.dev).collect::<Vec<_>>(),
+                "best_epoch": runs.iter().map(|r| r.best_epoch).collect::<Vec<_>>(),
+                "seconds_per_epoch": runs.iter().map(|r| r.seconds_per_epoch).sum::<f64>() / runs.len().max(1) as f64,
+            });
+            let accs = runs.iter().map(|r| r.test).collect();
+            (
+                accs,
+                "root accuracy (test, at best dev root accuracy epoch)",
+                extra,
+            )
         }
         "ud-upos" => {
             let ewt = conllu::load_ewt(&fetcher).context("loading UD English EWT")?;
@@ -111,28 +201,59 @@ pub fn run(args: &[String]) -> Result<()> {
             (
                 accs,
                 "UPOS token accuracy (trained on dev, tested on test: non-standard split)",
+                json!({}),
             )
         }
         other => bail!("unknown task `{other}` (sst-binary, sst-fine, ud-upos)"),
     };
-    let mean = accs.iter().sum::<f64>() / accs.len().max(1) as f64;
-    let std = (accs.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (accs.len().max(2) - 1) as f64).sqrt();
+    let (mean, std) = mean_std(&accs);
     let seconds = started.elapsed().as_secs_f64();
     if a.json {
-        let out = serde_json::json!({
+        let mut out = json!({
             "task": a.task, "view": a.view, "model": model, "metric": metric,
             "value": mean, "std": std, "values": accs, "seeds": a.seeds, "epochs": a.epochs,
-            "embed": a.embed, "hidden": a.hidden, "pretrained_embeddings": false,
+            "embed": a.embed, "hidden": a.hidden, "lr": a.lr, "batch": a.batch,
+            "limit": a.limit, "pretrained_embeddings": false,
             "readout": (a.view == "graph").then_some(&a.readout), "seconds": seconds,
         });
+        if let (Some(o), Some(e)) = (out.as_object_mut(), extra.as_object()) {
+            o.extend(e.clone());
+        }
         println!("{out}");
     } else {
+        let sup = if a.task.starts_with("sst") {
+            format!(", supervise {}", a.supervise)
+        } else {
+            String::new()
+        };
         println!(
-            "{} {} {}: {metric} {:.4} ± {:.4} over {} seeds {:?} ({} epochs, embed {}, random embeddings; {:.0} s)",
+            "{} {} {}: {metric} {:.4} ± {:.4} over {} seeds {:?} ({} epochs, embed {}{sup}, random embeddings; {:.0} s)",
             a.task, a.view, model, mean, std, a.seeds, accs, a.epochs, a.embed, seconds
         );
     }
     Ok(())
+}
+
+/// Mean and sample standard deviation (0 for one value).
+pub fn mean_std(xs: &[f64]) -> (f64, f64) {
+    let mean = xs.iter().sum::<f64>() / xs.len().max(1) as f64;
+    let var = xs.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (xs.len().max(2) - 1) as f64;
+    (mean, var.sqrt())
+}
+
+/// The checkpoint path of seed `seed`: `path` itself for a single seed.
+fn seed_path(path: &Path, seed: u64, seeds: u64) -> PathBuf {
+    if seeds <= 1 {
+        return path.to_owned();
+    }
+    let stem = path
+        .file_stem()
+        .map_or_else(String::new, |s| s.to_string_lossy().into_owned());
+    let name = match path.extension() {
+        Some(e) => format!("{stem}.seed{seed}.{}", e.to_string_lossy()),
+        None => format!("{stem}.seed{seed}"),
+    };
+    path.with_file_name(name)
 }
 
 /// Word ids: 0 is "no word" (inner tree nodes), 1 the unknown word.
@@ -155,25 +276,42 @@ impl Vocab {
     }
 }
 
-/// One SST sentence: its tree, the word id of every node (0 for inner nodes), the
-/// word ids in order and the root's class.
+/// The label of a node no loss reads (a neutral node in the binary task).
+const IGNORE: i64 = -100;
+
+/// One SST sentence (or phrase): its tree, the word id of every node (0 for
+/// inner nodes), every node's class ([`IGNORE`] where unused), the word ids in
+/// order and the root's class.
 struct Example {
     tree: Tree,
     node_words: Vec<i64>,
+    node_labels: Vec<i64>,
     words: Vec<i64>,
     label: i64,
 }
 
-struct SstData {
+/// SST as the models read it.
+pub struct SstData {
     vocab: Vocab,
     classes: i64,
     train: Vec<Example>,
+    /// Every distinct labelled phrase of the training trees, as sentences of their own
+    /// (built for the sequence view with `--supervise all`).
+    phrases: Vec<Example>,
     dev: Vec<Example>,
     test: Vec<Example>,
 }
 
 impl SstData {
-    fn new(sst: &ptb::Sst, binary: bool, limit: Option<usize>) -> SstData {
+    /// The binary (`binary`) or fine-grained task; `limit` evenly spaced training
+    /// trees, the first `eval_limit` dev and test trees, and the phrases if asked.
+    pub fn new(
+        sst: &ptb::Sst,
+        binary: bool,
+        limit: Option<usize>,
+        eval_limit: Option<usize>,
+        phrases: bool,
+    ) -> SstData {
         // SST's train file is ordered by sentiment: a limit takes evenly spaced trees, not a prefix.
         let step = limit.map_or(1, |l| (sst.train.len() / l.max(1)).max(1));
         let train_trees: Vec<PtbTree> = sst
@@ -183,40 +321,110 @@ impl SstData {
             .take(limit.unwrap_or(usize::MAX))
             .cloned()
             .collect();
-        let train_trees = &train_trees[..];
         let vocab = Vocab::new(train_trees.iter().flat_map(|t| t.sentence()));
+        let class = |l: u8| -> Option<i64> {
+            if binary {
+                binary_label(l).map(i64::from)
+            } else {
+                Some(i64::from(l))
+            }
+        };
         let convert = |trees: &[PtbTree]| -> Vec<Example> {
             trees
                 .iter()
                 .filter_map(|t| {
-                    let label = if binary {
-                        binary_label(t.root_label())? as i64
-                    } else {
-                        t.root_label() as i64
-                    };
+                    let label = class(t.root_label())?;
                     let node_words = t
                         .words
                         .iter()
                         .map(|w| w.as_deref().map_or(0, |w| vocab.id(w)))
                         .collect();
+                    let node_labels = t.labels.iter().map(|&l| class(l).unwrap_or(IGNORE)).collect();
                     let words = t.sentence().iter().map(|w| vocab.id(w)).collect();
                     Some(Example {
                         tree: t.tree.clone(),
                         node_words,
+                        node_labels,
                         words,
                         label,
                     })
                 })
                 .collect()
         };
+        let eval = |trees: &[PtbTree]| convert(&trees[..eval_limit.unwrap_or(trees.len()).min(trees.len())]);
+        let phrases = if phrases {
+            distinct_phrases(&train_trees, &vocab, class)
+        } else {
+            Vec::new()
+        };
         SstData {
-            train: convert(train_trees),
-            dev: convert(&sst.dev),
-            test: convert(&sst.test),
+            train: convert(&train_trees),
+            phrases,
+            dev: eval(&sst.dev),
+            test: eval(&sst.test),
             classes: if binary { 2 } else { 5 },
             vocab,
         }
     }
+
+    /// What an epoch trains on: the phrases when built, else the sentences.
+    fn train_examples(&self) -> &[Example] {
+        if self.phrases.is_empty() {
+            &self.train
+        } else {
+            &self.phrases
+        }
+    }
+
+    /// A checksum of the training data as the model sees it.
+    fn checksum(&self) -> String {
+        let mut ids = Vec::new();
+        for x in self.train_examples() {
+            ids.extend(&x.node_words);
+            ids.extend(&x.node_labels);
+            ids.push(x.label);
+        }
+        train_utils::data_checksum(&[&Tensor::from_slice(&ids)])
+    }
+}
+
+/// Every distinct (words, class) phrase of the trees: the words under each
+/// labelled node, as a chain-shaped example whose root carries the class.
+fn distinct_phrases(trees: &[PtbTree], vocab: &Vocab, class: impl Fn(u8) -> Option<i64>) -> Vec<Example> {
+    let mut seen = HashSet::new();
+    let mut out = Vec::new();
+    for t in trees {
+        // Children before parents; a node's span is its children's spans left to right.
+        let mut spans: Vec<Vec<i64>> = vec![Vec::new(); t.len()];
+        for v in t.tree.post_order() {
+            spans[v] = match &t.words[v] {
+                Some(w) => vec![vocab.id(w)],
+                None => t
+                    .tree
+                    .children(v)
+                    .iter()
+                    .flat_map(|&c| spans[c].clone())
+                    .collect(),
+            };
+            let Some(label) = class(t.labels[v]) else {
+                continue;
+            };
+            if spans[v].is_empty() || !seen.insert((spans[v].clone(), label)) {
+                continue;
+            }
+            let n = spans[v].len();
+            let mut node_labels = vec![IGNORE; n];
+            node_labels[n - 1] = label;
+            out.push(Example {
+                tree: Tree::chain(n).expect("a phrase has a word"),
+                node_words: spans[v].clone(),
+                node_labels,
+                words: spans[v].clone(),
+                label,
+            });
+        }
+    }
+    out
 }
 
 /// The three views of a sentence as one classifier.
@@ -233,6 +441,13 @@ enum Readout {
     Root,
     Mean,
     Attention(nn::Linear),
+}
+
+/// Class scores of a batch: one row per sentence, and (tree and graph views) one
+/// row per node of the batch's forest, in the forest's node order.
+struct Scores {
+    roots: Tensor,
+    nodes: Option<Tensor>,
 }
 
 struct SentenceModel {
@@ -293,10 +508,12 @@ impl SentenceModel {
         })
     }
 
-    /// Class scores `[batch, classes]`.
-    fn forward(&self, batch: &[&Example], train: bool) -> Tensor {
+    /// Class scores of the sentences and, when `nodes`, of every node (tree and
+    /// graph views).
+    fn forward(&self, batch: &[&Example], train: bool, nodes: bool) -> Scores {
         let dev = self.device;
-        let repr = match &self.encoder {
+        let classify = |x: &Tensor| self.head.forward(&x.dropout(0.5, train));
+        match &self.encoder {
             Encoder::Sequence(rnn) => {
                 let t = batch.iter().map(|x| x.words.len()).max().unwrap_or(1);
                 let mut ids = vec![0i64; batch.len() * t];
@@ -310,16 +527,29 @@ impl SentenceModel {
                 let x = self.embed.forward(&ids).dropout(0.5, train);
                 let out = rnn.forward(&x, None, Some(&lengths), train);
                 // Final state of each direction, [dirs, B, H] -> [B, dirs * H].
-                out.state.h.transpose(0, 1).flatten(1, -1)
+                Scores {
+                    roots: classify(&out.state.h.transpose(0, 1).flatten(1, -1)),
+                    nodes: None,
+                }
             }
             Encoder::Tree(cell) => {
                 let (x, roots, _, schedule) = self.forest(batch, train);
                 let arity = matches!(cell.cell(), seq_models::tree_lstm::TreeCell::NAry(_)).then_some(2);
                 let plan = schedule.plan(dev, arity).expect("SST trees are binary");
-                cell.forward(&x, &plan)
-                    .expect("shapes checked")
-                    .h
-                    .index_select(0, &roots)
+                let h = cell.forward(&x, &plan).expect("shapes checked").h;
+                if nodes {
+                    // Every node's state is computed anyway: classify them all, read the roots off.
+                    let all = classify(&h);
+                    Scores {
+                        roots: all.index_select(0, &roots),
+                        nodes: Some(all),
+                    }
+                } else {
+                    Scores {
+                        roots: classify(&h.index_select(0, &roots)),
+                        nodes: None,
+                    }
+                }
             }
             Encoder::Graph { layers, readout } => {
                 let (mut x, roots, owner, schedule) = self.forest(batch, train);
@@ -341,7 +571,7 @@ impl SentenceModel {
                 let pool = |w: &Tensor| {
                     Tensor::zeros([b, x.size()[1]], (x.kind(), dev)).index_add(0, &owner, &(&x * w))
                 };
-                match readout {
+                let pooled = match readout {
                     Readout::Root => x.index_select(0, &roots),
                     Readout::Mean => {
                         let count = Tensor::zeros([b], (x.kind(), dev)).index_add(
@@ -352,10 +582,40 @@ impl SentenceModel {
                         pool(&x.ones_like().narrow(1, 0, 1)) / count.unsqueeze(1)
                     }
                     Readout::Attention(score) => pool(&segment_softmax(&score.forward(&x), &owner, b)),
+                };
+                Scores {
+                    roots: classify(&pooled),
+                    nodes: nodes.then(|| classify(&x)),
                 }
             }
+        }
+    }
+
+    /// The training loss of a batch: cross-entropy of the root scores, and with
+    /// `all_nodes` of every labelled node as well (mean over the supervised rows).
+    fn loss(&self, batch: &[&Example], all_nodes: bool) -> Tensor {
+        let scores = self.forward(batch, true, all_nodes);
+        let t = |v: Vec<i64>| Tensor::from_slice(&v).to_device(self.device);
+        let roots = t(batch.iter().map(|x| x.label).collect());
+        let (logits, labels) = match (&self.encoder, scores.nodes) {
+            // Tree view: the roots are among the nodes already.
+            (Encoder::Tree(_), Some(nodes)) => (
+                nodes,
+                t(batch.iter().flat_map(|x| x.node_labels.clone()).collect()),
+            ),
+            (_, Some(nodes)) => (
+                Tensor::cat(&[scores.roots, nodes], 0),
+                Tensor::cat(
+                    &[
+                        roots,
+                        t(batch.iter().flat_map(|x| x.node_labels.clone()).collect()),
+                    ],
+                    0,
+                ),
+            ),
+            (_, None) => (scores.roots, roots),
         };
-        self.head.forward(&repr.dropout(0.5, train))
+        logits.cross_entropy_loss::<Tensor>(&labels, None, Reduction::Mean, IGNORE, 0.0)
     }
 
     /// The batch as one forest: node inputs (zero for inner nodes), root rows,
@@ -378,12 +638,13 @@ impl SentenceModel {
     }
 }
 
+/// Root accuracy on `data`.
 fn accuracy(model: &SentenceModel, data: &[Example], batch: usize) -> f64 {
     let _guard = tch::no_grad_guard();
     let mut correct = 0i64;
-    for chunk in data.chunks(batch * 4) {
+    for chunk in data.chunks(batch.max(25) * 4) {
         let refs: Vec<&Example> = chunk.iter().collect();
-        let pred = model.forward(&refs, false).argmax(-1, false);
+        let pred = model.forward(&refs, false, false).roots.argmax(-1, false);
         let labels: Vec<i64> = chunk.iter().map(|x| x.label).collect();
         correct += pred
             .eq_tensor(&Tensor::from_slice(&labels).to_device(model.device))
@@ -403,38 +664,91 @@ fn shuffled(n: usize) -> Vec<usize> {
         .collect()
 }
 
-fn train_sst(a: &Args, model_name: &str, data: &SstData, seed: u64) -> Result<f64> {
-    tch::manual_seed(seed as i64);
+/// Batches of a random order; sequences of similar length go together (each run
+/// of 50 batches is sorted by length) so that padding stays small.
+fn batches(data: &[Example], batch: usize, by_length: bool) -> Vec<Vec<usize>> {
+    let mut order = shuffled(data.len());
+    if by_length {
+        for group in order.chunks_mut(batch * 50) {
+            group.sort_by_key(|&i| data[i].words.len());
+        }
+    }
+    order.chunks(batch).map(<[usize]>::to_vec).collect()
+}
+
+/// What a checkpoint of this run must match: model, sizes, training settings
+/// (not the epoch count), the training data and the seed.
+fn identity(a: &Args, model: &str, data: &SstData, seed: u64) -> RunIdentity {
+    RunIdentity::new(
+        model,
+        json!({
+            "task": a.task, "embed": a.embed, "hidden": a.hidden, "batch": a.batch, "lr": a.lr,
+            "supervise": a.supervise, "readout": a.readout, "limit": a.limit,
+        }),
+        "sst",
+        data.checksum(),
+        seed,
+    )
+}
+
+/// Trains one seed on SST and returns the test root accuracy at the epoch with
+/// the best dev root accuracy. The selection (best dev, test there, epoch) is a
+/// non-trained variable of the model, so checkpoints carry it across `--resume`.
+pub fn train_sst(
+    a: &Args,
+    model_name: &str,
+    data: &SstData,
+    seed: u64,
+    options: TrainOptions,
+) -> Result<SstRun> {
+    let all_nodes = a.supervise_all()?;
+    train_utils::determinism::seed_everything(seed);
     let vs = nn::VarStore::new(Device::cuda_if_available());
     let model = SentenceModel::new(&vs.root(), a, model_name, data.vocab.len(), data.classes)?;
-    let mut opt = nn::Adam::default().build(&vs, a.lr)?;
-    let (mut best_dev, mut test_at_best) = (-1.0, 0.0);
-    for epoch in 0..a.epochs {
+    // [best dev accuracy, test accuracy there, its epoch]; -1: no epoch yet.
+    let selection = vs.root().var("selection", &[3], nn::Init::Const(-1.0));
+    let _ = selection.set_requires_grad(false);
+    let examples = data.train_examples();
+    let by_length = matches!(model.encoder, Encoder::Sequence(_));
+    let mut trainer = Trainer::new(&vs, Adam::new(a.lr), identity(a, model_name, data, seed), options);
+    let report = trainer.run(|epoch| -> Result<f64> {
         let t0 = Instant::now();
-        let order = shuffled(data.train.len());
         let mut loss_sum = 0.0;
-        for idx in order.chunks(a.batch) {
-            let batch: Vec<&Example> = idx.iter().map(|&i| &data.train[i]).collect();
-            let labels: Vec<i64> = batch.iter().map(|x| x.label).collect();
-            let logits = model.forward(&batch, true);
-            let loss = logits.cross_entropy_for_logits(&Tensor::from_slice(&labels).to_device(vs.device()));
-            opt.backward_step_clip_norm(&loss, 5.0);
+        for idx in batches(examples, a.batch, by_length) {
+            let batch: Vec<&Example> = idx.iter().map(|&i| &examples[i]).collect();
+            let loss = model.loss(&batch, all_nodes);
+            epoch.step(&loss)?;
             loss_sum += loss.double_value(&[]) * batch.len() as f64;
         }
         let dev = accuracy(&model, &data.dev, a.batch);
-        if dev > best_dev {
-            best_dev = dev;
-            test_at_best = accuracy(&model, &data.test, a.batch);
+        let best = selection.double_value(&[0]);
+        if dev > best {
+            let test = accuracy(&model, &data.test, a.batch);
+            let e = (epoch.index() + 1) as f64;
+            tch::no_grad(|| {
+                selection
+                    .shallow_clone()
+                    .copy_(&Tensor::from_slice(&[dev as f32, test as f32, e as f32]))
+            });
         }
+        let loss = loss_sum / examples.len().max(1) as f64;
         if !a.json {
             eprintln!(
-                "seed {seed} epoch {epoch}: loss {:.4} dev {dev:.4} (best {best_dev:.4}, test there {test_at_best:.4}) {:.1} s",
-                loss_sum / data.train.len() as f64,
+                "seed {seed} epoch {}: loss {loss:.4} dev {dev:.4} (best {:.4}, test there {:.4}) {:.1} s",
+                epoch.index() + 1,
+                selection.double_value(&[0]),
+                selection.double_value(&[1]),
                 t0.elapsed().as_secs_f64()
             );
         }
-    }
-    Ok(test_at_best)
+        Ok(loss)
+    })?;
+    Ok(SstRun {
+        dev: selection.double_value(&[0]),
+        test: selection.double_value(&[1]),
+        best_epoch: selection.double_value(&[2]).max(0.0) as usize,
+        seconds_per_epoch: report.seconds_per_epoch,
+    })
 }
 
 /// BiLSTM tagger, optionally followed by a GCN over the dependency tree (both
