@@ -12,6 +12,7 @@ use crate::graph::Graph;
 use crate::jk::{JkMode, JumpingKnowledge};
 use crate::layer::GnnLayer;
 use crate::message_passing::Aggr;
+use crate::residual::ResPlus;
 use crate::sage::SageConv;
 use crate::Appnp;
 
@@ -38,7 +39,8 @@ pub trait NodeModel: std::fmt::Debug {
 pub enum Arch {
     /// Kipf and Welling's GCN.
     Gcn,
-    /// GCN with residual connections between hidden layers.
+    /// Residual GCN: DeepGCN's `res+` blocks (layer norm, ReLU, dropout,
+    /// GCN layer, then the skip), hidden 64.
     ResGcn,
     /// GAT, 8 heads of 8 in hidden layers.
     Gat,
@@ -109,7 +111,7 @@ impl Arch {
             },
             Arch::Gcn2 => Recipe {
                 lr: 0.01,
-                epochs: 1000,
+                epochs: 1500,
                 patience: Some(100),
                 weight_decay: vec![(0, 0.01), (1, 5e-4)],
                 select: Select::BestValAcc,
@@ -121,8 +123,8 @@ impl Arch {
     pub fn build(self, p: &nn::Path, in_dim: i64, classes: i64, depth: usize) -> Box<dyn NodeModel> {
         let depth = depth.max(1);
         match self {
-            Arch::Gcn => Box::new(Gcn::new(p, in_dim, 16, classes, depth, false)),
-            Arch::ResGcn => Box::new(Gcn::new(p, in_dim, 16, classes, depth, true)),
+            Arch::Gcn => Box::new(Gcn::new(p, in_dim, 16, classes, depth)),
+            Arch::ResGcn => Box::new(ResGcn::new(p, in_dim, 64, classes, depth)),
             Arch::Gat => Box::new(Gat::new(p, in_dim, classes, depth)),
             Arch::Sage => Box::new(Sage::new(p, in_dim, 64, classes, depth)),
             Arch::Appnp => Box::new(AppnpNet::new(p, in_dim, 64, classes, depth)),
@@ -160,19 +162,17 @@ fn relu_dropout(h: Tensor, p: f64, train: bool) -> Tensor {
     h.relu().dropout(p, train)
 }
 
-/// Stack of [`GcnConv`], hidden layers with ReLU and dropout 0.5; with
-/// `residual`, hidden-to-hidden layers add their input back.
+/// Stack of [`GcnConv`], hidden layers with ReLU and dropout 0.5.
 #[derive(Debug)]
 pub struct Gcn {
     convs: Vec<GcnConv>,
-    residual: bool,
     dropout: f64,
 }
 
 impl Gcn {
     /// `depth` layers `in -> hidden -> ... -> classes`; the first layer's
     /// parameters sit in group 1 (weight decay).
-    pub fn new(p: &nn::Path, in_dim: i64, hidden: i64, classes: i64, depth: usize, residual: bool) -> Self {
+    pub fn new(p: &nn::Path, in_dim: i64, hidden: i64, classes: i64, depth: usize) -> Self {
         let dims: Vec<i64> = std::iter::once(in_dim)
             .chain(std::iter::repeat_n(hidden, depth - 1))
             .chain([classes])
@@ -187,11 +187,7 @@ impl Gcn {
                 GcnConv::new(&(&path / i), dims[i], dims[i + 1], GcnConfig::default())
             })
             .collect();
-        Gcn {
-            convs,
-            residual,
-            dropout: 0.5,
-        }
+        Gcn { convs, dropout: 0.5 }
     }
 }
 
@@ -212,11 +208,87 @@ impl NodeModel for Gcn {
                 return out;
             }
             let out = out.relu();
-            h = if self.residual && i > 0 { h + out } else { out };
-            record.push(h.shallow_clone());
-            h = h.dropout(self.dropout, train);
+            record.push(out.shallow_clone());
+            h = out.dropout(self.dropout, train);
         }
         unreachable!("a Gcn has at least one layer")
+    }
+}
+
+/// Residual GCN, DeepGCN's ResGCN+ (Li et al. 2020): a [`GcnConv`] into
+/// `hidden` channels, `depth - 2` [`ResPlus`] blocks
+/// `h + conv(dropout(relu(norm(h))))`, and a pre-activation output layer
+/// `conv(dropout(relu(norm(h))))` to the classes; `depth` graph layers in all
+/// (one plain [`GcnConv`] when `depth` is 1). The layer norms keep the scale
+/// of the growing residual stream in check, so a deep stack still trains.
+/// Dropout 0.5; the first layer's parameters sit in group 1 (weight decay).
+#[derive(Debug)]
+pub struct ResGcn {
+    conv_in: GcnConv,
+    blocks: Vec<ResPlus<GcnConv>>,
+    out: Option<(nn::LayerNorm, GcnConv)>,
+    dropout: f64,
+}
+
+impl ResGcn {
+    /// `depth` layers `in -> hidden -> ... -> classes`.
+    pub fn new(p: &nn::Path, in_dim: i64, hidden: i64, classes: i64, depth: usize) -> Self {
+        let dropout = 0.5;
+        let first_out = if depth == 1 { classes } else { hidden };
+        let conv_in = GcnConv::new(
+            &(p.set_group(1) / "conv_in"),
+            in_dim,
+            first_out,
+            GcnConfig::default(),
+        );
+        let blocks = (0..depth.saturating_sub(2))
+            .map(|i| {
+                let path = p / "blocks" / i;
+                let conv = GcnConv::new(&(&path / "conv"), hidden, hidden, GcnConfig::default());
+                ResPlus::new(&path, hidden, conv, dropout)
+            })
+            .collect();
+        let out = (depth > 1).then(|| {
+            let norm = nn::layer_norm(p / "out" / "norm", vec![hidden], Default::default());
+            (
+                norm,
+                GcnConv::new(&(p / "out" / "conv"), hidden, classes, GcnConfig::default()),
+            )
+        });
+        ResGcn {
+            conv_in,
+            blocks,
+            out,
+            dropout,
+        }
+    }
+}
+
+impl NodeModel for ResGcn {
+    fn forward_recorded(
+        &self,
+        x: &NodeFeatures,
+        graph: &Graph,
+        train: bool,
+        record: &mut Vec<Tensor>,
+    ) -> Tensor {
+        let mut h = self
+            .conv_in
+            .forward_t(&x.dropout(self.dropout, train), graph, train);
+        record.push(h.shallow_clone());
+        for block in &self.blocks {
+            h = block.forward_t(&h, graph, train);
+            record.push(h.shallow_clone());
+        }
+        if let Some((norm, conv)) = &self.out {
+            h = conv.forward_t(
+                &norm.forward(&h).relu().dropout(self.dropout, train),
+                graph,
+                train,
+            );
+            record.push(h.shallow_clone());
+        }
+        h
     }
 }
 

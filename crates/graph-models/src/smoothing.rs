@@ -6,10 +6,11 @@
 use tch::{Kind, Tensor};
 
 use crate::graph::Graph;
-use crate::models::Arch;
+use crate::models::{Arch, NodeModel};
 use crate::train::{fit, NodeData};
 
-/// Dirichlet energy with degree normalisation (Rusch et al. 2023),
+/// Dirichlet energy with degree normalisation (Rusch et al. 2023), not
+/// normalised by the scale of `X` (see [`normalized_dirichlet_energy`]),
 /// `E(X) = 1/N sum_{(u,v) in E} || x_u / sqrt(1 + d_u) - x_v / sqrt(1 + d_v) ||^2`,
 /// `d` the in-degree. Zero exactly when `X` is constant up to the degree
 /// scaling: the fixed point of repeated GCN propagation.
@@ -27,6 +28,42 @@ pub fn dirichlet_energy(x: &Tensor, graph: &Graph) -> f64 {
     let y = &x * scale;
     let diff = y.index_select(0, &graph.src()) - y.index_select(0, &graph.dst());
     diff.square().sum(Kind::Double).double_value(&[]) / graph.num_nodes().max(1) as f64
+}
+
+/// Normalised Dirichlet energy, the measure the depth study records: the
+/// Rayleigh quotient of the GCN-normalised Laplacian
+/// `Δ = I - (D + I)^-1/2 (A + I) (D + I)^-1/2`,
+///
+/// `E_n(X) = tr(X^T Δ X) / tr(X^T X)
+///        = 1/2 sum_{(u,v) in E} || x_u / sqrt(1 + d_u) - x_v / sqrt(1 + d_v) ||^2 / ||X||_F^2`
+///
+/// (`E` holding both directions of each undirected edge, `d` the in-degree).
+/// It is scale-free, `E_n(cX) = E_n(X)`, so representations that grow or
+/// shrink from layer to layer are compared by their shape alone, and lies in
+/// `[0, 2)`. It is 0 exactly on the fixed point of repeated GCN propagation
+/// (each column proportional to `sqrt(1 + d)`), and repeated propagation
+/// `X <- (D + I)^-1/2 (A + I) (D + I)^-1/2 X` drives it towards 0: over-smoothing.
+/// 0 for an all-zero `X`.
+///
+/// ```
+/// use graph_models::{smoothing::normalized_dirichlet_energy, Graph};
+/// use tch::Tensor;
+/// let g = Graph::new(&Tensor::from_slice2(&[[0i64, 1], [1, 0]]), 2).unwrap();
+/// let x = Tensor::from_slice2(&[[1.0f32], [-1.0]]);
+/// let e = normalized_dirichlet_energy(&x, &g);
+/// assert!((e - 1.0).abs() < 1e-12, "{e}"); // the eigenvector of eigenvalue 1
+/// assert!((normalized_dirichlet_energy(&(&x * 1000.0), &g) - e).abs() < 1e-12);
+/// ```
+pub fn normalized_dirichlet_energy(x: &Tensor, graph: &Graph) -> f64 {
+    let norm = x
+        .to_kind(Kind::Double)
+        .square()
+        .sum(Kind::Double)
+        .double_value(&[]);
+    if norm == 0.0 {
+        return 0.0;
+    }
+    0.5 * dirichlet_energy(x, graph) * graph.num_nodes().max(1) as f64 / norm
 }
 
 /// Mean average cosine distance (Chen et al. 2020): for each node, the mean
@@ -61,10 +98,27 @@ pub struct DepthPoint {
     pub depth: usize,
     /// Test accuracy (mean over seeds), in [0, 1].
     pub test_acc: f64,
-    /// Dirichlet energy after each layer (first seed, trained model, eval mode).
+    /// [`normalized_dirichlet_energy`] of the representation after each graph
+    /// layer (first seed, trained model, eval mode).
     pub energy: Vec<f64>,
     /// MAD after each layer (same pass).
     pub mad: Vec<f64>,
+    /// [`normalized_dirichlet_energy`] after each graph layer of the same
+    /// network freshly initialised, before training (eval mode): propagation
+    /// alone, without the weights that training finds.
+    pub energy_init: Vec<f64>,
+}
+
+/// Runs `model` once in eval mode without gradients and returns its
+/// per-layer normalised Dirichlet energy and MAD.
+fn measure(model: &dyn NodeModel, data: &NodeData) -> (Vec<f64>, Vec<f64>) {
+    let mut record = Vec::new();
+    let _logits = tch::no_grad(|| model.forward_recorded(&data.x, &data.graph, false, &mut record));
+    let energy = record
+        .iter()
+        .map(|h| normalized_dirichlet_energy(h, &data.graph))
+        .collect();
+    (energy, record.iter().map(mad).collect())
 }
 
 /// Trains each architecture at each depth (its own recipe, `epochs` capped if
@@ -84,19 +138,18 @@ pub fn depth_study(
                 recipe.epochs = recipe.epochs.min(e);
             }
             let mut acc = 0.0;
-            let (mut energy, mut mads) = (Vec::new(), Vec::new());
+            let (mut energy, mut mads, mut energy_init) = (Vec::new(), Vec::new(), Vec::new());
             for seed in 0..seeds.max(1) {
                 tch::manual_seed(seed as i64);
                 let vs = tch::nn::VarStore::new(data.graph.device());
                 let model = arch.build(&vs.root(), data.x.shape()[1], data.num_classes, depth);
+                if seed == 0 {
+                    energy_init = measure(model.as_ref(), data).0;
+                }
                 let run = fit(model.as_ref(), &vs, data, &recipe);
                 acc += run.test_acc;
                 if seed == 0 {
-                    let mut record = Vec::new();
-                    let _logits =
-                        tch::no_grad(|| model.forward_recorded(&data.x, &data.graph, false, &mut record));
-                    energy = record.iter().map(|h| dirichlet_energy(h, &data.graph)).collect();
-                    mads = record.iter().map(mad).collect();
+                    (energy, mads) = measure(model.as_ref(), data);
                 }
             }
             points.push(DepthPoint {
@@ -105,6 +158,7 @@ pub fn depth_study(
                 test_acc: acc / seeds.max(1) as f64,
                 energy,
                 mad: mads,
+                energy_init,
             });
         }
     }

@@ -1,7 +1,7 @@
 //! Over-smoothing measures: repeated GCN propagation drives Dirichlet energy
 //! and MAD towards zero; the depth study returns one measure per layer.
 
-use graph_models::smoothing::{depth_study, dirichlet_energy, mad};
+use graph_models::smoothing::{depth_study, dirichlet_energy, mad, normalized_dirichlet_energy};
 use graph_models::{spmm, Arch, Graph, NodeData, NodeFeatures};
 use tch::{Device, Kind, Tensor};
 
@@ -51,6 +51,40 @@ fn repeated_gcn_propagation_decays_energy_exponentially_and_mad_to_zero() {
     assert!(mad(&x) < mad0 * 0.1, "MAD {} -> {}", mad0, mad(&x));
 }
 
+/// On Cora (the shared mirror), with its own features: plain GCN propagation
+/// `X <- D^-1/2 (A + I) D^-1/2 X`, no weights, makes the normalised energy
+/// fall at every step, far below where it started, while it stays blind to
+/// the scale of `X` (which the raw energy is not).
+#[test]
+fn normalized_energy_decays_monotonically_under_gcn_propagation_on_cora() {
+    let fetcher = graph_data::fetch::Fetcher::from_env();
+    let ds = graph_data::planetoid::load("cora", &fetcher).expect("Cora from the data mirror");
+    let data = NodeData::from_dataset(ds, Device::Cpu).unwrap();
+    let adj = data.graph.gcn_adjacency(false, true);
+    let mut x = data.x.to_dense();
+    let mut energies = vec![normalized_dirichlet_energy(&x, &data.graph)];
+    for _ in 0..32 {
+        x = spmm(&adj, &x);
+        energies.push(normalized_dirichlet_energy(&x, &data.graph));
+    }
+    assert!(
+        energies.windows(2).all(|w| w[1] < w[0]),
+        "not strictly decreasing: {energies:?}"
+    );
+    assert!(energies[0] > 0.3 && energies[0] < 2.0, "{energies:?}");
+    assert!(energies[32] < energies[0] * 0.02, "{energies:?}");
+    // Scale-free: 1000 x X has the same normalised energy, 10^6 x the raw one.
+    let big = &x * 1000.0;
+    assert!(
+        (normalized_dirichlet_energy(&big, &data.graph) - energies[32]).abs() < 1e-9 * energies[32].max(1.0)
+    );
+    let (raw, raw_big) = (
+        dirichlet_energy(&x, &data.graph),
+        dirichlet_energy(&big, &data.graph),
+    );
+    assert!((raw_big / raw - 1e6).abs() < 1.0, "{raw} {raw_big}");
+}
+
 #[test]
 fn mad_is_zero_for_parallel_rows_and_one_for_orthogonal() {
     let parallel = Tensor::from_slice2(&[[1.0f32, 2.0], [2.0, 4.0], [0.5, 1.0]]);
@@ -82,11 +116,18 @@ fn depth_study_returns_accuracy_and_one_measure_per_layer() {
         test: ids((10..20).chain(30..40).collect()),
         num_classes: 2,
     };
-    let points = depth_study(&data, &[Arch::Gcn, Arch::Gcn2, Arch::Jk], &[2, 4], 1, Some(40));
-    assert_eq!(points.len(), 6);
+    let points = depth_study(
+        &data,
+        &[Arch::Gcn, Arch::ResGcn, Arch::Gcn2, Arch::Jk],
+        &[2, 4],
+        1,
+        Some(40),
+    );
+    assert_eq!(points.len(), 8);
     for p in &points {
         assert_eq!(p.energy.len(), p.depth, "{p:?}");
         assert_eq!(p.mad.len(), p.depth, "{p:?}");
+        assert_eq!(p.energy_init.len(), p.depth, "{p:?}");
         assert!(
             p.energy.iter().chain(&p.mad).all(|v| v.is_finite() && *v >= 0.0),
             "{p:?}"
