@@ -684,6 +684,7 @@ fn identity(a: &Args, model: &str, data: &SstData, seed: u64) -> RunIdentity {
         json!({
             "task": a.task, "embed": a.embed, "hidden": a.hidden, "batch": a.batch, "lr": a.lr,
             "supervise": a.supervise, "readout": a.readout, "limit": a.limit,
+            "eval_limit": a.eval_limit,
         }),
         "sst",
         data.checksum(),

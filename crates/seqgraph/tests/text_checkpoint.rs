@@ -1,0 +1,179 @@
+//! `seqgraph train text` on a small SST subset, seen from the command line:
+//! checkpoints resume bit for bit (2 epochs straight write the same checkpoint
+//! as 1 epoch, a resume, and 1 more), a checkpoint of another run is refused,
+//! and `--supervise all` trains the sequence view on every labelled phrase.
+//! Skipped (with a note) where the shared data mirror is absent.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// The shared mirror next to the workspace, if this machine has it.
+fn mirror() -> Option<PathBuf> {
+    let m = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/datasets");
+    m.join("text").exists().then_some(m)
+}
+
+/// Runs `train text` on 40 training and 20 dev/test sentences: its stdout, or
+/// its stderr when it fails.
+fn train(mirror: &Path, extra: &[&str]) -> Result<String, String> {
+    let out = Command::new(env!("CARGO_BIN_EXE_seqgraph"))
+        .args([
+            "train",
+            "text",
+            "--task",
+            "sst-fine",
+            "--limit",
+            "40",
+            "--eval-limit",
+            "20",
+        ])
+        .args([
+            "--embed",
+            "16",
+            "--hidden",
+            "16",
+            "--batch",
+            "8",
+            "--threads",
+            "1",
+            "--json",
+        ])
+        .args(extra)
+        .env("SEQGRAPH_DATA_MIRROR", mirror)
+        .output()
+        .expect("the seqgraph binary runs");
+    if out.status.success() {
+        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    } else {
+        Err(String::from_utf8_lossy(&out.stderr).into_owned())
+    }
+}
+
+fn json(stdout: &str) -> serde_json::Value {
+    serde_json::from_str(stdout.trim()).expect("one JSON object")
+}
+
+#[test]
+fn two_epochs_equal_one_then_resume_then_one_bit_for_bit() {
+    let Some(m) = mirror() else {
+        eprintln!("skipped: no data mirror");
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let (straight, half, resumed) = (
+        dir.path().join("straight.safetensors"),
+        dir.path().join("half.safetensors"),
+        dir.path().join("resumed.safetensors"),
+    );
+    for view in [
+        ["--view", "tree", "--model", "n-ary"],
+        ["--view", "graph", "--model", "gat"],
+    ] {
+        let s = |p: &Path| p.to_str().unwrap().to_owned();
+        let a = json(
+            &train(
+                &m,
+                &[&view[..], &["--epochs", "2", "--checkpoint", &s(&straight)]].concat(),
+            )
+            .unwrap(),
+        );
+        train(
+            &m,
+            &[&view[..], &["--epochs", "1", "--checkpoint", &s(&half)]].concat(),
+        )
+        .unwrap();
+        let b = json(
+            &train(
+                &m,
+                &[
+                    &view[..],
+                    &[
+                        "--epochs",
+                        "2",
+                        "--resume",
+                        &s(&half),
+                        "--checkpoint",
+                        &s(&resumed),
+                    ],
+                ]
+                .concat(),
+            )
+            .unwrap(),
+        );
+        let (x, y) = (
+            std::fs::read(&straight).unwrap(),
+            std::fs::read(&resumed).unwrap(),
+        );
+        assert!(x.len() > 1000, "{view:?}: a checkpoint holds the parameters");
+        assert!(
+            x == y,
+            "{view:?}: 2 epochs straight and 1 + resume + 1 write different checkpoints"
+        );
+        assert_ne!(
+            x,
+            std::fs::read(&half).unwrap(),
+            "{view:?}: the second epoch changes the checkpoint"
+        );
+        // The best-dev selection travels in the checkpoint: same reported numbers.
+        for key in ["values", "dev", "best_epoch"] {
+            assert_eq!(a[key], b[key], "{view:?}: {key}");
+        }
+    }
+}
+
+#[test]
+fn resume_refuses_a_checkpoint_of_another_run() {
+    let Some(m) = mirror() else {
+        eprintln!("skipped: no data mirror");
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let ckpt = dir.path().join("c.safetensors");
+    let c = ckpt.to_str().unwrap();
+    train(&m, &["--view", "tree", "--epochs", "1", "--checkpoint", c]).unwrap();
+    let err = train(
+        &m,
+        &["--view", "tree", "--epochs", "2", "--lr", "0.01", "--resume", c],
+    )
+    .unwrap_err();
+    assert!(
+        err.contains("lr"),
+        "the refusal names the field that differs: {err}"
+    );
+    let err = train(
+        &m,
+        &[
+            "--view", "tree", "--model", "n-ary", "--epochs", "2", "--resume", c,
+        ],
+    )
+    .unwrap_err();
+    assert!(err.contains("model"), "{err}");
+}
+
+#[test]
+fn supervise_all_trains_the_sequence_view_on_every_labelled_phrase() {
+    let Some(m) = mirror() else {
+        eprintln!("skipped: no data mirror");
+        return;
+    };
+    let run = |supervise: &str| {
+        json(
+            &train(
+                &m,
+                &["--view", "sequence", "--epochs", "1", "--supervise", supervise],
+            )
+            .unwrap(),
+        )
+    };
+    let (all, root) = (run("all"), run("root"));
+    assert_eq!(root["train_examples"], 40, "one example per training sentence");
+    let phrases = all["train_examples"].as_u64().unwrap();
+    // 40 sentences of ~19 words have hundreds of distinct labelled subtrees.
+    assert!(phrases > 300, "{phrases} phrases");
+    assert_eq!(all["supervise"], "all");
+    let v = all["values"][0].as_f64().unwrap();
+    assert!((0.0..=1.0).contains(&v));
+    assert!(train(&m, &["--supervise", "some"])
+        .unwrap_err()
+        .contains("--supervise"));
+}
