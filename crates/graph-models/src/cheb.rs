@@ -50,7 +50,7 @@ impl ChebConv {
 
 impl GnnLayer for ChebConv {
     fn f_forward_t(&self, x: &Tensor, graph: &Graph, _train: bool) -> Result<Tensor> {
-        check_x("ChebConv", x, graph, self.in_channels)?;
+        check_x("ChebConv", x, graph, self.in_channels, self.weights[0].kind())?;
         let lap = graph.cheb_laplacian(self.lambda_max);
         let mut out = linear(x, &self.weights[0]);
         let (mut prev, mut cur) = (x.shallow_clone(), x.shallow_clone());

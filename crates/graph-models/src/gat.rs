@@ -79,7 +79,7 @@ impl GatConv {
 
 impl GnnLayer for GatConv {
     fn f_forward_t(&self, x: &Tensor, graph: &Graph, train: bool) -> Result<Tensor> {
-        check_x("GatConv", x, graph, self.in_channels)?;
+        check_x("GatConv", x, graph, self.in_channels, self.weight.kind())?;
         let n = graph.num_nodes();
         let h = linear(x, &self.weight).view([n, self.config.heads, self.out_channels]);
         let a_src = (&h * &self.att_src).sum_dim_intlist(-1, false, None); // [N, H]

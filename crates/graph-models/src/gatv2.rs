@@ -56,7 +56,7 @@ impl GatV2Conv {
 
 impl GnnLayer for GatV2Conv {
     fn f_forward_t(&self, x: &Tensor, graph: &Graph, train: bool) -> Result<Tensor> {
-        check_x("GatV2Conv", x, graph, self.in_channels)?;
+        check_x("GatV2Conv", x, graph, self.in_channels, self.lin_l.0.kind())?;
         let n = graph.num_nodes();
         let shape = [n, self.config.heads, self.out_channels];
         let x_l = (linear(x, &self.lin_l.0) + &self.lin_l.1).view(shape);

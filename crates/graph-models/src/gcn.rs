@@ -79,7 +79,7 @@ impl GcnConv {
 
 impl GnnLayer for GcnConv {
     fn f_forward_t(&self, x: &Tensor, graph: &Graph, _train: bool) -> Result<Tensor> {
-        check_x("GcnConv", x, graph, self.in_channels)?;
+        check_x("GcnConv", x, graph, self.in_channels, self.weight.kind())?;
         let h = spmm(&self.operator(graph), &linear(x, &self.weight));
         Ok(match &self.bias {
             Some(b) => h + b,

@@ -41,7 +41,7 @@ impl Gcn2Conv {
 
     /// The layer on `x` with initial features `x0` (both `[N, channels]`).
     pub fn f_forward(&self, x: &Tensor, x0: &Tensor, graph: &Graph) -> Result<Tensor> {
-        check_x("Gcn2Conv", x, graph, self.channels)?;
+        check_x("Gcn2Conv", x, graph, self.channels, self.weight1.kind())?;
         if x0.size() != x.size() {
             return Err(GnnError::Shape(format!(
                 "Gcn2Conv expects x_0 of the shape of x, {:?}, got {:?}",

@@ -58,7 +58,14 @@ impl MessagePassing for GinConv {
 
 impl GnnLayer for GinConv {
     fn f_forward_t(&self, x: &Tensor, graph: &Graph, train: bool) -> Result<Tensor> {
-        check_x("GinConv", x, graph, self.in_channels)?;
+        // A trained eps has the parameters' kind; a fixed one is a float
+        // constant that follows x, and the MLP is the caller's.
+        let kind = if self.eps.requires_grad() {
+            self.eps.kind()
+        } else {
+            x.kind()
+        };
+        check_x("GinConv", x, graph, self.in_channels, kind)?;
         let dense = if is_sparse(x) {
             x.to_dense(None, false)
         } else {

@@ -321,9 +321,9 @@ pub fn sparse_operator(edge_index: &Tensor, weight: &Tensor, num_nodes: i64) -> 
 }
 
 /// Checks that `x` is `[num_nodes, ..., in_channels]` (dense of rank >= 2, or a
-/// sparse matrix), floating point, on the graph's device; `layer` names the
-/// caller in the message.
-pub(crate) fn check_x(layer: &str, x: &Tensor, graph: &Graph, in_channels: i64) -> Result<()> {
+/// sparse matrix), floating point of the layer's parameter `kind`, on the
+/// graph's device; `layer` names the caller in the message.
+pub(crate) fn check_x(layer: &str, x: &Tensor, graph: &Graph, in_channels: i64, kind: Kind) -> Result<()> {
     let size = x.size();
     if size.len() < 2 || size[0] != graph.num_nodes() || size[size.len() - 1] != in_channels {
         return Err(GnnError::Shape(format!(
@@ -334,6 +334,12 @@ pub(crate) fn check_x(layer: &str, x: &Tensor, graph: &Graph, in_channels: i64) 
     if !x.is_floating_point() {
         return Err(GnnError::Shape(format!(
             "{layer} expects floating point x, got {:?}",
+            x.kind()
+        )));
+    }
+    if x.kind() != kind {
+        return Err(GnnError::Shape(format!(
+            "{layer} expects x of kind {kind:?} (its parameters' kind), got {:?}; convert one to the other",
             x.kind()
         )));
     }

@@ -48,8 +48,12 @@ impl<L: GnnLayer> ResPlus<L> {
 
 impl<L: GnnLayer> GnnLayer for ResPlus<L> {
     fn f_forward_t(&self, x: &Tensor, graph: &Graph, train: bool) -> Result<Tensor> {
-        let channels = self.norm.ws.as_ref().map_or(0, |w| w.size()[0]);
-        check_x("ResPlus", x, graph, channels)?;
+        let (channels, kind) = self
+            .norm
+            .ws
+            .as_ref()
+            .map_or((0, x.kind()), |w| (w.size()[0], w.kind()));
+        check_x("ResPlus", x, graph, channels, kind)?;
         let h = self.norm.forward(x).relu().dropout(self.dropout, train);
         let out = self.layer.f_forward_t(&h, graph, train)?;
         if out.size() != x.size() {

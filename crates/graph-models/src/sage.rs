@@ -52,7 +52,7 @@ impl MessagePassing for SageConv {
 
 impl GnnLayer for SageConv {
     fn f_forward_t(&self, x: &Tensor, graph: &Graph, _train: bool) -> Result<Tensor> {
-        check_x("SageConv", x, graph, self.in_channels)?;
+        check_x("SageConv", x, graph, self.in_channels, self.lin_r.kind())?;
         let out = if matches!(self.aggr, Aggr::Sum | Aggr::Mean) {
             // A linear aggregator commutes with W_l: project first (fewer
             // channels to move, and sparse x works).

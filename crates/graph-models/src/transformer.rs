@@ -75,7 +75,7 @@ impl TransformerConv {
 
 impl GnnLayer for TransformerConv {
     fn f_forward_t(&self, x: &Tensor, graph: &Graph, train: bool) -> Result<Tensor> {
-        check_x("TransformerConv", x, graph, self.in_channels)?;
+        check_x("TransformerConv", x, graph, self.in_channels, self.query.0.kind())?;
         let n = graph.num_nodes();
         let shape = [n, self.config.heads, self.out_channels];
         let project = |l: &Linear| (linear(x, &l.0) + &l.1).view(shape);
