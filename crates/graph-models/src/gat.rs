@@ -86,15 +86,49 @@ impl GnnLayer for GatConv {
         let a_dst = (&h * &self.att_dst).sum_dim_intlist(-1, false, None);
         let ei = attention_edges(graph, self.config.add_self_loops);
         let (src, dst) = (ei.get(0), ei.get(1));
-        let logits = leaky_relu(
-            &(a_src.index_select(0, &src) + a_dst.index_select(0, &dst)),
-            self.config.negative_slope,
-        );
-        let alpha = segment_softmax(&logits, &dst, n).dropout(self.config.dropout, train);
+        let alpha = attention(&a_src, &a_dst, &src, &dst, n, self.config).dropout(self.config.dropout, train);
         let messages = h.index_select(0, &src) * alpha.unsqueeze(-1);
         let out = h.zeros_like().index_add(0, &dst, &messages);
         Ok(finish_heads(out, self.config.concat, self.bias.as_ref()))
     }
+}
+
+/// The attention coefficients `[E, H]`: the softmax, over each node's
+/// incoming edges `j -> i`, of `LeakyReLU(a_src[j] + a_dst[i])`.
+///
+/// A softmax is computed stably by subtracting, per target, a number at least
+/// as large as its logits. [`segment_softmax`] finds each target's maximum
+/// with a scatter; here, since LeakyReLU is increasing,
+/// `s_i = LeakyReLU(max_j a_src[j] + a_dst[i])` bounds node `i`'s logits and
+/// costs one node-level operation. With a self loop on every node, the self
+/// loop's term is at least `exp(-(max a_src - min a_src))`, so when `a_src`
+/// spans at most 30 (per head) every node's sum is at least `e^-30` and no
+/// term that matters underflows; otherwise the exact scatter maximum is used.
+fn attention(
+    a_src: &Tensor,
+    a_dst: &Tensor,
+    src: &Tensor,
+    dst: &Tensor,
+    n: i64,
+    config: GatConfig,
+) -> Tensor {
+    const MAX_SPAN: f64 = 30.0;
+    let slope = config.negative_slope;
+    let logits = leaky_relu(&(a_src.index_select(0, src) + a_dst.index_select(0, dst)), slope);
+    if config.add_self_loops && n > 0 {
+        let a = a_src.detach();
+        let hi = a.amax([0].as_slice(), false); // [H]
+        let span = (&hi - a.amin([0].as_slice(), false)).max().double_value(&[]);
+        if span <= MAX_SPAN {
+            let shift = leaky_relu(&(a_dst.detach() + &hi), slope); // [N, H]
+            let e = (logits - shift.index_select(0, dst)).exp();
+            let sum = e
+                .new_zeros(a_dst.size().as_slice(), (e.kind(), e.device()))
+                .index_add(0, dst, &e);
+            return e / sum.index_select(0, dst);
+        }
+    }
+    segment_softmax(&logits, dst, n)
 }
 
 /// The edges attention runs over: the graph's, with self loops replaced by one
