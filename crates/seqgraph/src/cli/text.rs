@@ -86,7 +86,7 @@ pub struct Args {
     /// Use only N training sentences, evenly spaced (quick runs).
     #[arg(long)]
     pub limit: Option<usize>,
-    /// Use only the first N dev and test sentences (quick runs).
+    /// Use only N dev and test sentences, evenly spaced (quick runs).
     #[arg(long)]
     pub eval_limit: Option<usize>,
     /// libtorch intra-op threads (1 is fastest on a busy 2-core machine).
@@ -207,10 +207,16 @@ pub fn run(args: &[String]) -> Result<()> {
         other => bail!("unknown task `{other}` (sst-binary, sst-fine, ud-upos)"),
     };
     let (mean, std) = mean_std(&accs);
+    // UPOS reads its view off the model: the BiLSTM alone, or with a GCN over the dependency tree.
+    let view = match (a.task.as_str(), model.as_str()) {
+        ("ud-upos", "bilstm-gcn") => "graph",
+        ("ud-upos", _) => "sequence",
+        _ => a.view.as_str(),
+    };
     let seconds = started.elapsed().as_secs_f64();
     if a.json {
         let mut out = json!({
-            "task": a.task, "view": a.view, "model": model, "metric": metric,
+            "task": a.task, "view": view, "model": model, "metric": metric,
             "value": mean, "std": std, "values": accs, "seeds": a.seeds, "epochs": a.epochs,
             "embed": a.embed, "hidden": a.hidden, "lr": a.lr, "batch": a.batch,
             "limit": a.limit, "pretrained_embeddings": false,
@@ -228,7 +234,7 @@ pub fn run(args: &[String]) -> Result<()> {
         };
         println!(
             "{} {} {}: {metric} {:.4} ± {:.4} over {} seeds {:?} ({} epochs, embed {}{sup}, random embeddings; {:.0} s)",
-            a.task, a.view, model, mean, std, a.seeds, accs, a.epochs, a.embed, seconds
+            a.task, view, model, mean, std, a.seeds, accs, a.epochs, a.embed, seconds
         );
     }
     Ok(())
@@ -304,7 +310,7 @@ pub struct SstData {
 
 impl SstData {
     /// The binary (`binary`) or fine-grained task; `limit` evenly spaced training
-    /// trees, the first `eval_limit` dev and test trees, and the phrases if asked.
+    /// trees, `eval_limit` evenly spaced dev and test trees, and the phrases if asked.
     pub fn new(
         sst: &ptb::Sst,
         binary: bool,
@@ -312,15 +318,7 @@ impl SstData {
         eval_limit: Option<usize>,
         phrases: bool,
     ) -> SstData {
-        // SST's train file is ordered by sentiment: a limit takes evenly spaced trees, not a prefix.
-        let step = limit.map_or(1, |l| (sst.train.len() / l.max(1)).max(1));
-        let train_trees: Vec<PtbTree> = sst
-            .train
-            .iter()
-            .step_by(step)
-            .take(limit.unwrap_or(usize::MAX))
-            .cloned()
-            .collect();
+        let train_trees = evenly_spaced(&sst.train, limit);
         let vocab = Vocab::new(train_trees.iter().flat_map(|t| t.sentence()));
         let class = |l: u8| -> Option<i64> {
             if binary {
@@ -351,7 +349,7 @@ impl SstData {
                 })
                 .collect()
         };
-        let eval = |trees: &[PtbTree]| convert(&trees[..eval_limit.unwrap_or(trees.len()).min(trees.len())]);
+        let eval = |trees: &[PtbTree]| convert(&evenly_spaced(trees, eval_limit));
         let phrases = if phrases {
             distinct_phrases(&train_trees, &vocab, class)
         } else {
@@ -386,6 +384,18 @@ impl SstData {
         }
         train_utils::data_checksum(&[&Tensor::from_slice(&ids)])
     }
+}
+
+/// At most `limit` trees, evenly spaced (SST's files are ordered by sentiment, so
+/// a prefix would be one-sided); all of them without a limit.
+fn evenly_spaced(trees: &[PtbTree], limit: Option<usize>) -> Vec<PtbTree> {
+    let step = limit.map_or(1, |l| (trees.len() / l.max(1)).max(1));
+    trees
+        .iter()
+        .step_by(step)
+        .take(limit.unwrap_or(usize::MAX))
+        .cloned()
+        .collect()
 }
 
 /// Every distinct (words, class) phrase of the trees: the words under each
