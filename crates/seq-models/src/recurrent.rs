@@ -152,22 +152,32 @@ impl DirParams {
     }
 }
 
-/// One step of the recurrence from the equations, given the input term `xw = W_ih x + b_ih` already
-/// computed (for a whole sequence it is one matrix product, outside the time loop).
+/// One step of the recurrence from the equations, given the input term `xw` already computed (for a
+/// whole sequence it is one matrix product, outside the time loop). `w_hh_t` is the recurrent weight
+/// transposed (`[H, gates * H]`, a view), so each step is one `addmm`.
+///
+/// For RNN and LSTM, `xw = W_ih x + b_ih + b_hh` may already carry `b_hh` (then pass `b_hh = None`);
+/// for GRU, `xw = W_ih x + b_ih` and `b_hh` is passed, since `b_hn` sits inside `r * (W_hn h + b_hn)`.
 pub(crate) fn explicit_step(
     kind: CellKind,
     xw: &Tensor,
     h: &Tensor,
     c: Option<&Tensor>,
-    w_hh: &Tensor,
+    w_hh_t: &Tensor,
     b_hh: Option<&Tensor>,
 ) -> (Tensor, Option<Tensor>) {
-    let hw = h.linear(w_hh, b_hh);
+    let pre = || {
+        let pre = xw.addmm(h, w_hh_t);
+        match b_hh {
+            Some(b) => pre + b,
+            None => pre,
+        }
+    };
     match kind {
-        CellKind::RnnTanh => ((xw + hw).tanh(), None),
-        CellKind::RnnRelu => ((xw + hw).relu(), None),
+        CellKind::RnnTanh => (pre().tanh(), None),
+        CellKind::RnnRelu => (pre().relu(), None),
         CellKind::Lstm => {
-            let gates = (xw + hw).chunk(4, -1);
+            let gates = pre().chunk(4, -1);
             let (i, f, g, o) = (
                 gates[0].sigmoid(),
                 gates[1].sigmoid(),
@@ -175,16 +185,22 @@ pub(crate) fn explicit_step(
                 gates[3].sigmoid(),
             );
             let c = c.expect("an LSTM step needs a cell state");
-            let c_new = f * c + i * g;
+            // c' = f * c + i * g, as one addcmul.
+            let c_new = (f * c).addcmul(&i, &g);
             (o * c_new.tanh(), Some(c_new))
         }
         CellKind::Gru => {
+            let hw = match b_hh {
+                Some(b) => b.addmm(h, w_hh_t),
+                None => h.mm(w_hh_t),
+            };
             let xs = xw.chunk(3, -1);
             let hs = hw.chunk(3, -1);
             let r = (&xs[0] + &hs[0]).sigmoid();
             let z = (&xs[1] + &hs[1]).sigmoid();
-            let n = (&xs[2] + r * &hs[2]).tanh();
-            let h_new = (1.0 - &z) * n + z * h;
+            let n = xs[2].addcmul(&r, &hs[2]).tanh();
+            // h' = (1 - z) * n + z * h = n + z * (h - n).
+            let h_new = n.addcmul(&z, &(h - &n));
             (h_new, None)
         }
     }
@@ -670,23 +686,31 @@ fn run_direction(
     mask: Option<&Tensor>,
     reverse: bool,
 ) -> DirectionRun {
-    let t = x.size()[0];
-    // The input term of every step in one product.
-    let xw = x.linear(&p.w_ih, p.b_ih.as_ref());
-    let mut outputs = Vec::with_capacity(t as usize);
-    let mut states = Vec::with_capacity(t as usize);
-    let order: Vec<i64> = if reverse {
+    // The input term of every step in one product; for RNN and LSTM it also carries b_hh, so that a
+    // step is one addmm. `unbind` gives every step a view with a single backward node (indexing step
+    // by step would make each step's backward write a zero-filled [T, B, gates * H] gradient).
+    let (bias, b_hh) = match (kind, &p.b_ih, &p.b_hh) {
+        (CellKind::Gru, b_ih, b_hh) => (b_ih.as_ref().map(Tensor::shallow_clone), b_hh.as_ref()),
+        (_, Some(b_ih), Some(b_hh)) => (Some(b_ih + b_hh), None),
+        (_, b_ih, b_hh) => (b_ih.as_ref().or(b_hh.as_ref()).map(Tensor::shallow_clone), None),
+    };
+    let xw = x.linear(&p.w_ih, bias.as_ref()).unbind(0);
+    let w_hh_t = p.w_hh.tr();
+    let t = xw.len();
+    let mut outputs = Vec::with_capacity(t);
+    let mut states = Vec::with_capacity(t);
+    let order: Vec<usize> = if reverse {
         (0..t).rev().collect()
     } else {
         (0..t).collect()
     };
     for &step in &order {
-        let (h_new, c_new) = explicit_step(kind, &xw.get(step), &h, c.as_ref(), &p.w_hh, p.b_hh.as_ref());
+        let (h_new, c_new) = explicit_step(kind, &xw[step], &h, c.as_ref(), &w_hh_t, b_hh);
         match mask {
             // Padded steps keep the previous state and output zero (as packed sequences do); for the
             // reverse direction this also starts each sequence at its own last valid step.
             Some(m) => {
-                let m = m.get(step);
+                let m = m.get(step as i64);
                 h = &m * &h_new + (1.0 - &m) * &h;
                 c = c_new.map(|cn| &m * cn + (1.0 - &m) * c.as_ref().expect("lstm"));
                 outputs.push(&m * &h);
@@ -865,7 +889,7 @@ impl RecurrentCell {
             &xw,
             &s.h,
             s.c.as_ref(),
-            &self.p.w_hh,
+            &self.p.w_hh.tr(),
             self.p.b_hh.as_ref(),
         );
         Ok(RnnState { h, c })
