@@ -27,6 +27,7 @@ pub mod graph;
 pub mod jk;
 pub mod layer;
 pub mod message_passing;
+pub mod minibatch;
 pub mod models;
 pub mod residual;
 pub mod sage;
