@@ -1,0 +1,232 @@
+//! Data-parallel training across processes for seqgraph, on libtorch's own
+//! distributed engine: a [`ProcessGroup`] is a c10d `TCPStore` rendezvous
+//! plus a Gloo process group (CPU, TCP), reached through a small C++ shim
+//! (`src/c10d_shim.cpp`) because tch does not wrap c10d.
+//!
+//! Synchronous data parallelism: every process builds the same model,
+//! [`ProcessGroup::broadcast`] copies rank 0's parameters to all, and after
+//! each backward pass [`ProcessGroup::all_reduce_sum`] sums the gradients so
+//! that every rank takes the same optimiser step.
+//!
+//! ```no_run
+//! use seqgraph_dist::ProcessGroup;
+//! use std::time::Duration;
+//! let rank: usize = std::env::var("RANK").unwrap().parse().unwrap();
+//! let pg = ProcessGroup::new("127.0.0.1", 29500, rank, 2, Duration::from_secs(60)).unwrap();
+//! let mut g = tch::Tensor::ones([3], (tch::Kind::Float, tch::Device::Cpu));
+//! pg.all_reduce_sum(&mut [&mut g]).unwrap(); // [2, 2, 2] on both ranks
+//! ```
+//!
+//! The shim is tied to libtorch 2.13.0: pip's libtorch ships the c10d headers
+//! but not Gloo's, so the Gloo group is created through two exported symbols
+//! declared by name (see the C++ file); the build refuses another version.
+#![deny(missing_docs)]
+
+use std::ffi::{c_char, c_int, c_void, CStr, CString};
+use std::time::Duration;
+
+use tch::Tensor;
+
+/// What went wrong in a collective or the rendezvous.
+#[derive(Debug, thiserror::Error)]
+pub enum DistError {
+    /// A bad argument, refused before libtorch is called.
+    #[error("{0}")]
+    Invalid(String),
+    /// c10d raised an error (rendezvous timeout, a peer that went away, ...).
+    #[error("c10d: {0}")]
+    C10d(String),
+}
+
+/// Result of this crate.
+pub type Result<T> = std::result::Result<T, DistError>;
+
+extern "C" {
+    fn seqgraph_pg_new(
+        host: *const c_char,
+        port: u16,
+        rank: c_int,
+        world: c_int,
+        timeout_ms: i64,
+        err: *mut *mut c_char,
+    ) -> *mut c_void;
+    fn seqgraph_pg_rank(g: *mut c_void) -> c_int;
+    fn seqgraph_pg_size(g: *mut c_void) -> c_int;
+    fn seqgraph_pg_allreduce_sum(
+        g: *mut c_void,
+        ts: *const *mut c_void,
+        n: usize,
+        err: *mut *mut c_char,
+    ) -> c_int;
+    fn seqgraph_pg_broadcast(
+        g: *mut c_void,
+        ts: *const *mut c_void,
+        n: usize,
+        root: c_int,
+        err: *mut *mut c_char,
+    ) -> c_int;
+    fn seqgraph_pg_free(g: *mut c_void);
+    fn seqgraph_free_message(m: *mut c_char);
+}
+
+/// Takes the shim's error message (or a placeholder) and frees it.
+fn take_message(err: *mut c_char) -> String {
+    if err.is_null() {
+        return "unknown error".into();
+    }
+    // SAFETY: the shim returns a NUL-terminated malloc'd string we own.
+    let msg = unsafe { CStr::from_ptr(err) }.to_string_lossy().into_owned();
+    unsafe { seqgraph_free_message(err) };
+    msg
+}
+
+/// A Gloo process group of `world_size` ranks (one per process).
+#[derive(Debug)]
+pub struct ProcessGroup {
+    raw: *mut c_void,
+    rank: usize,
+    world_size: usize,
+}
+
+// SAFETY: the group may move to another thread; collectives take `&self` but
+// are issued from one thread at a time (the type is not `Sync`).
+unsafe impl Send for ProcessGroup {}
+
+impl ProcessGroup {
+    /// Joins the group: rank 0 serves the rendezvous store on `host:port`,
+    /// the others connect to it; returns when all `world_size` ranks have
+    /// joined, or fails after `timeout` (which also bounds each collective).
+    pub fn new(host: &str, port: u16, rank: usize, world_size: usize, timeout: Duration) -> Result<Self> {
+        if world_size == 0 || rank >= world_size {
+            return Err(DistError::Invalid(format!(
+                "rank {rank} is outside a group of {world_size}"
+            )));
+        }
+        let host_c =
+            CString::new(host).map_err(|_| DistError::Invalid(format!("host {host:?} holds a NUL")))?;
+        let mut err = std::ptr::null_mut();
+        // SAFETY: valid C string and out-pointer; the shim catches C++ exceptions.
+        let raw = unsafe {
+            seqgraph_pg_new(
+                host_c.as_ptr(),
+                port,
+                rank as c_int,
+                world_size as c_int,
+                timeout.as_millis().min(i64::MAX as u128) as i64,
+                &mut err,
+            )
+        };
+        if raw.is_null() {
+            return Err(DistError::C10d(take_message(err)));
+        }
+        let pg = ProcessGroup {
+            raw,
+            rank,
+            world_size,
+        };
+        // SAFETY: `raw` is a live group.
+        let (r, s) = unsafe { (seqgraph_pg_rank(raw), seqgraph_pg_size(raw)) };
+        if r as usize != rank || s as usize != world_size {
+            return Err(DistError::C10d(format!(
+                "the Gloo group reports rank {r} of {s}, expected {rank} of {world_size}"
+            )));
+        }
+        Ok(pg)
+    }
+
+    /// This process's rank.
+    pub fn rank(&self) -> usize {
+        self.rank
+    }
+
+    /// Number of ranks.
+    pub fn world_size(&self) -> usize {
+        self.world_size
+    }
+
+    fn check(tensors: &[&mut Tensor]) -> Result<Vec<*mut c_void>> {
+        tensors
+            .iter()
+            .map(|t| {
+                if t.device() != tch::Device::Cpu || !t.is_contiguous() {
+                    return Err(DistError::Invalid(format!(
+                        "Gloo needs contiguous CPU tensors, got {:?} on {:?} (contiguous: {})",
+                        t.size(),
+                        t.device(),
+                        t.is_contiguous()
+                    )));
+                }
+                Ok(t.as_ptr() as *mut c_void)
+            })
+            .collect()
+    }
+
+    fn result(code: c_int, err: *mut c_char) -> Result<()> {
+        if code == 0 {
+            Ok(())
+        } else {
+            Err(DistError::C10d(take_message(err)))
+        }
+    }
+
+    /// Replaces each tensor by its sum over all ranks (every rank must call
+    /// this with tensors of the same shapes and kinds, in the same order).
+    pub fn all_reduce_sum(&self, tensors: &mut [&mut Tensor]) -> Result<()> {
+        let ptrs = Self::check(tensors)?;
+        let mut err = std::ptr::null_mut();
+        // SAFETY: live group; pointers are at::Tensor* kept alive by `tensors`.
+        let code = unsafe { seqgraph_pg_allreduce_sum(self.raw, ptrs.as_ptr(), ptrs.len(), &mut err) };
+        Self::result(code, err)
+    }
+
+    /// Replaces each tensor by its mean over all ranks.
+    pub fn all_reduce_mean(&self, tensors: &mut [&mut Tensor]) -> Result<()> {
+        self.all_reduce_sum(tensors)?;
+        for t in tensors.iter_mut() {
+            let _ = t.g_div_scalar_(self.world_size as f64);
+        }
+        Ok(())
+    }
+
+    /// Copies rank `root`'s tensors into every rank's.
+    pub fn broadcast(&self, tensors: &mut [&mut Tensor], root: usize) -> Result<()> {
+        if root >= self.world_size {
+            return Err(DistError::Invalid(format!(
+                "root {root} is outside a group of {}",
+                self.world_size
+            )));
+        }
+        let ptrs = Self::check(tensors)?;
+        let mut err = std::ptr::null_mut();
+        // SAFETY: as in `all_reduce_sum`.
+        let code =
+            unsafe { seqgraph_pg_broadcast(self.raw, ptrs.as_ptr(), ptrs.len(), root as c_int, &mut err) };
+        Self::result(code, err)
+    }
+}
+
+impl Drop for ProcessGroup {
+    fn drop(&mut self) {
+        // SAFETY: `raw` came from seqgraph_pg_new and is freed once.
+        unsafe { seqgraph_pg_free(self.raw) };
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_group_of_one_reduces_to_itself_and_bad_ranks_are_refused() {
+        let pg = ProcessGroup::new("127.0.0.1", 0, 0, 1, Duration::from_secs(30)).unwrap();
+        let mut t = Tensor::from_slice(&[1.0f32, 2.0, 3.0]);
+        pg.all_reduce_sum(&mut [&mut t]).unwrap();
+        assert_eq!(Vec::<f32>::try_from(&t).unwrap(), vec![1.0, 2.0, 3.0]);
+        pg.broadcast(&mut [&mut t], 0).unwrap();
+        assert!(pg.broadcast(&mut [&mut t], 1).is_err());
+        let mut strided = Tensor::ones([3, 3], (tch::Kind::Float, tch::Device::Cpu)).tr();
+        let err = pg.all_reduce_sum(&mut [&mut strided]).unwrap_err();
+        assert!(err.to_string().contains("contiguous CPU tensors"), "{err}");
+        assert!(ProcessGroup::new("127.0.0.1", 0, 2, 2, Duration::from_secs(1)).is_err());
+    }
+}
