@@ -1,14 +1,19 @@
 //! Full-batch node classification on a fixed split (Planetoid's public one):
-//! the training loop behind `cargo xtask train node`.
+//! the training loop behind `cargo xtask train node`, on `train_utils`
+//! (checkpoints, exact resume, NaN/Inf guard, Ctrl-C).
 
 use std::time::Instant;
 
-use tch::{nn, nn::OptimizerConfig, Device, Kind, Tensor};
+use serde_json::json;
+use tch::{nn, Device, Kind, Tensor};
+use train_utils::{Adam, RunIdentity, TrainError, Trainer};
 
 use crate::error::Result;
 use crate::features::NodeFeatures;
 use crate::graph::Graph;
 use crate::models::{Arch, NodeModel, Recipe, Select};
+
+pub use train_utils::TrainOptions;
 
 /// A node-classification data set on a device.
 #[derive(Debug)]
@@ -71,67 +76,147 @@ fn accuracy(logits: &Tensor, labels: &Tensor, ids: &Tensor) -> f64 {
         .double_value(&[])
 }
 
-/// Trains `arch` of `depth` layers with `recipe` from seed `seed`.
+/// Trains `arch` of `depth` layers with `recipe` from seed `seed`, without
+/// checkpoints. If the loss or a gradient turns NaN/Inf the accuracies are
+/// NaN; [`train_node_with`] returns that as an error naming epoch and parameter.
 pub fn train_node(arch: Arch, data: &NodeData, depth: usize, seed: u64, recipe: &Recipe) -> RunResult {
-    tch::manual_seed(seed as i64);
-    let vs = nn::VarStore::new(data.graph.device());
-    let model = arch.build(&vs.root(), data.x.shape()[1], data.num_classes, depth);
-    fit(model.as_ref(), &vs, data, recipe)
+    let options = TrainOptions::epochs(recipe.epochs);
+    train_node_with(arch, data, "node data", depth, seed, recipe, options).unwrap_or_else(|_| failed())
 }
 
-/// Trains an already built `model` whose parameters live in `vs`.
+/// [`train_node`] through `train_utils::Trainer`: checkpoints every
+/// `options.checkpoint_every` epochs, after the last one, on early stopping
+/// and (with `options.catch_interrupt`) on Ctrl-C; `options.resume` continues
+/// bit for bit on the CPU and refuses a checkpoint of another architecture,
+/// depth, recipe, seed or data set (`dataset` names it); a NaN/Inf loss or
+/// gradient stops the run with [`TrainError::NonFinite`]. `options.epochs`
+/// is the epoch budget (normally `recipe.epochs`).
+pub fn train_node_with(
+    arch: Arch,
+    data: &NodeData,
+    dataset: &str,
+    depth: usize,
+    seed: u64,
+    recipe: &Recipe,
+    options: TrainOptions,
+) -> std::result::Result<RunResult, TrainError> {
+    train_utils::determinism::seed_everything(seed);
+    let vs = nn::VarStore::new(data.graph.device());
+    let model = arch.build(&vs.root(), data.x.shape()[1], data.num_classes, depth);
+    let config = json!({
+        "depth": depth, "in_dim": data.x.shape()[1], "classes": data.num_classes,
+        "lr": recipe.lr, "weight_decay": format!("{:?}", recipe.weight_decay),
+        "patience": recipe.patience, "select": format!("{:?}", recipe.select),
+    });
+    let identity = RunIdentity::new(arch.name(), config, dataset, checksum(data), seed);
+    fit_with(model.as_ref(), &vs, data, recipe, identity, options)
+}
+
+/// Trains an already built `model` whose parameters live in `vs` for
+/// `recipe.epochs` epochs, without checkpoints (NaN accuracies on NaN/Inf, as
+/// [`train_node`]). Per-epoch dropout seeds are drawn from libtorch's generator,
+/// so the caller's seed still decides them.
 pub fn fit(model: &dyn NodeModel, vs: &nn::VarStore, data: &NodeData, recipe: &Recipe) -> RunResult {
-    let mut opt = nn::Adam::default()
-        .build(vs, recipe.lr)
-        .expect("Adam over a var store");
-    for &(group, wd) in &recipe.weight_decay {
-        opt.set_weight_decay_group(group, wd);
-    }
-    let train_labels = data.labels.index_select(0, &data.train);
-    let val_labels = data.labels.index_select(0, &data.val);
-    let (mut best_loss, mut best_acc, mut since_best) = (f64::INFINITY, -1.0, 0);
-    let mut result = RunResult {
-        test_acc: 0.0,
-        val_acc: 0.0,
+    let seed = Tensor::randint(1 << 62, [1], (Kind::Int64, Device::Cpu)).int64_value(&[0]) as u64;
+    let identity = RunIdentity::new("model", json!({}), "node data", "", seed);
+    let options = TrainOptions::epochs(recipe.epochs);
+    fit_with(model, vs, data, recipe, identity, options).unwrap_or_else(|_| failed())
+}
+
+/// The result of a run stopped by NaN/Inf (for the infallible entry points).
+fn failed() -> RunResult {
+    RunResult {
+        test_acc: f64::NAN,
+        val_acc: f64::NAN,
         epochs: 0,
         epoch_ms: Vec::new(),
-    };
-    for _ in 0..recipe.epochs {
+    }
+}
+
+/// SHA-256 of the features, labels, split and edges: a checkpoint of other data is refused.
+fn checksum(data: &NodeData) -> String {
+    train_utils::data_checksum(&[
+        &data.x.to_dense(),
+        &data.labels,
+        &data.train,
+        &data.val,
+        &data.test,
+        data.graph.edge_index(),
+    ])
+}
+
+/// [`fit`] with checkpoints, resume and the NaN guard (see [`train_node_with`]).
+/// Adam is `train_utils::Adam` with the recipe's per-group weight decay. The
+/// model selection (best validation loss and accuracy, epochs since either
+/// improved, the selected epoch's validation and test accuracy) is kept in a
+/// non-trained f64 variable `node_selection` added to `vs`, so checkpoints
+/// carry it and early stopping and selection continue across a resume.
+pub fn fit_with(
+    model: &dyn NodeModel,
+    vs: &nn::VarStore,
+    data: &NodeData,
+    recipe: &Recipe,
+    identity: RunIdentity,
+    options: TrainOptions,
+) -> std::result::Result<RunResult, TrainError> {
+    let device = data.graph.device();
+    let selection = vs.root().add(
+        "node_selection",
+        Tensor::from_slice(&[f64::INFINITY, -1.0, 0.0, 0.0, 0.0]).to_device(device),
+        false,
+    );
+    let adam = Adam::new(recipe.lr).with_group_weight_decay(vs, &recipe.weight_decay);
+    let mut trainer = Trainer::new(vs, adam, identity, options);
+    let train_labels = data.labels.index_select(0, &data.train);
+    let val_labels = data.labels.index_select(0, &data.val);
+    let mut epoch_ms = Vec::new();
+    let report = trainer.run(|epoch| -> std::result::Result<f64, TrainError> {
         let start = Instant::now();
         let logits = model.forward_t(&data.x, &data.graph, true);
         let loss = logits
             .index_select(0, &data.train)
             .cross_entropy_for_logits(&train_labels);
-        opt.backward_step(&loss);
-        result.epoch_ms.push(start.elapsed().as_secs_f64() * 1e3);
-        result.epochs += 1;
+        epoch.step(&loss)?;
+        epoch_ms.push(start.elapsed().as_secs_f64() * 1e3);
 
         let logits = tch::no_grad(|| model.forward_t(&data.x, &data.graph, false));
         let val_loss = logits
             .index_select(0, &data.val)
             .cross_entropy_for_logits(&val_labels)
-            .double_value(&[]);
+            .f_double_value(&[])?;
         let val_acc = accuracy(&logits, &data.labels, &data.val);
+        let s = Vec::<f64>::try_from(&selection)?;
+        let (mut best_loss, mut best_acc, mut since_best) = (s[0], s[1], s[2]);
+        let (mut sel_val, mut sel_test) = (s[3], s[4]);
         let better = match recipe.select {
             Select::BestValAcc => val_acc > best_acc,
             Select::BestValLoss => val_loss < best_loss,
         };
         if better {
-            result.val_acc = val_acc;
-            result.test_acc = accuracy(&logits, &data.labels, &data.test);
+            sel_val = val_acc;
+            sel_test = accuracy(&logits, &data.labels, &data.test);
         }
         if val_loss < best_loss || val_acc > best_acc {
-            since_best = 0;
+            since_best = 0.0;
         } else {
-            since_best += 1;
+            since_best += 1.0;
         }
         best_loss = best_loss.min(val_loss);
         best_acc = best_acc.max(val_acc);
-        if recipe.patience.is_some_and(|p| since_best >= p) {
-            break;
+        let state = Tensor::from_slice(&[best_loss, best_acc, since_best, sel_val, sel_test]);
+        tch::no_grad(|| selection.shallow_clone().f_copy_(&state))?;
+        if recipe.patience.is_some_and(|p| since_best >= p as f64) {
+            epoch.stop();
         }
-    }
-    result
+        Ok(loss.f_double_value(&[])?)
+    })?;
+    let s = Vec::<f64>::try_from(&selection)?;
+    Ok(RunResult {
+        test_acc: s[4],
+        val_acc: s[3],
+        epochs: report.losses.len(),
+        epoch_ms,
+    })
 }
 
 /// Median of `xs` (0 when empty).

@@ -13,7 +13,7 @@
 
 use crate::error::TrainError;
 use std::collections::BTreeMap;
-use tch::Tensor;
+use tch::{nn::VarStore, Tensor};
 
 /// Adam's hyper-parameters and state: the step count and, per parameter name,
 /// the first and second moment estimates.
@@ -29,6 +29,9 @@ pub struct Adam {
     pub eps: f64,
     /// L2 weight decay, added to the gradient.
     pub weight_decay: f64,
+    /// Per-parameter weight decay replacing `weight_decay` for the parameters
+    /// named (tch's parameter groups, e.g. Kipf's GCN decays its first layer only).
+    pub param_weight_decay: BTreeMap<String, f64>,
     /// Steps taken so far.
     pub step: u64,
     /// First moments by parameter name (created at the first step).
@@ -46,6 +49,7 @@ impl Adam {
             beta2: 0.999,
             eps: 1e-8,
             weight_decay: 0.0,
+            param_weight_decay: BTreeMap::new(),
             step: 0,
             exp_avg: BTreeMap::new(),
             exp_avg_sq: BTreeMap::new(),
@@ -56,6 +60,37 @@ impl Adam {
     pub fn with_weight_decay(mut self, wd: f64) -> Self {
         self.weight_decay = wd;
         self
+    }
+
+    /// The same with weight decay `wd` for each variable of `vs` in tch
+    /// parameter group `group`, for each `(group, wd)` of `groups` (as
+    /// `tch::nn::Optimizer::set_weight_decay_group`); other variables keep
+    /// `weight_decay`.
+    pub fn with_group_weight_decay(mut self, vs: &VarStore, groups: &[(usize, f64)]) -> Self {
+        let variables = vs.variables_.lock().unwrap_or_else(|e| e.into_inner());
+        for var in &variables.trainable_variables {
+            let Some(&(_, wd)) = groups.iter().find(|(g, _)| *g == var.group) else {
+                continue;
+            };
+            // A trainable variable and its named entry are shallow clones: same storage.
+            let name = variables
+                .named_variables
+                .iter()
+                .find(|(_, t)| t.data_ptr() == var.tensor.data_ptr() && t.size() == var.tensor.size());
+            if let Some((name, _)) = name {
+                self.param_weight_decay.insert(name.clone(), wd);
+            }
+        }
+        drop(variables);
+        self
+    }
+
+    /// The weight decay applied to parameter `name`.
+    pub fn weight_decay_of(&self, name: &str) -> f64 {
+        self.param_weight_decay
+            .get(name)
+            .copied()
+            .unwrap_or(self.weight_decay)
     }
 
     /// One update of `params` (name, variable) from their gradients; a
@@ -71,8 +106,9 @@ impl Adam {
             if !grad.defined() {
                 continue;
             }
-            let g = if self.weight_decay != 0.0 {
-                grad.f_add(&p.f_mul_scalar(self.weight_decay)?)?
+            let wd = self.weight_decay_of(name);
+            let g = if wd != 0.0 {
+                grad.f_add(&p.f_mul_scalar(wd)?)?
             } else {
                 grad
             };

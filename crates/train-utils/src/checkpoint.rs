@@ -113,6 +113,9 @@ pub struct AdamMeta {
     pub eps: f64,
     /// L2 weight decay.
     pub weight_decay: f64,
+    /// Per-parameter weight decay ([`Adam::param_weight_decay`]).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub param_weight_decay: BTreeMap<String, f64>,
     /// Steps taken.
     pub step: u64,
 }
@@ -135,6 +138,10 @@ pub struct CheckpointMeta {
     pub losses: Vec<f64>,
     /// The optimiser.
     pub optimizer: AdamMeta,
+    /// True when the run stopped early ([`crate::Epoch::stop`], e.g. patience
+    /// ran out): resuming it trains no further epoch.
+    #[serde(default)]
+    pub stopped: bool,
 }
 
 /// SHA-256 (hex) of tensors' kinds, shapes and bytes: the data-set checksum a
@@ -221,6 +228,23 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), TrainError> {
     f.sync_all().map_err(io(&tmp))?;
     drop(f);
     std::fs::rename(&tmp, path).map_err(io(path))
+}
+
+/// The checkpoint path of seed `seed` when a run trains `seeds` seeds:
+/// `path` itself for one seed, else `NAME.seedS.EXT`.
+pub fn seed_path(path: &Path, seed: u64, seeds: u64) -> PathBuf {
+    if seeds <= 1 {
+        return path.to_owned();
+    }
+    let stem = path
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let name = match path.extension() {
+        Some(e) => format!("{stem}.seed{seed}.{}", e.to_string_lossy()),
+        None => format!("{stem}.seed{seed}"),
+    };
+    path.with_file_name(name)
 }
 
 /// The human-readable JSON copy written next to a checkpoint: `NAME.json`.
@@ -385,6 +409,24 @@ pub fn restore(
         .find(|(_, a, b)| (a - b).abs() > 1e-12 * a.abs().max(b.abs()))
     {
         return Err(mismatch(format!("optimizer.{f}"), a.to_string(), b.to_string()));
+    }
+    let names: std::collections::BTreeSet<&String> = o
+        .param_weight_decay
+        .keys()
+        .chain(adam.param_weight_decay.keys())
+        .collect();
+    for name in names {
+        let (a, b) = (
+            o.param_weight_decay.get(name).copied().unwrap_or(o.weight_decay),
+            adam.weight_decay_of(name),
+        );
+        if (a - b).abs() > 1e-12 * a.abs().max(b.abs()) {
+            return Err(mismatch(
+                format!("optimizer.weight_decay of `{name}`"),
+                a.to_string(),
+                b.to_string(),
+            ));
+        }
     }
     let _no_grad = tch::no_grad_guard();
     for (name, p) in params {

@@ -52,6 +52,9 @@ pub struct TrainReport {
     pub seconds_per_epoch: f64,
     /// The last checkpoint written.
     pub last_checkpoint: Option<PathBuf>,
+    /// True when the epoch function ended the run early ([`Epoch::stop`]),
+    /// in this process or before the checkpoint it resumed from.
+    pub stopped: bool,
 }
 
 /// One epoch in progress, handed to the epoch function: it steps the optimiser
@@ -63,9 +66,16 @@ pub struct Epoch<'a> {
     adam: &'a mut Adam,
     guard: NanGuard,
     last_checkpoint: Option<PathBuf>,
+    stop: bool,
 }
 
 impl Epoch<'_> {
+    /// Ends the run after this epoch (early stopping): the loop checkpoints
+    /// it, marked as stopped so that `--resume` from it trains no more.
+    pub fn stop(&mut self) {
+        self.stop = true;
+    }
+
     /// The epoch's 0-based index.
     pub fn index(&self) -> usize {
         self.index
@@ -152,7 +162,7 @@ impl<'a> Trainer<'a> {
         self.vs
     }
 
-    fn save(&self, epoch: usize, losses: &[f64]) -> Result<Option<PathBuf>, TrainError> {
+    fn save(&self, epoch: usize, losses: &[f64], stopped: bool) -> Result<Option<PathBuf>, TrainError> {
         let Some(path) = &self.options.checkpoint else {
             return Ok(None);
         };
@@ -169,8 +179,10 @@ impl<'a> Trainer<'a> {
                 beta2: a.beta2,
                 eps: a.eps,
                 weight_decay: a.weight_decay,
+                param_weight_decay: a.param_weight_decay.clone(),
                 step: a.step,
             },
+            stopped,
         };
         checkpoint::save(path, &meta, &self.params, a)?;
         Ok(Some(path.clone()))
@@ -186,10 +198,12 @@ impl<'a> Trainer<'a> {
         let mut losses = Vec::new();
         let mut resumed_at = None;
         let mut last_checkpoint = None;
+        let mut stopped = false;
         if let Some(path) = self.options.resume.clone() {
             let meta = checkpoint::restore(&path, &self.identity, &self.params, &mut self.adam)?;
             losses = meta.losses;
             resumed_at = Some(meta.epoch);
+            stopped = meta.stopped;
             last_checkpoint = Some(path);
         }
         if self.options.catch_interrupt {
@@ -201,7 +215,8 @@ impl<'a> Trainer<'a> {
         };
         let start = Instant::now();
         let first = losses.len();
-        for index in first..self.options.epochs {
+        let last = if stopped { first } else { self.options.epochs };
+        for index in first..last {
             tch::manual_seed(epoch_seed(self.identity.seed, index));
             let mut epoch = Epoch {
                 index,
@@ -209,8 +224,10 @@ impl<'a> Trainer<'a> {
                 adam: &mut self.adam,
                 guard,
                 last_checkpoint: last_checkpoint.clone(),
+                stop: false,
             };
             let loss = epoch_fn(&mut epoch)?;
+            stopped = epoch.stop;
             if !loss.is_finite() {
                 return Err(TrainError::NonFinite {
                     epoch: index + 1,
@@ -228,10 +245,14 @@ impl<'a> Trainer<'a> {
             let done = index + 1;
             let every = self.options.checkpoint_every;
             let interrupted = self.options.catch_interrupt && interrupt::requested();
-            if interrupted || done == self.options.epochs || (every > 0 && done % every == 0) {
-                if let Some(p) = self.save(done, &losses)? {
+            let finished = stopped || done == self.options.epochs;
+            if interrupted || finished || (every > 0 && done % every == 0) {
+                if let Some(p) = self.save(done, &losses, stopped)? {
                     last_checkpoint = Some(p);
                 }
+            }
+            if stopped {
+                break;
             }
             if interrupted && done < self.options.epochs {
                 return Err(TrainError::Interrupted {
@@ -241,9 +262,10 @@ impl<'a> Trainer<'a> {
                 .into());
             }
         }
-        let ran = (self.options.epochs.saturating_sub(first)).max(1);
+        let ran = (losses.len().saturating_sub(first)).max(1);
         Ok(TrainReport {
             losses,
+            stopped,
             resumed_at,
             seconds_per_epoch: start.elapsed().as_secs_f64() / ran as f64,
             last_checkpoint,

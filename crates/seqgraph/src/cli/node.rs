@@ -1,11 +1,23 @@
 //! `seqgraph train node`: full-batch node classification on Planetoid (Cora,
 //! CiteSeer, public split) with the published recipes; mean and standard
 //! deviation of test accuracy over seeds, median ms per training epoch.
+//!
+//! Training goes through `train_utils::Trainer` (via
+//! `graph_models::train::train_node_with`): `--checkpoint PATH` saves
+//! parameters, Adam's state and the model selection every
+//! `--checkpoint-every` epochs, after the last one, on early stopping and on
+//! Ctrl-C; `--resume PATH` continues bit for bit (CPU) and refuses a
+//! checkpoint of another model, recipe, seed or data set; a NaN or Inf loss or
+//! gradient stops the run naming the epoch and the parameter.
+
+use std::path::PathBuf;
 
 use anyhow::{anyhow, Context, Result};
 use clap::Parser;
+use graph_models::train::{train_node_with, TrainOptions};
 use graph_models::{median, train_node, Arch, NodeData};
 use tch::Device;
+use train_utils::checkpoint::seed_path;
 
 /// Arguments of `train node`.
 #[derive(Debug, Parser)]
@@ -35,6 +47,21 @@ struct Args {
     /// Print one JSON object instead of text.
     #[arg(long)]
     json: bool,
+    /// Adam's learning rate (default: the recipe's).
+    #[arg(long)]
+    lr: Option<f64>,
+    /// Save checkpoints here (with several seeds: NAME.seedS.EXT), also on Ctrl-C.
+    #[arg(long)]
+    checkpoint: Option<PathBuf>,
+    /// Save a checkpoint every this many epochs (0: only after the last epoch and on Ctrl-C).
+    #[arg(long, default_value_t = 0)]
+    checkpoint_every: usize,
+    /// Continue from this checkpoint (one seed only; the checkpoint must be of the same run).
+    #[arg(long)]
+    resume: Option<PathBuf>,
+    /// Clip the global gradient norm at this value.
+    #[arg(long)]
+    clip: Option<f64>,
 }
 
 /// The summary over seeds.
@@ -59,16 +86,28 @@ fn load(dataset: &str, device: Device) -> Result<NodeData> {
     Ok(NodeData::from_dataset(ds, device)?)
 }
 
-fn summarise(arch: Arch, dataset: &str, layers: usize, seeds: u64, epochs: Option<usize>) -> Result<Summary> {
+fn summarise(arch: Arch, layers: usize, a: &Args) -> Result<Summary> {
     let device = Device::cuda_if_available();
-    let data = load(dataset, device)?;
+    let data = load(&a.dataset, device)?;
     let mut recipe = arch.recipe();
-    if let Some(e) = epochs {
+    if let Some(e) = a.epochs {
         recipe.epochs = e;
     }
+    if let Some(lr) = a.lr {
+        recipe.lr = lr;
+    }
+    let seeds = a.seeds.max(1);
     let (mut accs, mut times, mut epochs_run) = (Vec::new(), Vec::new(), 0);
     for seed in 0..seeds {
-        let run = train_node(arch, &data, layers, seed, &recipe);
+        let options = TrainOptions {
+            epochs: recipe.epochs,
+            checkpoint: a.checkpoint.as_deref().map(|p| seed_path(p, seed, seeds)),
+            checkpoint_every: a.checkpoint_every,
+            resume: a.resume.clone(),
+            clip: a.clip,
+            catch_interrupt: a.checkpoint.is_some(),
+        };
+        let run = train_node_with(arch, &data, &a.dataset, layers, seed, &recipe, options)?;
         accs.push(run.test_acc * 100.0);
         times.extend(run.epoch_ms);
         epochs_run = epochs_run.max(run.epochs);
@@ -77,7 +116,7 @@ fn summarise(arch: Arch, dataset: &str, layers: usize, seeds: u64, epochs: Optio
     let var = accs.iter().map(|a| (a - mean).powi(2)).sum::<f64>() / (accs.len().max(2) - 1) as f64;
     Ok(Summary {
         model: arch.name().into(),
-        dataset: dataset.into(),
+        dataset: a.dataset.clone(),
         layers,
         test_acc_mean: mean,
         test_acc_std: var.sqrt(),
@@ -100,8 +139,11 @@ pub fn run(args: &[String]) -> Result<()> {
     if let Some(t) = args.threads {
         tch::set_num_threads(t.max(1));
     }
+    if args.resume.is_some() && args.seeds > 1 {
+        return Err(anyhow!("--resume continues one run: use it with --seeds 1"));
+    }
     let layers = args.layers.unwrap_or(arch.default_layers());
-    let s = summarise(arch, &args.dataset, layers, args.seeds.max(1), args.epochs)?;
+    let s = summarise(arch, layers, &args)?;
     if args.json {
         println!("{}", serde_json::to_string(&s)?);
     } else {

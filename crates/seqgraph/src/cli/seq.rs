@@ -1,15 +1,27 @@
 //! `seqgraph train seq --task adding|japanese-vowels|moby-dick|sunspots [--model rnn|lstm|gru]
 //! [--seeds S] [--json]`: recurrent models on a synthetic benchmark and real data.
+//!
+//! Training goes through `train_utils::Trainer` (Adam as PyTorch's, gradient
+//! clipping): `--checkpoint PATH` saves parameters and Adam's state every
+//! `--checkpoint-every` epochs, after the last one and on Ctrl-C; `--resume
+//! PATH` continues bit for bit (CPU) and refuses a checkpoint of another
+//! model, task, config or seed; a NaN or Inf loss or gradient stops the run
+//! naming the epoch and the parameter. An epoch is a pass over the training
+//! set (japanese-vowels), one full-batch step (sunspots), or 100 steps of
+//! fresh batches (adding, moby-dick).
 
+use std::path::PathBuf;
 use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
 use clap::Parser;
 use graph_data::fetch::Fetcher;
-use seq_models::diagnostics::clip_grad_norm;
 use seq_models::modes::{ManyToMany, ManyToOne};
 use seq_models::{CellKind, RecurrentConfig};
-use tch::{nn, nn::OptimizerConfig, Device, Kind, Tensor};
+use serde_json::{json, Value};
+use tch::{nn, Device, Kind, Tensor};
+use train_utils::checkpoint::seed_path;
+use train_utils::{Adam, RunIdentity, TrainOptions, Trainer};
 
 #[derive(Parser, Debug)]
 #[command(name = "seqgraph train seq", about = "Train a recurrent model on one task")]
@@ -29,6 +41,93 @@ struct Args {
     /// Print one JSON object instead of text.
     #[arg(long)]
     json: bool,
+    /// Epochs (default: the task's; on moby-dick training also ends when the budget is spent).
+    #[arg(long)]
+    epochs: Option<usize>,
+    /// Adam's learning rate (default: the task's).
+    #[arg(long)]
+    lr: Option<f64>,
+    /// Clip the global gradient norm at this value (default: the task's).
+    #[arg(long)]
+    clip: Option<f64>,
+    /// libtorch's intra-op threads (default: libtorch's choice).
+    #[arg(long)]
+    threads: Option<i32>,
+    /// Save checkpoints here (with several seeds: NAME.seedS.EXT), also on Ctrl-C.
+    #[arg(long)]
+    checkpoint: Option<PathBuf>,
+    /// Save a checkpoint every this many epochs (0: only after the last epoch and on Ctrl-C).
+    #[arg(long, default_value_t = 0)]
+    checkpoint_every: usize,
+    /// Continue from this checkpoint (one seed only; the checkpoint must be of the same run).
+    #[arg(long)]
+    resume: Option<PathBuf>,
+}
+
+/// One seed's training settings: the task's defaults, the command's
+/// overrides, and the checkpoint options.
+#[derive(Debug, Clone)]
+struct Setup {
+    kind: CellKind,
+    model: String,
+    device: Device,
+    seed: u64,
+    epochs: Option<usize>,
+    lr: Option<f64>,
+    clip: Option<f64>,
+    checkpoint: Option<PathBuf>,
+    checkpoint_every: usize,
+    resume: Option<PathBuf>,
+}
+
+/// A task's defaults.
+struct Defaults {
+    epochs: usize,
+    lr: f64,
+    clip: Option<f64>,
+}
+
+impl Setup {
+    /// A plain run: the task's defaults, no checkpoints.
+    fn plain(kind: CellKind, model: &str, seed: u64) -> Self {
+        Setup {
+            kind,
+            model: model.to_owned(),
+            device: Device::cuda_if_available(),
+            seed,
+            epochs: None,
+            lr: None,
+            clip: None,
+            checkpoint: None,
+            checkpoint_every: 0,
+            resume: None,
+        }
+    }
+
+    /// The trainer over `vs` for `task`: `config` and `checksum` (of the
+    /// training data) join the identity a checkpoint must match.
+    fn trainer<'a>(
+        &self,
+        vs: &'a nn::VarStore,
+        task: &str,
+        d: Defaults,
+        mut config: Value,
+        checksum: String,
+    ) -> Trainer<'a> {
+        let (lr, clip) = (self.lr.unwrap_or(d.lr), self.clip.or(d.clip));
+        config["lr"] = json!(lr);
+        config["clip"] = json!(clip);
+        let identity = RunIdentity::new(self.model.clone(), config, task, checksum, self.seed);
+        let options = TrainOptions {
+            epochs: self.epochs.unwrap_or(d.epochs),
+            checkpoint: self.checkpoint.clone(),
+            checkpoint_every: self.checkpoint_every,
+            resume: self.resume.clone(),
+            clip,
+            catch_interrupt: self.checkpoint.is_some(),
+        };
+        Trainer::new(vs, Adam::new(lr), identity, options)
+    }
 }
 
 fn cell_kind(name: &str) -> Result<CellKind> {
@@ -45,7 +144,12 @@ pub fn run(args: &[String]) -> Result<()> {
     let args =
         Args::try_parse_from(std::iter::once("seqgraph train seq".to_owned()).chain(args.iter().cloned()))?;
     let kind = cell_kind(&args.model)?;
-    let device = Device::cuda_if_available();
+    if let Some(t) = args.threads {
+        tch::set_num_threads(t.max(1));
+    }
+    if args.resume.is_some() && args.seeds > 1 {
+        bail!("--resume continues one run: use it with --seeds 1");
+    }
     let start = Instant::now();
     let mut values = Vec::new();
     let mut extra = serde_json::Map::new();
@@ -56,13 +160,22 @@ pub fn run(args: &[String]) -> Result<()> {
         "sunspots" => "test_rmse",
         other => bail!("unknown task `{other}` (adding, japanese-vowels, moby-dick, sunspots)"),
     };
-    for seed in 0..args.seeds.max(1) {
-        tch::manual_seed(seed as i64);
+    let seeds = args.seeds.max(1);
+    for seed in 0..seeds {
+        let setup = Setup {
+            epochs: args.epochs,
+            lr: args.lr,
+            clip: args.clip,
+            checkpoint: args.checkpoint.as_deref().map(|p| seed_path(p, seed, seeds)),
+            checkpoint_every: args.checkpoint_every,
+            resume: args.resume.clone(),
+            ..Setup::plain(kind, &args.model, seed)
+        };
         let v = match args.task.as_str() {
-            "adding" => adding(kind, device, 100, 4000)?,
-            "japanese-vowels" => japanese_vowels(kind, device, 60)?,
-            "moby-dick" => moby_dick(kind, device, args.budget, &mut extra)?,
-            _ => sunspots(kind, device, &mut extra)?,
+            "adding" => adding(&setup, 100)?,
+            "japanese-vowels" => japanese_vowels(&setup)?,
+            "moby-dick" => moby_dick(&setup, args.budget, &mut extra)?,
+            _ => sunspots(&setup, &mut extra)?,
         };
         if !args.json {
             println!("seed {seed}: {metric} = {v:.4}");
@@ -105,22 +218,35 @@ pub fn adding_batch(b: i64, t: i64, device: Device) -> (Tensor, Tensor) {
     (Tensor::stack(&[values, marks], 2), y)
 }
 
-/// Trains a many-to-one model on the adding problem with sequences of length `t`; test MSE on 2000
-/// fresh sequences (predicting the mean 1.0 gives the variance, 1/6 = 0.167).
-fn adding(kind: CellKind, device: Device, t: i64, steps: usize) -> Result<f64> {
+/// Trains a many-to-one model on the adding problem with sequences of length `t` (40 epochs of 100
+/// steps on fresh batches of 64 by default); test MSE on 2000 fresh sequences (predicting the mean 1.0
+/// gives the variance, 1/6 = 0.167).
+fn adding(setup: &Setup, t: i64) -> Result<f64> {
+    let device = setup.device;
+    train_utils::determinism::seed_everything(setup.seed);
     let vs = nn::VarStore::new(device);
-    let model = ManyToOne::new(vs.root(), kind, 2, 64, 1, RecurrentConfig::default());
-    let mut opt = nn::Adam::default().build(&vs, 2e-3)?;
-    for _ in 0..steps {
-        let (x, y) = adding_batch(64, t, device);
-        let loss = model
-            .f_forward(&x, None, true)?
-            .mse_loss(&y, tch::Reduction::Mean);
-        opt.zero_grad();
-        loss.backward();
-        clip_grad_norm(&vs, 1.0);
-        opt.step();
-    }
+    let model = ManyToOne::new(vs.root(), setup.kind, 2, 64, 1, RecurrentConfig::default());
+    let (steps, batch) = (100, 64);
+    let defaults = Defaults {
+        epochs: 40,
+        lr: 2e-3,
+        clip: Some(1.0),
+    };
+    let config = json!({"t": t, "hidden": 64, "batch": batch, "steps_per_epoch": steps});
+    let checksum = format!("synthetic adding problem, T = {t}, drawn from the run's seed");
+    let mut trainer = setup.trainer(&vs, "adding", defaults, config, checksum);
+    trainer.run(|epoch| -> Result<f64> {
+        let mut total = 0.0;
+        for _ in 0..steps {
+            let (x, y) = adding_batch(batch, t, device);
+            let loss = model
+                .f_forward(&x, None, true)?
+                .mse_loss(&y, tch::Reduction::Mean);
+            epoch.step(&loss)?;
+            total += loss.double_value(&[]);
+        }
+        Ok(total / steps as f64)
+    })?;
     let (x, y) = adding_batch(2000, t, device);
     let mse = tch::no_grad(|| {
         model
@@ -148,8 +274,10 @@ fn pad(series: &[Vec<f32>], c: usize, mean: &[f32], std: &[f32], device: Device)
     )
 }
 
-/// Many-to-one classifier on JapaneseVowels (UEA canonical split); returns test accuracy.
-fn japanese_vowels(kind: CellKind, device: Device, epochs: usize) -> Result<f64> {
+/// Many-to-one classifier on JapaneseVowels (UEA canonical split; 60 epochs of batches of 32 by
+/// default); returns test accuracy.
+fn japanese_vowels(setup: &Setup) -> Result<f64> {
+    let device = setup.device;
     let data =
         graph_data::ts::load("japanese-vowels", &Fetcher::from_env()).context("loading JapaneseVowels")?;
     let c = data.train.channels;
@@ -174,24 +302,40 @@ fn japanese_vowels(kind: CellKind, device: Device, epochs: usize) -> Result<f64>
     let (xt, lt) = pad(&data.test.series, c, &mean, &std, device);
     let yt = Tensor::from_slice(&data.test.labels).to_device(device);
 
+    train_utils::determinism::seed_everything(setup.seed);
     let vs = nn::VarStore::new(device);
-    let model = ManyToOne::new(vs.root(), kind, c as i64, 64, classes, RecurrentConfig::default());
-    let mut opt = nn::Adam::default().build(&vs, 5e-3)?;
+    let model = ManyToOne::new(
+        vs.root(),
+        setup.kind,
+        c as i64,
+        64,
+        classes,
+        RecurrentConfig::default(),
+    );
+    let defaults = Defaults {
+        epochs: 60,
+        lr: 5e-3,
+        clip: Some(5.0),
+    };
+    let config = json!({"hidden": 64, "batch": 32});
+    let checksum = train_utils::data_checksum(&[&x, &y, &Tensor::from_slice(&lengths)]);
+    let mut trainer = setup.trainer(&vs, "japanese-vowels", defaults, config, checksum);
     let n = x.size()[0];
-    for _ in 0..epochs {
-        let perm = Tensor::randperm(n, (Kind::Int64, device));
+    trainer.run(|epoch| -> Result<f64> {
+        let perm = epoch.permutation(n, device);
         let perm_v: Vec<i64> = Vec::try_from(&perm.to_device(Device::Cpu))?;
+        let (mut total, mut steps) = (0.0, 0);
         for chunk in perm_v.chunks(32) {
             let idx = Tensor::from_slice(chunk).to_device(device);
             let lens: Vec<i64> = chunk.iter().map(|&i| lengths[i as usize]).collect();
             let logits = model.f_forward(&x.index_select(0, &idx), Some(&lens), true)?;
             let loss = logits.cross_entropy_for_logits(&y.index_select(0, &idx));
-            opt.zero_grad();
-            loss.backward();
-            clip_grad_norm(&vs, 5.0);
-            opt.step();
+            epoch.step(&loss)?;
+            total += loss.double_value(&[]);
+            steps += 1;
         }
-    }
+        Ok(total / steps.max(1) as f64)
+    })?;
     let logits = tch::no_grad(|| model.f_forward(&xt, Some(&lt), false))?;
     Ok(logits
         .argmax(-1, false)
@@ -204,15 +348,18 @@ fn japanese_vowels(kind: CellKind, device: Device, epochs: usize) -> Result<f64>
 /// Trains a small many-to-one LSTM on JapaneseVowels for a few seconds and returns its test accuracy
 /// (for `seqgraph demo`).
 pub fn japanese_vowels_quick(seed: u64) -> Result<f64> {
-    tch::manual_seed(seed as i64);
-    japanese_vowels(CellKind::Lstm, Device::cuda_if_available(), 15)
+    japanese_vowels(&Setup {
+        epochs: Some(15),
+        ..Setup::plain(CellKind::Lstm, "lstm", seed)
+    })
 }
 
 /// Character language model on Moby Dick (many-to-many, truncated BPTT), trained for `budget` seconds;
-/// returns held-out bits per character and records the unigram baseline and a sample.
+/// returns held-out bits per character and records the unigram baseline and a sample. Epochs are
+/// 100 steps; training ends after `--epochs` (default: as many as fit) or when the budget is spent,
+/// whichever comes first (a budget-ended run resumes exactly only when the budget is not what ended it).
 fn moby_dick(
-    kind: CellKind,
-    device: Device,
+    setup: &Setup,
     budget: f64,
     extra: &mut serde_json::Map<String, serde_json::Value>,
 ) -> Result<f64> {
@@ -232,28 +379,41 @@ fn moby_dick(
         .sum::<f64>()
         / test.len() as f64;
 
+    let device = setup.device;
     let train_t = Tensor::from_slice(train).to_device(device);
+    train_utils::determinism::seed_everything(setup.seed);
     let vs = nn::VarStore::new(device);
-    let model = ManyToMany::new(vs.root(), kind, v, 256, v, RecurrentConfig::default());
-    let mut opt = nn::Adam::default().build(&vs, 2e-3)?;
-    let (b, t) = (32i64, 100i64);
+    let model = ManyToMany::new(vs.root(), setup.kind, v, 256, v, RecurrentConfig::default());
+    let (b, t, per_epoch) = (32i64, 100i64, 100);
+    let defaults = Defaults {
+        epochs: usize::MAX / per_epoch,
+        lr: 2e-3,
+        clip: Some(5.0),
+    };
+    let config = json!({"hidden": 256, "batch": b, "bptt": t, "steps_per_epoch": per_epoch});
+    let checksum = train_utils::data_checksum(&[&train_t]);
+    let mut trainer = setup.trainer(&vs, "moby-dick", defaults, config, checksum);
     let start = Instant::now();
-    let mut steps = 0;
-    while start.elapsed().as_secs_f64() < budget {
-        let starts = Tensor::randint(train.len() as i64 - t - 1, [b, 1], (Kind::Int64, device));
-        let idx = starts + Tensor::arange(t + 1, (Kind::Int64, device)).unsqueeze(0);
-        let chunk = train_t.index_select(0, &idx.view([-1])).view([b, t + 1]);
-        let x = chunk.narrow(1, 0, t).one_hot(v).to_kind(Kind::Float);
-        let (logits, _) = model.f_forward(&x, None, None, true)?;
-        let loss = logits
-            .view([-1, v])
-            .cross_entropy_for_logits(&chunk.narrow(1, 1, t).reshape([-1]));
-        opt.zero_grad();
-        loss.backward();
-        clip_grad_norm(&vs, 5.0);
-        opt.step();
-        steps += 1;
-    }
+    let report = trainer.run(|epoch| -> Result<f64> {
+        let mut total = 0.0;
+        for _ in 0..per_epoch {
+            let starts = Tensor::randint(train.len() as i64 - t - 1, [b, 1], (Kind::Int64, device));
+            let idx = starts + Tensor::arange(t + 1, (Kind::Int64, device)).unsqueeze(0);
+            let chunk = train_t.index_select(0, &idx.view([-1])).view([b, t + 1]);
+            let x = chunk.narrow(1, 0, t).one_hot(v).to_kind(Kind::Float);
+            let (logits, _) = model.f_forward(&x, None, None, true)?;
+            let loss = logits
+                .view([-1, v])
+                .cross_entropy_for_logits(&chunk.narrow(1, 1, t).reshape([-1]));
+            epoch.step(&loss)?;
+            total += loss.double_value(&[]);
+        }
+        if start.elapsed().as_secs_f64() >= budget {
+            epoch.stop();
+        }
+        Ok(total / per_epoch as f64)
+    })?;
+    let steps = report.losses.len() * per_epoch;
     // Held-out: the first 50k test characters as 50 streams, state carried across windows.
     let n = (test.len() as i64 - 1).min(50_000) / 50 * 50;
     let test_t = Tensor::from_slice(&test[..n as usize + 1]).to_device(device);
@@ -308,11 +468,8 @@ fn moby_dick(
 
 /// Many-to-one forecasting of yearly sunspots from the previous 20 years (80/20 chronological split);
 /// returns test RMSE and records the persistence forecast's.
-fn sunspots(
-    kind: CellKind,
-    device: Device,
-    extra: &mut serde_json::Map<String, serde_json::Value>,
-) -> Result<f64> {
+fn sunspots(setup: &Setup, extra: &mut serde_json::Map<String, serde_json::Value>) -> Result<f64> {
+    let device = setup.device;
     let mut s =
         graph_data::text::load_series("sunspots", &Fetcher::from_env()).context("loading sunspots")?;
     s.fill_linear()?;
@@ -336,15 +493,25 @@ fn sunspots(
     };
     let (x, y, _) = windows(0..split);
     let (xt, yt, last) = windows(split..vals.len());
+    train_utils::determinism::seed_everything(setup.seed);
     let vs = nn::VarStore::new(device);
-    let model = ManyToOne::new(vs.root(), kind, 1, 32, 1, RecurrentConfig::default());
-    let mut opt = nn::Adam::default().build(&vs, 5e-3)?;
-    for _ in 0..400 {
+    let model = ManyToOne::new(vs.root(), setup.kind, 1, 32, 1, RecurrentConfig::default());
+    let defaults = Defaults {
+        epochs: 400,
+        lr: 5e-3,
+        clip: None,
+    };
+    let config = json!({"hidden": 32, "window": w});
+    let checksum = train_utils::data_checksum(&[&x, &y]);
+    let mut trainer = setup.trainer(&vs, "sunspots", defaults, config, checksum);
+    // One full-batch step per epoch.
+    trainer.run(|epoch| -> Result<f64> {
         let loss = model
             .f_forward(&x, None, true)?
             .mse_loss(&y, tch::Reduction::Mean);
-        opt.backward_step(&loss);
-    }
+        epoch.step(&loss)?;
+        Ok(loss.double_value(&[]))
+    })?;
     let pred = tch::no_grad(|| model.f_forward(&xt, None, false))?;
     let rmse = |p: &Tensor| {
         (p.to_device(Device::Cpu) - yt.to_device(Device::Cpu))
