@@ -37,6 +37,7 @@ fn chickenpox_epoch(c: &mut Criterion) {
             hidden: 32,
             k: 1,
             periods: data.periods,
+            nodes: data.nodes(),
             horizon: 1,
         };
         let model = Forecaster::new(vs.root(), &config).expect("model");

@@ -1,6 +1,7 @@
 //! A forecaster: a graph recurrent encoder, ReLU, and a linear head that maps
 //! each node's summary to the next `horizon` values (PGT's recipe shape).
 
+use crate::conv::{GraphWaveNet, Stgcn};
 use crate::error::{HybridError, Result};
 use crate::graph::{Graph, SupportKind};
 use crate::recurrent::{A3tgcn, Encoder, GConvLstm, GraphGru};
@@ -21,16 +22,22 @@ pub enum ModelKind {
     Tgcn,
     /// [`A3tgcn`].
     A3tgcn,
+    /// [`Stgcn`].
+    Stgcn,
+    /// [`GraphWaveNet`].
+    GraphWaveNet,
 }
 
 impl ModelKind {
     /// Every model, in the order of the command line's help.
-    pub const ALL: [ModelKind; 5] = [
+    pub const ALL: [ModelKind; 7] = [
         ModelKind::Dcrnn,
         ModelKind::GConvGru,
         ModelKind::GConvLstm,
         ModelKind::Tgcn,
         ModelKind::A3tgcn,
+        ModelKind::Stgcn,
+        ModelKind::GraphWaveNet,
     ];
 
     /// The model's name on the command line.
@@ -41,16 +48,30 @@ impl ModelKind {
             ModelKind::GConvLstm => "gconvlstm",
             ModelKind::Tgcn => "tgcn",
             ModelKind::A3tgcn => "a3tgcn",
+            ModelKind::Stgcn => "stgcn",
+            ModelKind::GraphWaveNet => "graphwavenet",
         }
     }
 
     /// The supports the model needs.
     pub fn support_kind(self) -> SupportKind {
         match self {
-            ModelKind::Dcrnn => SupportKind::Transitions,
-            ModelKind::GConvGru | ModelKind::GConvLstm => SupportKind::ScaledLaplacian,
+            ModelKind::Dcrnn | ModelKind::GraphWaveNet => SupportKind::Transitions,
+            ModelKind::GConvGru | ModelKind::GConvLstm | ModelKind::Stgcn => SupportKind::ScaledLaplacian,
             ModelKind::Tgcn | ModelKind::A3tgcn => SupportKind::GcnNormalised,
         }
+    }
+}
+
+impl ModelKind {
+    /// True for the models that read lags as time steps `(S, T, N, 1)`
+    /// (attention or convolutions over time) rather than as the features of
+    /// one step.
+    pub fn reads_steps(self) -> bool {
+        matches!(
+            self,
+            ModelKind::A3tgcn | ModelKind::Stgcn | ModelKind::GraphWaveNet
+        )
     }
 }
 
@@ -78,8 +99,10 @@ pub struct ModelConfig {
     pub hidden: i64,
     /// Filter size `K` (diffusion terms or Chebyshev order; unused by T-GCN).
     pub k: i64,
-    /// Number of input steps `T` (used by A3T-GCN's attention).
+    /// Number of input steps `T` (used by A3T-GCN's attention and STGCN's output layer).
     pub periods: i64,
+    /// Number of nodes `N` (used by STGCN's layer norm and Graph WaveNet's adaptive adjacency).
+    pub nodes: i64,
     /// Number of values forecast per node.
     pub horizon: i64,
 }
@@ -105,6 +128,10 @@ impl Forecaster {
             ModelKind::GConvLstm => Box::new(GConvLstm::new(r, c.in_features, c.hidden, c.k)?),
             ModelKind::Tgcn => Box::new(GraphGru::tgcn(r, c.in_features, c.hidden)?),
             ModelKind::A3tgcn => Box::new(A3tgcn::new(r, c.in_features, c.hidden, c.periods)?),
+            ModelKind::Stgcn => Box::new(Stgcn::new(r, c.in_features, c.hidden, c.k, c.nodes, c.periods)?),
+            ModelKind::GraphWaveNet => {
+                Box::new(GraphWaveNet::new(r, c.in_features, c.hidden, c.k, c.nodes, 2)?)
+            }
         };
         if c.horizon < 1 {
             return Err(HybridError::Config(format!(
@@ -112,7 +139,7 @@ impl Forecaster {
                 c.horizon
             )));
         }
-        let linear = nn::linear(p / "linear", c.hidden, c.horizon, Default::default());
+        let linear = nn::linear(p / "linear", encoder.hidden_size(), c.horizon, Default::default());
         Ok(Forecaster { encoder, linear })
     }
 

@@ -7,6 +7,7 @@
 //! - [`graph`]: supports over time and the graph operators inside the gates
 //!   (diffusion, Chebyshev, GCN).
 //! - [`recurrent`]: [`GraphGru`] (DCRNN, GConvGRU, T-GCN), [`GConvLstm`], [`A3tgcn`].
+//! - [`conv`]: [`Stgcn`] and [`GraphWaveNet`], convolutions over time.
 //! - [`forecast`]: encoder + ReLU + linear head, built by name.
 //! - [`train`]: batched training, prediction, the persistence baseline.
 //! - [`recipe`]: Chickenpox (PyG Temporal's recipe) and Los-loop (T-GCN's protocol).
@@ -26,6 +27,7 @@
 //! ```
 #![deny(missing_docs)]
 
+pub mod conv;
 pub mod error;
 pub mod forecast;
 pub mod graph;
@@ -34,6 +36,7 @@ pub mod recipe;
 pub mod recurrent;
 pub mod train;
 
+pub use conv::{GraphWaveNet, Stgcn};
 pub use error::{HybridError, Result};
 pub use forecast::{Forecaster, ModelConfig, ModelKind};
 pub use graph::{propagate, Graph, GraphOp, SupportKind};

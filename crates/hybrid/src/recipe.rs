@@ -84,8 +84,8 @@ fn graph_for(kind: ModelKind, signal: &StaticGraphSignal) -> Result<Graph> {
     Ok(Graph::Static(kind.support_kind().supports(&adj, dense)?))
 }
 
-/// PyG Temporal's Chickenpox recipe: `lags` lagged weeks as features (for
-/// A3T-GCN as steps), next week as target, the first `train_ratio` of the
+/// PyG Temporal's Chickenpox recipe: `lags` lagged weeks as features (as
+/// steps for the models that [read steps](ModelKind::reads_steps)), next week as target, the first `train_ratio` of the
 /// snapshots for training (`int(ratio * S)`, as `temporal_signal_split`).
 pub fn chickenpox(
     signal: &StaticGraphSignal,
@@ -93,7 +93,7 @@ pub fn chickenpox(
     lags: i64,
     train_ratio: f64,
 ) -> Result<Prepared> {
-    let layout = if kind == ModelKind::A3tgcn {
+    let layout = if kind.reads_steps() {
         LagLayout::Steps
     } else {
         LagLayout::Features
@@ -140,6 +140,13 @@ pub fn los_loop(signal: &StaticGraphSignal, kind: ModelKind, t_in: i64, horizon:
         scale,
         mask: Mask::Zeros,
     })
+}
+
+impl Prepared {
+    /// Number of nodes `N`.
+    pub fn nodes(&self) -> i64 {
+        self.train.x.size()[2]
+    }
 }
 
 /// What one training run reached.

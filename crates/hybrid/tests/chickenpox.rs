@@ -53,8 +53,13 @@ fn a_few_epochs_of_every_model_beat_persistence() {
             kind,
             in_features: data.in_features,
             hidden: 32,
-            k: 2,
+            k: if matches!(kind, ModelKind::Stgcn | ModelKind::GraphWaveNet) {
+                3
+            } else {
+                2
+            },
             periods: data.periods,
+            nodes: data.nodes(),
             horizon: 1,
         };
         let r = recipe::run(&data, &config, &fit, 1, Device::Cpu).unwrap();

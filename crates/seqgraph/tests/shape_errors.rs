@@ -499,6 +499,7 @@ fn hybrid_cases(vs: &'static nn::VarStore) -> Vec<Case> {
                     hidden: 8,
                     k: 1,
                     periods: 4,
+                    nodes: 5,
                     horizon: 0,
                 };
                 hybrid::Forecaster::new(vs.root(), &config)

@@ -25,7 +25,7 @@ use train_utils::{Adam, RunIdentity, TrainOptions, Trainer};
     about = "Train a graph recurrent forecaster"
 )]
 struct Args {
-    /// dcrnn, gconvgru, gconvlstm, tgcn or a3tgcn.
+    /// dcrnn, gconvgru, gconvlstm, tgcn, a3tgcn, stgcn or graphwavenet.
     #[arg(long, default_value = "dcrnn")]
     model: String,
     /// chickenpox (PyG Temporal's recipe) or los-loop (T-GCN's protocol).
@@ -37,10 +37,11 @@ struct Args {
     /// Epochs (default: 200 on Chickenpox as PGT, 100 on Los-loop).
     #[arg(long)]
     epochs: Option<usize>,
-    /// Hidden size (default: 32 on Chickenpox as PGT, 64 on Los-loop as T-GCN).
+    /// Hidden size (default: 32 on Chickenpox as PGT, 64 on Los-loop as T-GCN; Graph WaveNet 32, its paper's residual channels).
     #[arg(long)]
     hidden: Option<i64>,
-    /// Filter size K (diffusion terms or Chebyshev order; default 1 on Chickenpox as PGT, 2 on Los-loop).
+    /// Filter size K (diffusion terms or Chebyshev order; default 1 on Chickenpox as PGT, 2 on Los-loop;
+    /// 3 for stgcn and graphwavenet, their papers' Ks = 3 and diffusion order 2).
     #[arg(long)]
     k: Option<i64>,
     /// libtorch's intra-op threads (default: libtorch's choice). Small graphs train fastest on 1.
@@ -183,6 +184,15 @@ pub fn run(args: &[String]) -> Result<()> {
         "los-loop" | "los_loop" => false,
         other => anyhow::bail!("unknown data set `{other}` (chickenpox, los-loop)"),
     };
+    let convolutional = matches!(kind, ModelKind::Stgcn | ModelKind::GraphWaveNet);
+    let default_k = |recurrent_k: i64| a.k.unwrap_or(if convolutional { 3 } else { recurrent_k });
+    let default_hidden = |hidden: i64| {
+        a.hidden.unwrap_or(if kind == ModelKind::GraphWaveNet {
+            32
+        } else {
+            hidden
+        })
+    };
     let (data, fit_config, hidden, k): (Prepared, FitConfig, i64, i64) = if chickenpox {
         let signal = match graph_data::pgt::load("chickenpox", &fetcher).context("loading Chickenpox")? {
             graph_data::pgt::Signal::Static(s) => s,
@@ -195,8 +205,8 @@ pub fn run(args: &[String]) -> Result<()> {
         (
             recipe::chickenpox(&signal, kind, 4, 0.2)?,
             fit,
-            a.hidden.unwrap_or(32),
-            a.k.unwrap_or(1),
+            default_hidden(32),
+            default_k(1),
         )
     } else {
         let signal = graph_data::tabular::load_los_loop(&fetcher).context("loading Los-loop")?;
@@ -211,8 +221,8 @@ pub fn run(args: &[String]) -> Result<()> {
         (
             recipe::los_loop(&signal, kind, 12, 12)?,
             fit,
-            a.hidden.unwrap_or(64),
-            a.k.unwrap_or(2),
+            default_hidden(64),
+            default_k(2),
         )
     };
     let config = ModelConfig {
@@ -221,6 +231,7 @@ pub fn run(args: &[String]) -> Result<()> {
         hidden,
         k,
         periods: data.periods,
+        nodes: data.nodes(),
         horizon: data.horizon,
     };
     let fit_config = FitConfig {

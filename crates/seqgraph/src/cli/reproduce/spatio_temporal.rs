@@ -44,6 +44,7 @@ pub fn run(ctx: &Ctx, report: &mut ExperimentReport) -> Result<()> {
             hidden: 32,
             k: 1,
             periods: data.periods,
+            nodes: data.nodes(),
             horizon: data.horizon,
         };
         let mut runs = Vec::new();
