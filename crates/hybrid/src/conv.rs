@@ -10,7 +10,7 @@
 //! Inside, activations are kept as `(B, T, N, C)`; temporal convolutions run
 //! as `conv2d` with `(1, kt)` kernels over `(B, C, N, T)`.
 
-use crate::error::{check_shape, HybridError, Result};
+use crate::error::{check_shape, in_layer, HybridError, Result};
 use crate::graph::{Graph, GraphOp};
 use crate::recurrent::Encoder;
 use std::borrow::Borrow;
@@ -96,7 +96,9 @@ fn check_input(
             got: s,
         });
     }
-    graph.check(op, s[1] as usize, s[2])?;
+    graph
+        .check(op, s[1] as usize, s[2])
+        .map_err(|e| in_layer(layer, e))?;
     Ok((s[0], s[1], s[2]))
 }
 

@@ -28,6 +28,14 @@ pub enum HybridError {
 /// Result with [`HybridError`].
 pub type Result<T> = std::result::Result<T, HybridError>;
 
+/// Names `layer` in a graph error (`"Tgcn: support 0 ..."`); other errors pass through.
+pub(crate) fn in_layer(layer: &str, e: HybridError) -> HybridError {
+    match e {
+        HybridError::Graph(m) => HybridError::Graph(format!("{layer}: {m}")),
+        e => e,
+    }
+}
+
 /// Checks that `t` has rank `rank` (and the sizes given as `Some`).
 pub(crate) fn check_shape(
     what: &'static str,

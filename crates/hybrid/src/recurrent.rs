@@ -7,7 +7,7 @@
 //! only the recurrent half. This is what makes a whole epoch of PyG Temporal's
 //! snapshot loop a handful of libtorch calls.
 
-use crate::error::{check_shape, HybridError, Result};
+use crate::error::{check_shape, in_layer, HybridError, Result};
 use crate::graph::{Graph, GraphOp};
 use std::borrow::Borrow;
 use tch::{nn, Kind, Tensor};
@@ -21,31 +21,40 @@ pub trait Encoder: std::fmt::Debug {
     fn f_encode(&self, x: &Tensor, graph: &Graph) -> Result<Tensor>;
 }
 
-/// Checks `x` is `(B, T, N, in_features)` and the graph fits it; returns `(B, T, N)`.
-fn check_input(x: &Tensor, in_features: i64, op: GraphOp, graph: &Graph) -> Result<(i64, i64, i64)> {
+/// Checks `x` is `(B, T, N, in_features)` and the graph fits it; returns
+/// `(B, T, N)`. Errors name `layer`.
+fn check_input(
+    layer: &'static str,
+    x: &Tensor,
+    in_features: i64,
+    op: GraphOp,
+    graph: &Graph,
+) -> Result<(i64, i64, i64)> {
     let s = check_shape(
-        "input",
+        layer,
         x,
         &[None, None, None, Some(in_features)],
-        &format!("(B, T, N, {in_features})"),
+        &format!("x of shape [B, T, N, F={in_features}]"),
     )?;
     if s[1] == 0 {
         return Err(HybridError::Shape {
-            what: "input",
-            expected: "at least one time step".into(),
+            what: layer,
+            expected: "x with at least one time step".into(),
             got: s,
         });
     }
-    graph.check(op, s[1] as usize, s[2])?;
+    graph
+        .check(op, s[1] as usize, s[2])
+        .map_err(|e| in_layer(layer, e))?;
     Ok((s[0], s[1], s[2]))
 }
 
-fn check_state(what: &'static str, h: &Tensor, b: i64, n: i64, hidden: i64) -> Result<()> {
+fn check_state(layer: &'static str, which: &str, h: &Tensor, b: i64, n: i64, hidden: i64) -> Result<()> {
     check_shape(
-        what,
+        layer,
         h,
         &[Some(b), Some(n), Some(hidden)],
-        &format!("({b}, {n}, {hidden})"),
+        &format!("{which} of shape [B={b}, N={n}, H={hidden}]"),
     )
     .map(|_| ())
 }
@@ -140,6 +149,15 @@ impl GraphGru {
         self.op
     }
 
+    /// The layer's name in error messages: `Dcrnn`, `GConvGru` or `Tgcn`.
+    pub fn layer_name(&self) -> &'static str {
+        match self.op {
+            GraphOp::Diffusion { .. } => "Dcrnn",
+            GraphOp::Chebyshev { .. } => "GConvGru",
+            GraphOp::Gcn => "Tgcn",
+        }
+    }
+
     /// Runs the sequence `x` `(B, T, N, F)` from the state `h0` (zeros when
     /// `None`) and returns every step's state `(B, T, N, H)` and the last one
     /// `(B, N, H)`.
@@ -168,10 +186,11 @@ impl GraphGru {
         h0: Option<&Tensor>,
         keep: bool,
     ) -> Result<(Vec<Tensor>, Tensor)> {
-        let (b, t, n) = check_input(x, self.in_features, self.op, graph)?;
+        let layer = self.layer_name();
+        let (b, t, n) = check_input(layer, x, self.in_features, self.op, graph)?;
         let mut h = match h0 {
             Some(h) => {
-                check_state("initial state", h, b, n, self.hidden)?;
+                check_state(layer, "initial state", h, b, n, self.hidden)?;
                 h.shallow_clone()
             }
             None => Tensor::zeros([b, n, self.hidden], (x.kind(), x.device())),
@@ -266,11 +285,12 @@ impl GConvLstm {
         state: Option<(&Tensor, &Tensor)>,
         keep: bool,
     ) -> Result<(Vec<Tensor>, (Tensor, Tensor))> {
-        let (b, t, n) = check_input(x, self.in_features, self.op, graph)?;
+        let layer = "GConvLstm";
+        let (b, t, n) = check_input(layer, x, self.in_features, self.op, graph)?;
         let (mut h, mut c) = match state {
             Some((h, c)) => {
-                check_state("initial hidden state", h, b, n, self.hidden)?;
-                check_state("initial cell state", c, b, n, self.hidden)?;
+                check_state(layer, "initial hidden state", h, b, n, self.hidden)?;
+                check_state(layer, "initial cell state", c, b, n, self.hidden)?;
                 (h.shallow_clone(), c.shallow_clone())
             }
             None => {
@@ -351,8 +371,8 @@ impl Encoder for A3tgcn {
         let s = x.size();
         if s.len() == 4 && s[1] != self.periods {
             return Err(HybridError::Shape {
-                what: "input",
-                expected: format!("(B, {}, N, F): one step per period", self.periods),
+                what: "A3tgcn",
+                expected: format!("x of shape [B, T={}, N, F]: one step per period", self.periods),
                 got: s,
             });
         }

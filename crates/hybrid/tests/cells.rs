@@ -86,13 +86,20 @@ fn wrong_shapes_and_graphs_are_typed_errors() {
         &a,
         Some(&Tensor::zeros([2, 6, 5], OPTS)),
     );
-    assert!(matches!(
-        r,
-        Err(HybridError::Shape {
-            what: "initial state",
-            ..
-        })
-    ));
+    let message = r.unwrap_err().to_string();
+    assert!(
+        message.contains("Tgcn") && message.contains("initial state of shape [B=2, N=6, H=4]"),
+        "{message}"
+    );
+    // Errors name the layer.
+    let message = cell
+        .f_encode(&Tensor::zeros([2, 5, 6, 2], OPTS), &a)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        message.starts_with("Tgcn: expected x of shape [B, T, N, F=3]"),
+        "{message}"
+    );
     // A3T-GCN needs one step per period; K = 0 is refused.
     let a3 = A3tgcn::new(vs.root() / "a3", 3, 4, 4).unwrap();
     assert!(shape(a3.f_encode(&Tensor::zeros([2, 5, 6, 3], OPTS), &a)));

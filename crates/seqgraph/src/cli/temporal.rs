@@ -44,6 +44,10 @@ struct Args {
     /// 3 for stgcn and graphwavenet, their papers' Ks = 3 and diffusion order 2).
     #[arg(long)]
     k: Option<i64>,
+    /// Steps forecast on Los-loop (default 12, reported at 3, 6, 9, 12; T-GCN trains one model per
+    /// horizon, e.g. 3 for its 15-minute numbers).
+    #[arg(long)]
+    horizon: Option<i64>,
     /// libtorch's intra-op threads (default: libtorch's choice). Small graphs train fastest on 1.
     #[arg(long)]
     threads: Option<i32>,
@@ -219,7 +223,7 @@ pub fn run(args: &[String]) -> Result<()> {
             loss: Loss::Mse,
         };
         (
-            recipe::los_loop(&signal, kind, 12, 12)?,
+            recipe::los_loop(&signal, kind, 12, a.horizon.unwrap_or(12))?,
             fit,
             default_hidden(64),
             default_k(2),
