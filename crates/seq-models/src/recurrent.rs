@@ -359,6 +359,11 @@ impl Recurrent {
         p.b_ih.as_ref().zip(p.b_hh.as_ref())
     }
 
+    /// The parameters of one layer and direction (index `layer * directions + direction`).
+    pub(crate) fn dir_params(&self, index: usize) -> &DirParams {
+        &self.params[index]
+    }
+
     /// A zero state for `batch` sequences.
     pub fn zero_state(&self, batch: i64) -> RnnState {
         let shape = [

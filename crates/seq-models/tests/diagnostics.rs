@@ -78,6 +78,10 @@ fn lstm_ratio(x: &Tensor, bias: f64) -> f64 {
         let _ = b_hh.narrow(0, 64, 64).fill_(0.0);
     });
     let d = bptt(&lstm, x, |h| h.sum(Kind::Double)).unwrap();
+    println!(
+        "LSTM forget bias {bias}: ||dS_100/dS_1|| (S = [h; c]) {:.3e}",
+        d.jacobian_norms[0]
+    );
     d.state_grad_norms[0] / d.state_grad_norms[99]
 }
 
@@ -88,6 +92,7 @@ fn lstm_forget_bias_keeps_the_gradient_where_tanh_rnn_loses_it() {
     let (_vs, rnn) = tanh_rnn(1.0, 64);
     let d = bptt(&rnn, &x, |h| h.sum(Kind::Double)).unwrap();
     let rnn_ratio = d.state_grad_norms[0] / d.state_grad_norms[99];
+    println!("tanh RNN rho 1: ||dS_100/dS_1|| {:.3e}", d.jacobian_norms[0]);
     let ratios: Vec<f64> = [1.0, 3.0, 5.0].iter().map(|&b| lstm_ratio(&x, b)).collect();
     println!(
         "over 100 steps, |dL/dS_1| / |dL/dS_100|: tanh RNN rho=1 {rnn_ratio:.3e}; LSTM forget bias 1 {:.3e}, 3 {:.3e}, 5 {:.3e}",
@@ -101,6 +106,35 @@ fn lstm_forget_bias_keeps_the_gradient_where_tanh_rnn_loses_it() {
         ratios[1] > 1e-3 && ratios[2] > 1e-3,
         "LSTM forget bias 3 / 5 keep {ratios:?}"
     );
+}
+
+/// The Jacobian products of the gated cells: the LSTM's cell path carries `prod f_j`, so with a large
+/// forget bias `||dS_T/dS_1||` stays far above the tanh RNN's at rho = 1; GRU products are defined too.
+#[test]
+fn gated_jacobian_products_keep_what_the_tanh_rnn_loses() {
+    tch::manual_seed(0);
+    let x = Tensor::randn([2, 100, 8], OPTS) * 2.0;
+    let (_vs, rnn) = tanh_rnn(1.0, 32);
+    let rnn_norm = bptt(&rnn, &x, |h| h.sum(Kind::Double)).unwrap().jacobian_norms[0];
+    let mut vs = nn::VarStore::new(Device::Cpu);
+    let lstm = Recurrent::lstm(vs.root(), 8, 32, RecurrentConfig::default());
+    vs.double();
+    let (b_ih, _) = lstm.biases(0, false).unwrap();
+    tch::no_grad(|| {
+        let _ = b_ih.narrow(0, 32, 32).fill_(5.0);
+    });
+    let lstm_norms = bptt(&lstm, &x, |h| h.sum(Kind::Double)).unwrap().jacobian_norms;
+    let gru = Recurrent::gru(vs.root().sub("gru"), 8, 32, RecurrentConfig::default());
+    vs.double();
+    let gru_norms = bptt(&gru, &x, |h| h.sum(Kind::Double)).unwrap().jacobian_norms;
+    println!(
+        "||dS_100/dS_1||: tanh RNN rho 1 {rnn_norm:.3e}, LSTM forget bias 5 {:.3e}, GRU {:.3e}",
+        lstm_norms[0], gru_norms[0]
+    );
+    assert_eq!((lstm_norms.len(), gru_norms.len()), (100, 100));
+    assert!(rnn_norm < 1e-8, "tanh RNN keeps {rnn_norm:.3e}");
+    assert!(lstm_norms[0] > 1e-3, "LSTM keeps {:.3e}", lstm_norms[0]);
+    assert!(gru_norms.iter().all(|n| n.is_finite() && *n > 0.0));
 }
 
 #[test]
