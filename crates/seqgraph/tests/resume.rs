@@ -363,3 +363,39 @@ fn seq_ctrl_c_checkpoints_and_the_run_resumes() {
     );
     assert!(r.is_ok(), "{r:?}");
 }
+
+#[test]
+fn node_early_stopping_and_selection_survive_a_resume() {
+    let Some(_) = mirror() else {
+        eprintln!("skipped: no data mirror");
+        return;
+    };
+    let _lock = LIBTORCH.lock().unwrap_or_else(|e| e.into_inner());
+    seqgraph::tch::set_num_threads(1);
+    let dir = tempfile::tempdir().unwrap();
+    let (straight, half, resumed) = (
+        dir.path().join("straight.safetensors"),
+        dir.path().join("half.safetensors"),
+        dir.path().join("resumed.safetensors"),
+    );
+    let data = cora();
+    // GAT's rule (lowest validation loss selects; patience counts epochs without a
+    // better loss or accuracy) on Kipf's GCN, with a short patience so it stops soon.
+    let mut recipe = Arch::Gcn.recipe();
+    recipe.patience = Some(5);
+    recipe.select = seqgraph::graph_models::Select::BestValLoss;
+    recipe.lr = 0.05;
+    let go = |options: TrainOptions| train_node_with(Arch::Gcn, &data, "cora", 2, 1, &recipe, options);
+    let a = go(options(200, Some(&straight), None)).unwrap();
+    eprintln!("stopped early at epoch {} of 200", a.epochs);
+    assert!(a.epochs < 200, "patience 5 never ran out");
+    let cut = a.epochs / 2;
+    assert_eq!(go(options(cut, Some(&half), None)).unwrap().epochs, cut);
+    let b = go(options(200, Some(&resumed), Some(&half))).unwrap();
+    assert_eq!(b.epochs, a.epochs, "the resumed run stops at the same epoch");
+    assert_same_params(&straight, &resumed);
+    assert_eq!(a.test_acc.to_bits(), b.test_acc.to_bits());
+    // A stopped run resumed trains no further.
+    let c = go(options(200, None, Some(&straight))).unwrap();
+    assert_eq!((c.epochs, c.test_acc.to_bits()), (a.epochs, a.test_acc.to_bits()));
+}
