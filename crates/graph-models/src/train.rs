@@ -233,3 +233,28 @@ pub fn median(xs: &[f64]) -> f64 {
         (v[m - 1] + v[m]) / 2.0
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Kipf's rule: weight decay on the first layer only; GAT's: on every parameter.
+    #[test]
+    fn recipes_weight_decay_lands_on_the_right_parameters() {
+        let vs = nn::VarStore::new(Device::Cpu);
+        let _gcn = Arch::Gcn.build(&vs.root(), 12, 3, 2);
+        let adam = Adam::new(0.01).with_group_weight_decay(&vs, &Arch::Gcn.recipe().weight_decay);
+        let names: Vec<String> = vs.variables().into_keys().collect();
+        assert!(names.iter().any(|n| n.starts_with("convs.1")), "{names:?}");
+        for name in &names {
+            let want = if name.starts_with("convs.0.") { 5e-4 } else { 0.0 };
+            assert_eq!(adam.weight_decay_of(name), want, "{name}");
+        }
+        let vs = nn::VarStore::new(Device::Cpu);
+        let _gat = Arch::Gat.build(&vs.root(), 12, 3, 2);
+        let adam = Adam::new(0.01).with_group_weight_decay(&vs, &Arch::Gat.recipe().weight_decay);
+        for name in vs.variables().keys() {
+            assert_eq!(adam.weight_decay_of(name), 5e-4, "{name}");
+        }
+    }
+}

@@ -2,7 +2,8 @@
 //! repeat with the same seed, and loud stops instead of silent NaNs.
 //!
 //! - [`Adam`]: Adam (PyTorch's update rule) whose moment buffers and step
-//!   count are ours, so they can be saved. `tch::nn::Optimizer` wraps a C++
+//!   count are ours, so they can be saved; weight decay per tch parameter
+//!   group ([`Adam::with_group_weight_decay`]) as the GCN recipes need. `tch::nn::Optimizer` wraps a C++
 //!   optimiser whose state tch does not expose, so a checkpoint of it could
 //!   only hold the parameters and a resumed run would restart Adam's moments.
 //! - [`checkpoint`]: parameters and optimiser state in one safetensors file
@@ -15,7 +16,8 @@
 //! - [`determinism`]: seeding, per-epoch reseeding (the RNG state a
 //!   checkpoint records), thread counts, and which ops are not deterministic.
 //! - [`Trainer`]: an epoch loop tying them together: checkpoint every N
-//!   epochs and on Ctrl-C, `--resume`, the guard, optional clipping.
+//!   epochs and on Ctrl-C, `--resume`, the guard, optional clipping, early
+//!   stopping ([`Epoch::stop`], recorded so that a resume stops there too).
 //!
 //! ```
 //! use tch::{nn, nn::Module, Device, Kind, Tensor};
