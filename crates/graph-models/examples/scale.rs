@@ -1,11 +1,12 @@
 //! The scale study (issue 8): a 3-layer GCN (hidden 256) trained full batch on
 //! an R-MAT graph the size of ogbn-products, neighbour-sampler throughput on
-//! it, and sampled against full-batch training on Cora and CiteSeer.
+//! it. Sampled against full-batch training on Cora and CiteSeer is the
+//! `sampled` example.
 //!
 //! ```sh
 //! cargo build --release -p graph-models --example scale
-//! target/release/examples/scale full [--epochs 3] [--layout csr32|csr64|coo] [--bf16] [--checkpoint] [--no-inplace]
-//! target/release/examples/scale planetoid cora
+//! target/release/examples/scale full [--nodes 2400000] [--pairs 68000000] [--epochs 3] \
+//!     [--layout csr32|csr64|coo] [--bf16] [--checkpoint] [--no-inplace]
 //! ```
 //!
 //! `full` prints peak resident memory (VmHWM from /proc/self/status) after
@@ -16,10 +17,8 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use graph_data::csr::{Csr, Dedup};
-use graph_data::fetch::Fetcher;
 use graph_data::generate::{rmat, RmatParams};
-use graph_data::sampler::{MiniBatch, NeighborSampler, PrefetchLoader, ALL};
-use graph_models::{train_node, Aggr, Arch, GcnConfig, GcnConv, GnnLayer, Graph, NodeData, SageConv};
+use graph_data::sampler::{NeighborSampler, PrefetchLoader};
 use tch::{nn, nn::OptimizerConfig, Device, Kind, Tensor};
 
 type Res<T> = Result<T, Box<dyn std::error::Error>>;
@@ -28,8 +27,7 @@ fn main() -> Res<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.first().map(String::as_str) {
         Some("full") => full(&args[1..]),
-        Some("planetoid") => planetoid(args.get(1).map_or("cora", String::as_str)),
-        _ => Err("usage: scale full [options] | scale planetoid cora|citeseer".into()),
+        _ => Err("usage: scale full [options] (Planetoid: the sampled example)".into()),
     }
 }
 
@@ -348,197 +346,4 @@ fn full(args: &[String]) -> Res<()> {
         memory().0
     );
     Ok(())
-}
-
-/// Cora / CiteSeer: GCN and SAGE trained on sampled blocks against the same
-/// loop with every neighbour and every training node in one batch (= full
-/// batch), and against graph-models' own full-batch trainer.
-fn planetoid(name: &str) -> Res<()> {
-    let mut ds = graph_data::planetoid::load(name, &Fetcher::from_env())?;
-    let reference = NodeData::from_dataset(
-        graph_data::planetoid::load(name, &Fetcher::from_env())?,
-        Device::Cpu,
-    )?;
-    ds.normalize_features();
-    let csr = Arc::new(Csr::from_edge_list_undirected(&ds.edges, Dedup::Max)?);
-    let n = csr.num_nodes() as i64;
-    let x = ds.features.to_tensor();
-    let labels = Tensor::from_slice(&ds.labels);
-    let gcn_el = csr.gcn_normalized(true, false).to_edge_list();
-    let gcn_graph = Graph::with_weights(&gcn_el.edge_index(), &gcn_el.edge_weight().expect("weights"), n)?;
-    let sage_graph = Graph::new(&csr.to_edge_list().edge_index(), n)?;
-    let ids = |v: &[usize]| Tensor::from_slice(&v.iter().map(|&i| i as i64).collect::<Vec<_>>());
-    let (val, test) = (ids(&ds.val), ids(&ds.test));
-    let train_nodes: Vec<u32> = ds.train.iter().map(|&i| i as u32).collect();
-    let seeds = 5u64;
-
-    for arch in [Arch::Gcn, Arch::Sage] {
-        let lib: Vec<f64> = (0..seeds)
-            .map(|s| train_node(arch, &reference, 2, s, &arch.recipe()).test_acc * 100.0)
-            .collect();
-        println!(
-            "{name} {} graph-models full batch: {:.2} %",
-            arch.name(),
-            mean(&lib)
-        );
-        for (label, fanouts, batch) in [
-            (
-                "full batch (all neighbours, one batch)",
-                vec![ALL, ALL],
-                train_nodes.len(),
-            ),
-            ("sampled 25,10 batch 32", vec![10, 25], 32),
-            ("sampled 5,5 batch 32", vec![5, 5], 32),
-        ] {
-            let t = Instant::now();
-            let accs: Vec<f64> = (0..seeds)
-                .map(|seed| {
-                    let sampler = NeighborSampler::new(csr.clone(), fanouts.clone(), false, seed)
-                        .expect("valid fan-outs");
-                    let graph = if arch == Arch::Gcn {
-                        &gcn_graph
-                    } else {
-                        &sage_graph
-                    };
-                    train_sampled(
-                        arch,
-                        &sampler,
-                        &x,
-                        &labels,
-                        &train_nodes,
-                        batch,
-                        graph,
-                        &val,
-                        &test,
-                        seed,
-                    )
-                })
-                .collect::<Res<Vec<f64>>>()?;
-            println!(
-                "{name} {} {label}: {:.2} % (mean of {seeds} seeds; {:.1} s)",
-                arch.name(),
-                mean(&accs),
-                t.elapsed().as_secs_f64()
-            );
-        }
-    }
-    Ok(())
-}
-
-fn mean(v: &[f64]) -> f64 {
-    v.iter().sum::<f64>() / v.len() as f64
-}
-
-fn layers(arch: Arch, vs: &nn::VarStore, in_dim: i64, classes: i64) -> Vec<Box<dyn GnnLayer>> {
-    let first = (vs.root() / "convs").set_group(1);
-    let rest = vs.root() / "convs";
-    match arch {
-        Arch::Sage => vec![
-            Box::new(SageConv::new(&(&first / 0), in_dim, 64, Aggr::Mean, false)),
-            Box::new(SageConv::new(&(&rest / 1), 64, classes, Aggr::Mean, false)),
-        ],
-        _ => {
-            // The weights come with the graph (sampled estimate or full normalisation).
-            let config = GcnConfig {
-                normalize: false,
-                add_self_loops: false,
-                ..GcnConfig::default()
-            };
-            vec![
-                Box::new(GcnConv::new(&(&first / 0), in_dim, 16, config)),
-                Box::new(GcnConv::new(&(&rest / 1), 16, classes, config)),
-            ]
-        }
-    }
-}
-
-/// A block as a square graph over its source nodes (destinations first).
-fn block_graph(arch: Arch, batch: &MiniBatch, l: usize, csr: &Csr) -> Res<Graph> {
-    let block = &batch.blocks[l];
-    let n = block.src_nodes.len() as i64;
-    let edge_index = |s: &[u32], d: &[u32]| {
-        let row = |v: &[u32]| Tensor::from_slice(&v.iter().map(|&i| i as i64).collect::<Vec<_>>());
-        Tensor::stack(&[row(s), row(d)], 0)
-    };
-    Ok(if arch == Arch::Gcn {
-        let (s, d, w) = block.gcn_edges(csr);
-        Graph::with_weights(&edge_index(&s, &d), &Tensor::from_slice(&w), n)?
-    } else {
-        let (s, d) = block.edge_index();
-        Graph::new(&edge_index(&s, &d), n)?
-    })
-}
-
-#[allow(clippy::too_many_arguments)]
-fn train_sampled(
-    arch: Arch,
-    sampler: &NeighborSampler,
-    x: &Tensor,
-    labels: &Tensor,
-    train_nodes: &[u32],
-    batch_size: usize,
-    full_graph: &Graph,
-    val: &Tensor,
-    test: &Tensor,
-    seed: u64,
-) -> Res<f64> {
-    tch::manual_seed(seed as i64);
-    let vs = nn::VarStore::new(Device::Cpu);
-    let convs = layers(arch, &vs, x.size()[1], labels.max().int64_value(&[]) + 1);
-    let mut opt = nn::Adam::default().build(&vs, 0.01)?;
-    opt.set_weight_decay_group(1, 5e-4);
-    let ids = |v: &[u32]| Tensor::from_slice(&v.iter().map(|&i| i as i64).collect::<Vec<_>>());
-    let acc = |logits: &Tensor, on: &Tensor| {
-        logits
-            .index_select(0, on)
-            .argmax(1, false)
-            .eq_tensor(&labels.index_select(0, on))
-            .to_kind(Kind::Double)
-            .mean(Kind::Double)
-            .double_value(&[])
-    };
-    let (mut best_val, mut test_at_best) = (-1.0, 0.0);
-    for epoch in 0..200 {
-        let loader = PrefetchLoader::new(
-            sampler.clone(),
-            train_nodes.to_vec(),
-            batch_size,
-            Some(seed),
-            epoch,
-            2,
-        )?;
-        for batch in loader {
-            let batch = batch?;
-            let mut h = x.index_select(0, &ids(batch.input_nodes())).dropout(0.5, true);
-            for (l, conv) in convs.iter().enumerate() {
-                let graph = block_graph(arch, &batch, l, sampler.csr())?;
-                let n_dst = batch.blocks[l].dst_nodes.len() as i64;
-                let out = conv.f_forward_t(&h, &graph, true)?.narrow(0, 0, n_dst);
-                h = if l + 1 == convs.len() {
-                    out
-                } else {
-                    out.relu().dropout(0.5, true)
-                };
-            }
-            let seeds = &batch.blocks[convs.len() - 1].dst_nodes;
-            let loss = h.cross_entropy_for_logits(&labels.index_select(0, &ids(seeds)));
-            opt.backward_step(&loss);
-        }
-        let logits = tch::no_grad(|| {
-            let mut h = x.shallow_clone();
-            for (l, conv) in convs.iter().enumerate() {
-                h = conv.forward_t(&h, full_graph, false);
-                if l + 1 < convs.len() {
-                    h = h.relu();
-                }
-            }
-            h
-        });
-        let v = acc(&logits, val);
-        if v > best_val {
-            best_val = v;
-            test_at_best = acc(&logits, test);
-        }
-    }
-    Ok(test_at_best * 100.0)
 }
