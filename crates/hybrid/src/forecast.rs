@@ -5,6 +5,7 @@ use crate::conv::{GraphWaveNet, Stgcn};
 use crate::error::{HybridError, Result};
 use crate::graph::{Graph, SupportKind};
 use crate::recurrent::{A3tgcn, Encoder, GConvLstm, GraphGru};
+use crate::seq2seq::{DcrnnSeq2Seq, TeacherForcing};
 use std::borrow::Borrow;
 use std::str::FromStr;
 use tch::{nn, Tensor};
@@ -26,11 +27,13 @@ pub enum ModelKind {
     Stgcn,
     /// [`GraphWaveNet`].
     GraphWaveNet,
+    /// [`DcrnnSeq2Seq`]: DCRNN's encoder-decoder with scheduled sampling.
+    DcrnnSeq2Seq,
 }
 
 impl ModelKind {
     /// Every model, in the order of the command line's help.
-    pub const ALL: [ModelKind; 7] = [
+    pub const ALL: [ModelKind; 8] = [
         ModelKind::Dcrnn,
         ModelKind::GConvGru,
         ModelKind::GConvLstm,
@@ -38,6 +41,7 @@ impl ModelKind {
         ModelKind::A3tgcn,
         ModelKind::Stgcn,
         ModelKind::GraphWaveNet,
+        ModelKind::DcrnnSeq2Seq,
     ];
 
     /// The model's name on the command line.
@@ -50,13 +54,14 @@ impl ModelKind {
             ModelKind::A3tgcn => "a3tgcn",
             ModelKind::Stgcn => "stgcn",
             ModelKind::GraphWaveNet => "graphwavenet",
+            ModelKind::DcrnnSeq2Seq => "dcrnn-seq2seq",
         }
     }
 
     /// The supports the model needs.
     pub fn support_kind(self) -> SupportKind {
         match self {
-            ModelKind::Dcrnn | ModelKind::GraphWaveNet => SupportKind::Transitions,
+            ModelKind::Dcrnn | ModelKind::GraphWaveNet | ModelKind::DcrnnSeq2Seq => SupportKind::Transitions,
             ModelKind::GConvGru | ModelKind::GConvLstm | ModelKind::Stgcn => SupportKind::ScaledLaplacian,
             ModelKind::Tgcn | ModelKind::A3tgcn => SupportKind::GcnNormalised,
         }
@@ -107,13 +112,19 @@ pub struct ModelConfig {
     pub horizon: i64,
 }
 
-/// Encoder, ReLU, `Linear(hidden, horizon)`: maps `(B, T, N, F)` to `(B, N, horizon)`.
+/// Encoder, ReLU, `Linear(hidden, horizon)`, or DCRNN's encoder-decoder:
+/// maps `(B, T, N, F)` to `(B, N, horizon)`.
 #[derive(Debug)]
-pub struct Forecaster {
-    /// The recurrent graph encoder.
-    pub encoder: Box<dyn Encoder>,
-    /// The head (PGT's `linear`).
-    pub linear: nn::Linear,
+pub enum Forecaster {
+    /// An encoder's summary through ReLU and a linear head (PGT's recipe shape).
+    Head {
+        /// The graph encoder (PGT's `recurrent`).
+        encoder: Box<dyn Encoder>,
+        /// The head (PGT's `linear`).
+        linear: nn::Linear,
+    },
+    /// DCRNN's encoder-decoder over the horizon.
+    Seq2Seq(DcrnnSeq2Seq),
 }
 
 impl Forecaster {
@@ -122,6 +133,12 @@ impl Forecaster {
         let p = path.borrow();
         let r = p / "recurrent";
         let c = config;
+        if c.horizon < 1 {
+            return Err(HybridError::Config(format!(
+                "horizon must be positive, got {}",
+                c.horizon
+            )));
+        }
         let encoder: Box<dyn Encoder> = match c.kind {
             ModelKind::Dcrnn => Box::new(GraphGru::dcrnn(r, c.in_features, c.hidden, c.k)?),
             ModelKind::GConvGru => Box::new(GraphGru::gconv_gru(r, c.in_features, c.hidden, c.k)?),
@@ -132,19 +149,49 @@ impl Forecaster {
             ModelKind::GraphWaveNet => {
                 Box::new(GraphWaveNet::new(r, c.in_features, c.hidden, c.k, c.nodes, 2)?)
             }
+            ModelKind::DcrnnSeq2Seq => {
+                return Ok(Forecaster::Seq2Seq(DcrnnSeq2Seq::new(
+                    r,
+                    c.in_features,
+                    c.hidden,
+                    c.k,
+                    c.horizon,
+                )?))
+            }
         };
-        if c.horizon < 1 {
-            return Err(HybridError::Config(format!(
-                "horizon must be positive, got {}",
-                c.horizon
-            )));
-        }
         let linear = nn::linear(p / "linear", encoder.hidden_size(), c.horizon, Default::default());
-        Ok(Forecaster { encoder, linear })
+        Ok(Forecaster::Head { encoder, linear })
     }
 
-    /// Forecasts `(B, N, horizon)` from `x` `(B, T, N, F)`.
+    /// Forecasts `(B, N, horizon)` from `x` `(B, T, N, F)` (the decoder, if
+    /// any, fed its own predictions).
     pub fn f_forward(&self, x: &Tensor, graph: &Graph) -> Result<Tensor> {
-        Ok(self.encoder.f_encode(x, graph)?.relu().apply(&self.linear))
+        match self {
+            Forecaster::Head { encoder, linear } => Ok(encoder.f_encode(x, graph)?.relu().apply(linear)),
+            Forecaster::Seq2Seq(m) => m.f_forward(x, graph, None),
+        }
+    }
+
+    /// The training forward pass: as [`f_forward`](Self::f_forward), except that
+    /// an encoder-decoder is fed the targets `y` `(B, N, horizon)` with
+    /// scheduled sampling after `batches_seen` training batches (Li et al.'s
+    /// decay constant 2000).
+    pub fn f_forward_train(
+        &self,
+        x: &Tensor,
+        graph: &Graph,
+        y: &Tensor,
+        batches_seen: usize,
+    ) -> Result<Tensor> {
+        match self {
+            Forecaster::Head { .. } => self.f_forward(x, graph),
+            Forecaster::Seq2Seq(m) => {
+                let forcing = TeacherForcing {
+                    batches_seen,
+                    decay_steps: 2000.0,
+                };
+                m.f_forward(x, graph, Some((y, forcing)))
+            }
+        }
     }
 }

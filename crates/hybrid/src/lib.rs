@@ -8,6 +8,7 @@
 //!   (diffusion, Chebyshev, GCN).
 //! - [`recurrent`]: [`GraphGru`] (DCRNN, GConvGRU, T-GCN), [`GConvLstm`], [`A3tgcn`].
 //! - [`conv`]: [`Stgcn`] and [`GraphWaveNet`], convolutions over time.
+//! - [`seq2seq`]: [`DcrnnSeq2Seq`], DCRNN's encoder-decoder with scheduled sampling.
 //! - [`forecast`]: encoder + ReLU + linear head, built by name.
 //! - [`train`]: batched training, prediction, the persistence baseline.
 //! - [`recipe`]: Chickenpox (PyG Temporal's recipe) and Los-loop (T-GCN's protocol).
@@ -34,6 +35,7 @@ pub mod graph;
 pub mod metrics;
 pub mod recipe;
 pub mod recurrent;
+pub mod seq2seq;
 pub mod train;
 
 pub use conv::{GraphWaveNet, Stgcn};
@@ -42,4 +44,5 @@ pub use forecast::{Forecaster, ModelConfig, ModelKind};
 pub use graph::{propagate, Graph, GraphOp, SupportKind};
 pub use metrics::{metrics, metrics_per_horizon, Mask, Metrics};
 pub use recurrent::{A3tgcn, Encoder, GConvLstm, GraphGru};
+pub use seq2seq::{DcrnnSeq2Seq, TeacherForcing};
 pub use train::{fit, persistence, predict, FitConfig, FitReport, Loss, Samples};

@@ -120,6 +120,7 @@ pub fn fit(
     let batch = config.batch_size.unwrap_or(n).clamp(1, n);
     let start = Instant::now();
     let mut losses = Vec::with_capacity(config.epochs);
+    let mut batches_seen = 0;
     for _ in 0..config.epochs {
         let order = if batch < n {
             Some(Tensor::randperm(n, (Kind::Int64, train.x.device())))
@@ -136,8 +137,13 @@ pub fn fit(
                 }
                 None => (train.x.shallow_clone(), train.y.shallow_clone()),
             };
-            let loss = loss_of(config.loss, &model.f_forward(&x, graph)?, &y)?;
+            let loss = loss_of(
+                config.loss,
+                &model.f_forward_train(&x, graph, &y, batches_seen)?,
+                &y,
+            )?;
             opt.backward_step(&loss);
+            batches_seen += 1;
             total += loss.double_value(&[]);
             steps += 1;
         }

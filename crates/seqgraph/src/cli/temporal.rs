@@ -25,7 +25,7 @@ use train_utils::{Adam, RunIdentity, TrainOptions, Trainer};
     about = "Train a graph recurrent forecaster"
 )]
 struct Args {
-    /// dcrnn, gconvgru, gconvlstm, tgcn, a3tgcn, stgcn or graphwavenet.
+    /// dcrnn, gconvgru, gconvlstm, tgcn, a3tgcn, stgcn, graphwavenet or dcrnn-seq2seq.
     #[arg(long, default_value = "dcrnn")]
     model: String,
     /// chickenpox (PyG Temporal's recipe) or los-loop (T-GCN's protocol).
@@ -137,6 +137,7 @@ fn run_seed(
     let report = trainer.run(|epoch| -> Result<f64> {
         let order = (batch < n).then(|| epoch.permutation(n, device));
         let (mut total, mut steps) = (0.0, 0);
+        let batches_per_epoch = (n as usize).div_ceil(batch as usize);
         for first in (0..n).step_by(batch as usize) {
             let len = batch.min(n - first);
             let (x, y) = match &order {
@@ -146,7 +147,12 @@ fn run_seed(
                 }
                 None => (train.x.shallow_clone(), train.y.shallow_clone()),
             };
-            let loss = loss_of(fit.loss, &model.f_forward(&x, &graph)?, &y)?;
+            let batches_seen = epoch.index() * batches_per_epoch + steps;
+            let loss = loss_of(
+                fit.loss,
+                &model.f_forward_train(&x, &graph, &y, batches_seen)?,
+                &y,
+            )?;
             epoch.step(&loss)?;
             total += loss.double_value(&[]);
             steps += 1;
