@@ -120,7 +120,7 @@ int seqgraph_pg_allreduce_sum(void* g, at::Tensor** ts, std::size_t n, char** er
     c10d::AllreduceOptions opts;
     opts.reduceOp = c10d::ReduceOp::SUM;
     // Gloo's list form is one tensor per device (all the same shape): one
-    // collective per tensor here (DDP would bucket them into one buffer).
+    // collective per tensor here (the Rust side buckets same-kind tensors).
     for (auto& t : tensors) {
       std::vector<at::Tensor> one{t};
       static_cast<Group*>(g)->backend->allreduce(one, opts)->wait();

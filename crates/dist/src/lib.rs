@@ -171,7 +171,31 @@ impl ProcessGroup {
 
     /// Replaces each tensor by its sum over all ranks (every rank must call
     /// this with tensors of the same shapes and kinds, in the same order).
+    /// Tensors of one kind travel in one flat buffer, one collective for all
+    /// (DDP's bucketing, in one bucket); mixed kinds go one by one.
     pub fn all_reduce_sum(&self, tensors: &mut [&mut Tensor]) -> Result<()> {
+        Self::check(tensors)?;
+        let one_kind = tensors.windows(2).all(|w| w[0].kind() == w[1].kind());
+        if tensors.len() > 1 && one_kind {
+            let flat: Vec<Tensor> = tensors.iter().map(|t| t.reshape([-1])).collect();
+            let mut bucket = Tensor::cat(&flat, 0);
+            self.all_reduce_raw(&mut [&mut bucket])?;
+            let mut offset = 0;
+            tch::no_grad(|| {
+                for t in tensors.iter_mut() {
+                    let n = t.numel() as i64;
+                    t.copy_(&bucket.narrow(0, offset, n).view_as(t));
+                    offset += n;
+                }
+            });
+            Ok(())
+        } else {
+            self.all_reduce_raw(tensors)
+        }
+    }
+
+    /// One Gloo all-reduce per tensor.
+    fn all_reduce_raw(&self, tensors: &mut [&mut Tensor]) -> Result<()> {
         let ptrs = Self::check(tensors)?;
         let mut err = std::ptr::null_mut();
         // SAFETY: live group; pointers are at::Tensor* kept alive by `tensors`.
@@ -222,6 +246,18 @@ mod tests {
         let mut t = Tensor::from_slice(&[1.0f32, 2.0, 3.0]);
         pg.all_reduce_sum(&mut [&mut t]).unwrap();
         assert_eq!(Vec::<f32>::try_from(&t).unwrap(), vec![1.0, 2.0, 3.0]);
+        // Several shapes in one bucket come back in place, unchanged for one rank.
+        let mut m = Tensor::from_slice(&[4.0f32, 5.0, 6.0, 7.0]).view([2, 2]);
+        let mut u = Tensor::from_slice(&[8.0f32]);
+        pg.all_reduce_sum(&mut [&mut t, &mut m, &mut u]).unwrap();
+        assert_eq!(
+            Vec::<f32>::try_from(&m.reshape([-1])).unwrap(),
+            vec![4.0, 5.0, 6.0, 7.0]
+        );
+        assert_eq!(m.size(), [2, 2]);
+        assert_eq!(Vec::<f32>::try_from(&u).unwrap(), vec![8.0]);
+        pg.all_reduce_mean(&mut [&mut u]).unwrap();
+        assert_eq!(Vec::<f32>::try_from(&u).unwrap(), vec![8.0]);
         pg.broadcast(&mut [&mut t], 0).unwrap();
         assert!(pg.broadcast(&mut [&mut t], 1).is_err());
         let mut strided = Tensor::ones([3, 3], (tch::Kind::Float, tch::Device::Cpu)).tr();
