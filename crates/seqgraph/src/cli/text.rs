@@ -602,30 +602,23 @@ impl SentenceModel {
     }
 
     /// The training loss of a batch: cross-entropy of the root scores, and with
-    /// `all_nodes` of every labelled node as well (mean over the supervised rows).
+    /// `all_nodes` of every labelled node as well. Tree view: the mean over every
+    /// labelled node (the root is one of them). Graph view: the readout's mean loss
+    /// plus the nodes' mean loss, so that the sentence readout, one row among ~37
+    /// mostly neutral nodes, is not drowned out.
     fn loss(&self, batch: &[&Example], all_nodes: bool) -> Tensor {
         let scores = self.forward(batch, true, all_nodes);
         let t = |v: Vec<i64>| Tensor::from_slice(&v).to_device(self.device);
-        let roots = t(batch.iter().map(|x| x.label).collect());
-        let (logits, labels) = match (&self.encoder, scores.nodes) {
-            // Tree view: the roots are among the nodes already.
-            (Encoder::Tree(_), Some(nodes)) => (
-                nodes,
-                t(batch.iter().flat_map(|x| x.node_labels.clone()).collect()),
-            ),
-            (_, Some(nodes)) => (
-                Tensor::cat(&[scores.roots, nodes], 0),
-                Tensor::cat(
-                    &[
-                        roots,
-                        t(batch.iter().flat_map(|x| x.node_labels.clone()).collect()),
-                    ],
-                    0,
-                ),
-            ),
-            (_, None) => (scores.roots, roots),
+        let ce = |logits: &Tensor, labels: &Tensor| {
+            logits.cross_entropy_loss::<Tensor>(labels, None, Reduction::Mean, IGNORE, 0.0)
         };
-        logits.cross_entropy_loss::<Tensor>(&labels, None, Reduction::Mean, IGNORE, 0.0)
+        let roots = t(batch.iter().map(|x| x.label).collect());
+        let node_labels = || t(batch.iter().flat_map(|x| x.node_labels.clone()).collect());
+        match (&self.encoder, scores.nodes) {
+            (Encoder::Tree(_), Some(nodes)) => ce(&nodes, &node_labels()),
+            (_, Some(nodes)) => ce(&scores.roots, &roots) + ce(&nodes, &node_labels()),
+            (_, None) => ce(&scores.roots, &roots),
+        }
     }
 
     /// The batch as one forest: node inputs (zero for inner nodes), root rows,
