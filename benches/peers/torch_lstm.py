@@ -8,7 +8,6 @@ named after the fused case of benches/benches/seq.rs (the contract of benches/RE
 """
 import json
 import os
-import resource
 import statistics
 import sys
 import time
@@ -16,6 +15,34 @@ import time
 import torch
 
 SHAPES = [(64, 100, 32, 128), (32, 29, 12, 64)]
+
+
+def status_kb(key):
+    """A field of /proc/self/status in kB (VmRSS, VmHWM); None off Linux."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith(key + ":"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return None
+
+
+def peak_mb(fn):
+    """Runs fn once; the rise of the peak resident set above its size before, MiB (the contract of
+    benches/README.md, as record_peak measures ours), or None where the peak cannot be reset."""
+    try:
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")
+    except OSError:
+        return None
+    before = status_kb("VmRSS")
+    fn()
+    peak = status_kb("VmHWM")
+    if before is None or peak is None:
+        return None
+    return max(peak - before, 0) / 1024
 
 
 def main():
@@ -32,6 +59,7 @@ def main():
             y, _ = lstm(x)
             torch.autograd.grad(y.sum(), params)
 
+        peak = peak_mb(step)  # before the warm-up, as ours is measured before criterion's iterations
         for _ in range(5):
             step()
         times = []
@@ -42,12 +70,11 @@ def main():
             times.append(time.perf_counter() - t0)
         median_ms = statistics.median(times) * 1e3
         if as_json:
-            peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # process peak so far
             print(json.dumps({"case": f"lstm_fwd_bwd/fused/B{b}_T{t}_I{i}_H{h}", "peer_ms": median_ms,
-                              "peer_peak_mb": peak_mb, "peer": f"torch.nn.LSTM, torch {torch.__version__}"}))
+                              "peer_peak_mb": peak, "peer": f"torch.nn.LSTM, torch {torch.__version__}"}))
         else:
             print(f"torch.nn.LSTM B{b}_T{t}_I{i}_H{h}: {median_ms:.3f} ms "
-                  f"(median of {len(times)}, {torch.get_num_threads()} threads)")
+                  f"(median of {len(times)}, {torch.get_num_threads()} threads, peak +{peak} MiB)")
 
 
 if __name__ == "__main__":
