@@ -10,11 +10,13 @@ use hybrid::recipe::{self, CHICKENPOX_FIT};
 use hybrid::{FitConfig, ModelConfig, ModelKind};
 use tch::Device;
 
-const MODELS: [ModelKind; 4] = [
+const MODELS: [ModelKind; 6] = [
     ModelKind::Dcrnn,
     ModelKind::GConvGru,
     ModelKind::Tgcn,
     ModelKind::GConvLstm,
+    ModelKind::Stgcn,
+    ModelKind::GraphWaveNet,
 ];
 
 /// Epochs in --quick (the recipe's 200 in a full run).
@@ -42,7 +44,12 @@ pub fn run(ctx: &Ctx, report: &mut ExperimentReport) -> Result<()> {
             kind,
             in_features: data.in_features,
             hidden: 32,
-            k: 1,
+            // PGT's recipe has K = 1; STGCN's and Graph WaveNet's papers use Ks = 3 and diffusion order 2.
+            k: if matches!(kind, ModelKind::Stgcn | ModelKind::GraphWaveNet) {
+                3
+            } else {
+                1
+            },
             periods: data.periods,
             nodes: data.nodes(),
             horizon: data.horizon,
