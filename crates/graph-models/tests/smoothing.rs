@@ -104,7 +104,7 @@ fn depth_study_returns_accuracy_and_one_measure_per_layer() {
         ],
         0,
     );
-    let x = labels.to_kind(Kind::Float).unsqueeze(1).repeat([1, 6]) * 3.0
+    let x = labels.to_kind(Kind::Float).unsqueeze(1).repeat([1, 6]) * 6.0
         + Tensor::randn([40, 6], (Kind::Float, Device::Cpu));
     let ids = |v: Vec<i64>| Tensor::from_slice(&v);
     let data = NodeData {
