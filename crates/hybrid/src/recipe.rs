@@ -158,6 +158,8 @@ pub struct RunResult {
     pub per_horizon: Vec<Metrics>,
     /// The persistence baseline's test metrics.
     pub persistence: Metrics,
+    /// The persistence baseline's test metrics at each horizon step.
+    pub persistence_per_horizon: Vec<Metrics>,
     /// Seconds per training epoch.
     pub seconds_per_epoch: f64,
     /// Last epoch's training loss.
@@ -202,6 +204,7 @@ pub fn evaluate(
         test: metrics(&pred, &y, data.mask)?,
         per_horizon: metrics_per_horizon(&pred, &y, data.mask)?,
         persistence: metrics(&base, &y, data.mask)?,
+        persistence_per_horizon: metrics_per_horizon(&base, &y, data.mask)?,
         seconds_per_epoch,
         final_train_loss,
     })

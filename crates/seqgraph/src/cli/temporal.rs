@@ -283,7 +283,9 @@ pub fn run(args: &[String]) -> Result<()> {
             let (hmae, _) = stat(&|r| r.per_horizon[h].mae);
             let (hrmse, _) = stat(&|r| r.per_horizon[h].rmse);
             let (hmape, _) = stat(&|r| r.per_horizon[h].mape);
-            json!({"step": h + 1, "mae": hmae, "rmse": hrmse, "mape": hmape})
+            let base = &runs[0].persistence_per_horizon[h];
+            json!({"step": h + 1, "mae": hmae, "rmse": hrmse, "mape": hmape,
+                   "persistence_mae": base.mae, "persistence_rmse": base.rmse})
         })
         .collect();
     let base = &runs[0].persistence;
