@@ -2,9 +2,56 @@
 
 use tch::{Device, Kind};
 
+/// What about a tensor does not fit a layer: the typed part of [`SeqError::Input`].
+#[derive(Debug, Clone, PartialEq)]
+pub enum Mismatch {
+    /// Wrong number of dimensions or wrong size along one.
+    Shape {
+        /// The expected shape, in words (e.g. `[batch, time, 12]`).
+        expected: String,
+        /// The shape given.
+        got: Vec<i64>,
+    },
+    /// Wrong element type.
+    Kind {
+        /// The parameters' kind.
+        expected: Kind,
+        /// The kind given.
+        got: Kind,
+    },
+    /// Another device than the parameters'.
+    Device {
+        /// The parameters' device.
+        expected: Device,
+        /// The device given.
+        got: Device,
+    },
+}
+
+impl std::fmt::Display for Mismatch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Mismatch::Shape { expected, got } => write!(f, "shape {expected}, got {got:?}"),
+            Mismatch::Kind { expected, got } => write!(f, "dtype {expected:?}, got {got:?}"),
+            Mismatch::Device { expected, got } => write!(f, "device {expected:?}, got {got:?}"),
+        }
+    }
+}
+
 /// What went wrong, said before libtorch is called where the input is at fault.
 #[derive(Debug, thiserror::Error)]
 pub enum SeqError {
+    /// A tensor given to a named layer does not fit it, e.g.
+    /// `Lstm expects input of shape [batch, time, 12], got [4, 12]`.
+    #[error("{layer} expects {what} of {mismatch}")]
+    Input {
+        /// The layer: `Rnn`, `Lstm`, `Gru`, `RnnCell`, `LstmCell`, `GruCell`, `OneToMany`, `Seq2Seq`.
+        layer: &'static str,
+        /// Which tensor (`input`, `state h`, `source tokens`, ...).
+        what: &'static str,
+        /// What does not fit.
+        mismatch: Mismatch,
+    },
     /// A tensor has the wrong number of dimensions or the wrong size along one.
     #[error("{what}: expected shape {expected}, got {got:?}")]
     Shape {

@@ -17,7 +17,7 @@ pub mod recurrent;
 pub mod schedule;
 pub mod tree_lstm;
 
-pub use error::{Result, SeqError};
+pub use error::{Mismatch, Result, SeqError};
 pub use recurrent::{
     CellKind, Implementation, Recurrent, RecurrentCell, RecurrentConfig, RnnOutput, RnnState,
 };

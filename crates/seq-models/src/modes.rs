@@ -14,7 +14,7 @@ use tch::{nn, nn::Module, Kind, Tensor};
 
 use crate::error::{Result, SeqError};
 use crate::recurrent::{
-    check_lengths, check_tensor, CellKind, Recurrent, RecurrentCell, RecurrentConfig, RnnState,
+    check_lengths, check_tensor, shape_error, CellKind, Recurrent, RecurrentCell, RecurrentConfig, RnnState,
 };
 
 /// The last layer's final state, both directions concatenated: `[batch, directions * hidden]`.
@@ -91,13 +91,15 @@ impl OneToMany {
         let inputs = self.init.ws.size()[1];
         if x.dim() != 2 || x.size()[1] != inputs || x.size()[0] == 0 {
             let expected = format!("[batch >= 1, {inputs}]");
-            return Err(SeqError::Shape {
-                what: "one-to-many input",
-                expected,
-                got: x.size(),
-            });
+            return Err(shape_error("OneToMany", "input", expected, x.size()));
         }
-        check_tensor("one-to-many input", x, self.init.ws.kind(), self.init.ws.device())?;
+        check_tensor(
+            "OneToMany",
+            "input",
+            x,
+            self.init.ws.kind(),
+            self.init.ws.device(),
+        )?;
         let s0 = x.apply(&self.init).tanh();
         let hidden = self.cell.hidden_size();
         let mut state = RnnState {
@@ -260,14 +262,15 @@ impl Seq2Seq {
 
     fn encode(&self, src: &Tensor, lengths: Option<&[i64]>) -> Result<RnnState> {
         if src.dim() != 2 || src.kind() != Kind::Int64 {
-            return Err(SeqError::Shape {
-                what: "source tokens (int64)",
-                expected: "[batch, time]".into(),
-                got: src.size(),
-            });
+            return Err(shape_error(
+                "Seq2Seq",
+                "source tokens (int64)",
+                "[batch, time]".into(),
+                src.size(),
+            ));
         }
         if let Some(l) = lengths {
-            check_lengths(l, src.size()[0], src.size()[1])?;
+            check_lengths("Seq2Seq", l, src.size()[0], src.size()[1])?;
         }
         let out = self
             .encoder
@@ -291,11 +294,12 @@ impl Seq2Seq {
         let mut state = self.encode(src, lengths)?;
         let (b, t) = (tgt.size()[0], tgt.size()[1]);
         if tgt.dim() != 2 || b != src.size()[0] || t == 0 {
-            return Err(SeqError::Shape {
-                what: "target tokens",
-                expected: format!("[{}, >= 1]", src.size()[0]),
-                got: tgt.size(),
-            });
+            return Err(shape_error(
+                "Seq2Seq",
+                "target tokens",
+                format!("[{}, >= 1]", src.size()[0]),
+                tgt.size(),
+            ));
         }
         let mut token = Tensor::full([b], self.bos, (Kind::Int64, src.device()));
         let mut logits = Vec::with_capacity(t as usize);

@@ -22,7 +22,7 @@ use std::borrow::Borrow;
 
 use tch::{nn, Device, Kind, Tensor};
 
-use crate::error::{Result, SeqError};
+use crate::error::{Mismatch, Result, SeqError};
 
 /// Which recurrence a layer or cell computes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -50,6 +50,24 @@ impl CellKind {
     /// Whether the state carries a cell `c` beside `h` (LSTM only).
     pub fn has_cell(self) -> bool {
         self == CellKind::Lstm
+    }
+
+    /// The layer's name in error messages: `Rnn`, `Lstm` or `Gru`.
+    pub fn layer_name(self) -> &'static str {
+        match self {
+            CellKind::RnnTanh | CellKind::RnnRelu => "Rnn",
+            CellKind::Lstm => "Lstm",
+            CellKind::Gru => "Gru",
+        }
+    }
+
+    /// The cell's name in error messages: `RnnCell`, `LstmCell` or `GruCell`.
+    pub fn cell_name(self) -> &'static str {
+        match self {
+            CellKind::RnnTanh | CellKind::RnnRelu => "RnnCell",
+            CellKind::Lstm => "LstmCell",
+            CellKind::Gru => "GruCell",
+        }
     }
 }
 
@@ -391,12 +409,14 @@ impl Recurrent {
         } else {
             "[time, batch, "
         };
+        let layer = self.kind.layer_name();
         if size.len() != 3 || size[2] != self.input_size {
-            return Err(SeqError::Shape {
-                what: "input",
-                expected: format!("{layout}{}]", self.input_size),
-                got: size,
-            });
+            return Err(shape_error(
+                layer,
+                "input",
+                format!("{layout}{}]", self.input_size),
+                size,
+            ));
         }
         let (b, t) = if self.config.batch_first {
             (size[0], size[1])
@@ -405,34 +425,29 @@ impl Recurrent {
         };
         if b == 0 || t == 0 {
             return Err(SeqError::Empty(format!(
-                "input of shape {size:?} has no batch or no time steps"
+                "{layer} input of shape {size:?} has no batch or no time steps"
             )));
         }
         let want = self.flat[0].kind();
-        check_tensor("input", input, want, self.device)?;
+        check_tensor(layer, "input", input, want, self.device)?;
         if let Some(s) = state {
             let shape = vec![self.config.num_layers * self.directions(), b, self.hidden_size];
             for (what, x) in [("state h", Some(&s.h)), ("state c", s.c.as_ref())] {
                 let Some(x) = x else { continue };
                 if x.size() != shape {
-                    return Err(SeqError::Shape {
-                        what,
-                        expected: format!("{shape:?}"),
-                        got: x.size(),
-                    });
+                    return Err(shape_error(layer, what, format!("{shape:?}"), x.size()));
                 }
-                check_tensor(what, x, want, self.device)?;
+                check_tensor(layer, what, x, want, self.device)?;
             }
             if s.c.is_some() != self.kind.has_cell() {
                 return Err(SeqError::Config(format!(
-                    "a {:?} state {} a cell state c",
-                    self.kind,
-                    if self.kind.has_cell() { "needs" } else { "has no" }
+                    "{layer} expects a state {} a cell state c",
+                    if self.kind.has_cell() { "with" } else { "without" }
                 )));
             }
         }
         if let Some(lengths) = lengths {
-            check_lengths(lengths, b, t)?;
+            check_lengths(layer, lengths, b, t)?;
         }
         Ok((b, t))
     }
@@ -750,33 +765,60 @@ impl nn::ModuleT for Recurrent {
     }
 }
 
-pub(crate) fn check_tensor(what: &'static str, x: &Tensor, kind: Kind, device: Device) -> Result<()> {
-    if x.kind() != kind {
-        return Err(SeqError::Kind {
-            what,
-            expected: kind,
-            got: x.kind(),
-        });
+/// `layer expects what of shape expected, got got`.
+pub(crate) fn shape_error(
+    layer: &'static str,
+    what: &'static str,
+    expected: String,
+    got: Vec<i64>,
+) -> SeqError {
+    SeqError::Input {
+        layer,
+        what,
+        mismatch: Mismatch::Shape { expected, got },
     }
-    if x.device() != device {
-        return Err(SeqError::Device {
-            what,
-            expected: device,
-            got: x.device(),
-        });
-    }
-    Ok(())
 }
 
-pub(crate) fn check_lengths(lengths: &[i64], batch: i64, time: i64) -> Result<()> {
+/// Checks that `x` has the parameters' kind and device.
+pub(crate) fn check_tensor(
+    layer: &'static str,
+    what: &'static str,
+    x: &Tensor,
+    kind: Kind,
+    device: Device,
+) -> Result<()> {
+    let mismatch = if x.kind() != kind {
+        Mismatch::Kind {
+            expected: kind,
+            got: x.kind(),
+        }
+    } else if x.device() != device {
+        Mismatch::Device {
+            expected: device,
+            got: x.device(),
+        }
+    } else {
+        return Ok(());
+    };
+    Err(SeqError::Input {
+        layer,
+        what,
+        mismatch,
+    })
+}
+
+/// Checks one length per batch row, each in `1..=time`.
+pub(crate) fn check_lengths(layer: &'static str, lengths: &[i64], batch: i64, time: i64) -> Result<()> {
     if lengths.len() as i64 != batch {
         return Err(SeqError::Lengths(format!(
-            "{} lengths for a batch of {batch}",
+            "{layer} got {} lengths for a batch of {batch}",
             lengths.len()
         )));
     }
     if let Some(&bad) = lengths.iter().find(|&&n| n < 1 || n > time) {
-        return Err(SeqError::Lengths(format!("length {bad} is outside 1..={time}")));
+        return Err(SeqError::Lengths(format!(
+            "{layer} got length {bad}, outside 1..={time}"
+        )));
     }
     Ok(())
 }
@@ -845,32 +887,30 @@ impl RecurrentCell {
 
     fn validate(&self, x: &Tensor, state: Option<&RnnState>) -> Result<()> {
         let size = x.size();
+        let layer = self.kind.cell_name();
         if size.len() != 2 || size[1] != self.input_size || size[0] == 0 {
-            return Err(SeqError::Shape {
-                what: "cell input",
-                expected: format!("[batch >= 1, {}]", self.input_size),
-                got: size,
-            });
+            return Err(shape_error(
+                layer,
+                "input",
+                format!("[batch >= 1, {}]", self.input_size),
+                size,
+            ));
         }
         let (kind, device) = (self.p.w_hh.kind(), self.p.w_hh.device());
-        check_tensor("cell input", x, kind, device)?;
+        check_tensor(layer, "input", x, kind, device)?;
         if let Some(s) = state {
             let shape = vec![size[0], self.hidden_size];
-            for (what, t) in [("cell state h", Some(&s.h)), ("cell state c", s.c.as_ref())] {
+            for (what, t) in [("state h", Some(&s.h)), ("state c", s.c.as_ref())] {
                 let Some(t) = t else { continue };
                 if t.size() != shape {
-                    return Err(SeqError::Shape {
-                        what,
-                        expected: format!("{shape:?}"),
-                        got: t.size(),
-                    });
+                    return Err(shape_error(layer, what, format!("{shape:?}"), t.size()));
                 }
-                check_tensor(what, t, kind, device)?;
+                check_tensor(layer, what, t, kind, device)?;
             }
             if s.c.is_some() != self.kind.has_cell() {
                 return Err(SeqError::Config(format!(
-                    "wrong state variant for a {:?} cell",
-                    self.kind
+                    "{layer} expects a state {} a cell state c",
+                    if self.kind.has_cell() { "with" } else { "without" }
                 )));
             }
         }

@@ -2,7 +2,9 @@
 //! a typed error before libtorch sees it.
 
 use proptest::prelude::*;
-use seq_models::{CellKind, Implementation, Recurrent, RecurrentCell, RecurrentConfig, RnnState, SeqError};
+use seq_models::{
+    CellKind, Implementation, Mismatch, Recurrent, RecurrentCell, RecurrentConfig, RnnState, SeqError,
+};
 use tch::{nn, Device, Kind, Tensor};
 
 const KINDS: [CellKind; 4] = [
@@ -176,17 +178,36 @@ fn bad_input_is_a_typed_error_not_an_abort() {
         let err = |x: &Tensor, s: Option<&RnnState>, l: Option<&[i64]>| {
             lstm.f_forward_with(imp, x, s, l, false).unwrap_err()
         };
+        // Errors name the layer and the tensor, and say what does not fit.
+        let shape = |e: SeqError| match e {
+            SeqError::Input {
+                layer: "Lstm",
+                what,
+                mismatch: Mismatch::Shape { got, .. },
+            } => Some((what, got)),
+            _ => None,
+        };
+        let e = err(&Tensor::zeros([2, 5, 4], f), None, None);
+        assert_eq!(
+            e.to_string(),
+            "Lstm expects input of shape [batch, time, 3], got [2, 5, 4]"
+        );
+        assert_eq!(shape(e), Some(("input", vec![2, 5, 4])));
+        assert_eq!(
+            shape(err(&Tensor::zeros([10, 3], f), None, None)),
+            Some(("input", vec![10, 3]))
+        );
+        let e = err(&Tensor::zeros([2, 5, 3], (Kind::Double, Device::Cpu)), None, None);
+        assert_eq!(e.to_string(), "Lstm expects input of dtype Float, got Double");
         assert!(matches!(
-            err(&Tensor::zeros([2, 5, 4], f), None, None),
-            SeqError::Shape { .. }
-        ));
-        assert!(matches!(
-            err(&Tensor::zeros([10, 3], f), None, None),
-            SeqError::Shape { .. }
-        ));
-        assert!(matches!(
-            err(&Tensor::zeros([2, 5, 3], (Kind::Double, Device::Cpu)), None, None),
-            SeqError::Kind { .. }
+            e,
+            SeqError::Input {
+                mismatch: Mismatch::Kind {
+                    expected: Kind::Float,
+                    got: Kind::Double
+                },
+                ..
+            }
         ));
         assert!(matches!(
             err(&Tensor::zeros([2, 0, 3], f), None, None),
@@ -203,7 +224,7 @@ fn bad_input_is_a_typed_error_not_an_abort() {
             h: Tensor::zeros([1, 3, 4], f),
             c: Some(Tensor::zeros([1, 3, 4], f)),
         };
-        assert!(matches!(err(&x, Some(&bad), None), SeqError::Shape { .. }));
+        assert_eq!(shape(err(&x, Some(&bad), None)), Some(("state h", vec![1, 3, 4])));
         let no_c = RnnState {
             h: Tensor::zeros([1, 2, 4], f),
             c: None,
@@ -223,7 +244,7 @@ fn bad_input_is_a_typed_error_not_an_abort() {
 }
 
 #[test]
-#[should_panic(expected = "length 6 is outside 1..=5")]
+#[should_panic(expected = "lengths: Lstm got length 6, outside 1..=5")]
 fn panicking_forward_says_the_same() {
     let vs = nn::VarStore::new(Device::Cpu);
     let lstm = Recurrent::lstm(vs.root(), 3, 4, RecurrentConfig::default());

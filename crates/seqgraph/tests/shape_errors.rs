@@ -358,17 +358,17 @@ fn seq_cases(vs: &'static nn::VarStore) -> Vec<Case> {
     vec![
         case(
             "Lstm: input of rank 2",
-            Expect::Err(&["input", "[batch, time, 3]", "[5, 3]"]),
+            Expect::Err(&["Lstm expects input of shape [batch, time, 3], got [5, 3]"]),
             move || out(lstm().f_forward(&x(5, 3), None, None, false)),
         ),
         case(
             "Lstm: 7 features for 3",
-            Expect::Err(&["input", "[batch, time, 3]", "[2, 5, 7]"]),
+            Expect::Err(&["Lstm expects input of shape [batch, time, 3], got [2, 5, 7]"]),
             move || out(lstm().f_forward(&seq(2, 5, 7), None, None, false)),
         ),
         case(
             "Lstm: float64 input",
-            Expect::Err(&["input", "dtype Float", "Double"]),
+            Expect::Err(&["Lstm expects input of dtype Float, got Double"]),
             move || {
                 let input = Tensor::randn([2, 5, 3], (Kind::Double, Device::Cpu));
                 out(lstm().f_forward(&input, None, None, false))
@@ -376,37 +376,37 @@ fn seq_cases(vs: &'static nn::VarStore) -> Vec<Case> {
         ),
         case(
             "Lstm: zero-length sequences",
-            Expect::Err(&["empty input", "[2, 0, 3]"]),
+            Expect::Err(&["empty input", "Lstm", "[2, 0, 3]"]),
             move || out(lstm().f_forward(&seq(2, 0, 3), None, None, false)),
         ),
         case(
             "Lstm: empty batch",
-            Expect::Err(&["empty input", "[0, 5, 3]"]),
+            Expect::Err(&["empty input", "Lstm", "[0, 5, 3]"]),
             move || out(lstm().f_forward(&seq(0, 5, 3), None, None, false)),
         ),
         case(
             "Lstm: a length longer than the time axis",
-            Expect::Err(&["lengths", "6", "1..=5"]),
+            Expect::Err(&["lengths", "Lstm", "length 6", "1..=5"]),
             move || out(lstm().f_forward(&seq(2, 5, 3), None, Some(&[5, 6]), false)),
         ),
         case(
             "Lstm: a zero length",
-            Expect::Err(&["lengths", "length 0", "1..=5"]),
+            Expect::Err(&["lengths", "Lstm", "length 0", "1..=5"]),
             move || out(lstm().f_forward(&seq(2, 5, 3), None, Some(&[5, 0]), false)),
         ),
         case(
             "Lstm: three lengths for two sequences",
-            Expect::Err(&["lengths", "3 lengths for a batch of 2"]),
+            Expect::Err(&["lengths", "Lstm", "3 lengths for a batch of 2"]),
             move || out(lstm().f_forward(&seq(2, 5, 3), None, Some(&[5, 4, 3]), false)),
         ),
         case(
             "Lstm (explicit): 7 features for 3",
-            Expect::Err(&["input", "[batch, time, 3]", "[2, 5, 7]"]),
+            Expect::Err(&["Lstm expects input of shape [batch, time, 3], got [2, 5, 7]"]),
             move || out(lstm().f_forward_explicit(&seq(2, 5, 7), None, None, false)),
         ),
         case(
             "Gru: h0 of the wrong shape",
-            Expect::Err(&["state h", "[1, 2, 4]", "[1, 3, 4]"]),
+            Expect::Err(&["Gru expects state h of shape [1, 2, 4], got [1, 3, 4]"]),
             move || {
                 let h0 = sm::RnnState {
                     h: Tensor::zeros([1, 3, 4], F32),
@@ -426,12 +426,12 @@ fn seq_cases(vs: &'static nn::VarStore) -> Vec<Case> {
         ),
         case(
             "ManyToOne: 2 features for 3",
-            Expect::Err(&["input", "[batch, time, 3]", "[2, 5, 2]"]),
+            Expect::Err(&["Lstm expects input of shape [batch, time, 3], got [2, 5, 2]"]),
             move || m2o.f_forward(&seq(2, 5, 2), None, false).map_err(s),
         ),
         case(
             "OneToOne: 4 features for 3",
-            Expect::Err(&["cell input", "3]", "[2, 4]"]),
+            Expect::Err(&["GruCell expects input of shape [batch >= 1, 3], got [2, 4]"]),
             move || o2o.f_forward(&x(2, 4)).map_err(s),
         ),
     ]
