@@ -1,6 +1,7 @@
-//! `cargo xtask bench [--suite data|seq|gnn|temporal|all] [--json] [--no-peers] [--threads N]`:
+//! `cargo xtask bench [--suite data|seq|gnn|temporal|text|all] [--json] [--no-peers] [--threads N]`:
 //! our criterion benches and the peer programs (PyG, PyG Temporal, `torch.nn`) in the same run, on
-//! the same data and threads, side by side.
+//! the same data and threads, side by side. The `text` suite has no outside peer: its baseline is
+//! our own node-by-node Tree-LSTM recursion over the same cell, measured in the same bench.
 //!
 //! - Ours: `cargo bench -p seqgraph-benches --bench SUITE`, then the medians criterion wrote in
 //!   `target/criterion/**/new/estimates.json` during this run, named by `benchmark.json`'s `full_id`;
@@ -17,7 +18,7 @@ use std::process::{Command, Stdio};
 use std::time::SystemTime;
 
 /// The suites, each a criterion bench of `benches/benches/` and a family of peer scripts.
-const SUITES: [&str; 4] = ["data", "seq", "gnn", "temporal"];
+const SUITES: [&str; 5] = ["data", "seq", "gnn", "temporal", "text"];
 /// What the peers are: pinned versions, installed together.
 const PEER_PACKAGES: [&str; 6] = [
     "torch==2.13.0",
@@ -58,11 +59,11 @@ fn parse(args: &[String]) -> Result<Options> {
             "--suite" => {
                 let s = it
                     .next()
-                    .context("--suite needs a value (data, seq, gnn, temporal, all)")?;
+                    .context("--suite needs a value (data, seq, gnn, temporal, text, all)")?;
                 o.suites = match SUITES.iter().find(|x| **x == s) {
                     Some(x) => vec![*x],
                     None if s == "all" => SUITES.to_vec(),
-                    None => bail!("unknown suite `{s}` (data, seq, gnn, temporal, all)"),
+                    None => bail!("unknown suite `{s}` (data, seq, gnn, temporal, text, all)"),
                 };
             }
             "--threads" => {
@@ -358,8 +359,48 @@ fn peer_row(stem: &str, v: &Value) -> Option<(String, Row)> {
     ))
 }
 
+/// Benches that carry their own baseline: `(suffix of ours, suffix of the baseline, baseline's name)`.
+/// `X/level_batched` and `X/node_by_node` become one row `X` with the recursion as the peer.
+const INTERNAL_BASELINES: [(&str, &str, &str); 1] = [(
+    "/level_batched",
+    "/node_by_node",
+    "node-by-node recursion, same cell (ours)",
+)];
+
+/// Pairs each bench with its internal baseline (see [`INTERNAL_BASELINES`]) as one row.
+fn pair_internal(ours: &mut BTreeMap<String, f64>) -> Vec<(String, Row)> {
+    let mut peers = Vec::new();
+    for (fast, slow, name) in INTERNAL_BASELINES {
+        let stems: Vec<String> = ours
+            .keys()
+            .filter_map(|k| k.strip_suffix(fast).map(str::to_owned))
+            .filter(|stem| ours.contains_key(&format!("{stem}{slow}")))
+            .collect();
+        for stem in stems {
+            let ms_fast = ours.remove(&format!("{stem}{fast}"));
+            let ms_slow = ours.remove(&format!("{stem}{slow}"));
+            ours.insert(stem.clone(), ms_fast.unwrap_or(f64::NAN));
+            peers.push((
+                stem.clone(),
+                Row {
+                    case: stem,
+                    peer_ms: ms_slow,
+                    peer: Some(name.to_owned()),
+                    ..Row::default()
+                },
+            ));
+        }
+    }
+    peers
+}
+
 /// One row per case seen on either side, sorted by case.
-fn join(ours: BTreeMap<String, f64>, memory: BTreeMap<String, f64>, peers: Vec<(String, Row)>) -> Vec<Row> {
+fn join(
+    mut ours: BTreeMap<String, f64>,
+    memory: BTreeMap<String, f64>,
+    mut peers: Vec<(String, Row)>,
+) -> Vec<Row> {
+    peers.extend(pair_internal(&mut ours));
     let mut rows: BTreeMap<String, Row> = BTreeMap::new();
     for (case, ms) in ours {
         let r = rows.entry(case.clone()).or_default();
@@ -617,6 +658,16 @@ mod tests {
         let t = table(&rows);
         assert!(t.contains("gcn_epoch/cora") && t.contains("10.00x"), "{t}");
         let svg = chart(&rows).unwrap();
+        let inner = BTreeMap::from([
+            ("tree_lstm_train_step/child_sum/level_batched".to_owned(), 2.0),
+            ("tree_lstm_train_step/child_sum/node_by_node".to_owned(), 30.0),
+            ("tree_lstm_train_step/lonely/level_batched".to_owned(), 1.0),
+        ]);
+        let paired = join(inner, BTreeMap::new(), Vec::new());
+        assert_eq!(paired.len(), 2, "{paired:?}");
+        assert_eq!(paired[0].case, "tree_lstm_train_step/child_sum");
+        assert_eq!(paired[0].ratio(), Some(15.0));
+        assert_eq!(paired[1].peer_ms, None, "no baseline, no ratio");
         assert!(svg.starts_with("<svg") && svg.contains("gcn_epoch/cora") && svg.contains("<rect"));
     }
 }

@@ -58,7 +58,7 @@ enum Task {
     },
     /// Run the criterion benches and the peer programs (PyG, PGT, torch.nn) side by side.
     Bench {
-        /// `--suite data|seq|gnn|temporal|all`, `--json`, `--no-peers`, …
+        /// `--suite data|seq|gnn|temporal|text|all`, `--json`, `--no-peers`, …
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<String>,
     },
