@@ -1,7 +1,9 @@
 //! `seqgraph train text` on a small SST subset, seen from the command line:
 //! checkpoints resume bit for bit (2 epochs straight write the same checkpoint
 //! as 1 epoch, a resume, and 1 more), a checkpoint of another run is refused,
-//! and `--supervise all` trains the sequence view on every labelled phrase.
+//! and `--supervise all` trains the sequence view on every labelled phrase;
+//! UD UPOS tagging resumes bit for bit too (20 epochs = 10 + resume + 10) and
+//! refuses a checkpoint of another model, other training data or SST.
 //! Skipped (with a note) where the shared data mirror is absent.
 
 use std::path::{Path, PathBuf};
@@ -176,4 +178,90 @@ fn supervise_all_trains_the_sequence_view_on_every_labelled_phrase() {
     assert!(train(&m, &["--supervise", "some"])
         .unwrap_err()
         .contains("--supervise"));
+}
+
+/// Runs `train text --task ud-upos` on 20 EWT dev sentences (unless `extra`
+/// sets `--limit`), tested on 50 test sentences: its stdout, or its stderr when it fails.
+fn upos(mirror: &Path, extra: &[&str]) -> Result<String, String> {
+    let limit: &[&str] = if extra.contains(&"--limit") {
+        &[]
+    } else {
+        &["--limit", "20"]
+    };
+    let out = Command::new(env!("CARGO_BIN_EXE_seqgraph"))
+        .args(["train", "text", "--task", "ud-upos"])
+        .args(limit)
+        .args(["--eval-limit", "50", "--embed", "8", "--hidden", "8"])
+        .args(["--batch", "5", "--threads", "1", "--json"])
+        .args(extra)
+        .env("SEQGRAPH_DATA_MIRROR", mirror)
+        .output()
+        .expect("the seqgraph binary runs");
+    if out.status.success() {
+        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    } else {
+        Err(String::from_utf8_lossy(&out.stderr).into_owned())
+    }
+}
+
+#[test]
+fn upos_twenty_epochs_equal_ten_then_resume_then_ten_bit_for_bit() {
+    let Some(m) = mirror() else {
+        eprintln!("skipped: no data mirror");
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let path = |n: &str| dir.path().join(n).to_string_lossy().into_owned();
+    let (straight, half, resumed) = (path("straight.st"), path("half.st"), path("resumed.st"));
+    let gcn = ["--model", "bilstm-gcn"];
+    let run = |extra: &[&str]| upos(&m, &[&gcn[..], extra].concat());
+    let a = json(&run(&["--epochs", "20", "--checkpoint", &straight]).unwrap());
+    run(&["--epochs", "10", "--checkpoint", &half]).unwrap();
+    let b = json(&run(&["--epochs", "20", "--resume", &half, "--checkpoint", &resumed]).unwrap());
+    let (x, y) = (
+        std::fs::read(&straight).unwrap(),
+        std::fs::read(&resumed).unwrap(),
+    );
+    assert!(x.len() > 1000, "a checkpoint holds the parameters");
+    assert!(
+        x == y,
+        "20 epochs straight and 10 + resume + 10 write different checkpoints"
+    );
+    assert_ne!(x, std::fs::read(&half).unwrap(), "epochs 11-20 change it");
+    assert_eq!(a["values"], b["values"], "the same test accuracy");
+    let acc = a["value"].as_f64().unwrap();
+    assert!((0.0..=1.0).contains(&acc), "{acc}");
+
+    // A checkpoint of another model, of other training data, of another task.
+    let err = upos(&m, &["--model", "bilstm", "--epochs", "20", "--resume", &half]).unwrap_err();
+    assert!(
+        err.contains("model `bilstm-gcn`") && err.contains("model `bilstm`"),
+        "{err}"
+    );
+    let err = upos(
+        &m,
+        &[&gcn[..], &["--limit", "21", "--epochs", "20", "--resume", &half]].concat(),
+    )
+    .unwrap_err();
+    assert!(
+        err.contains("refusing to resume") && (err.contains("data checksum") || err.contains("limit")),
+        "{err}"
+    );
+    let sst = path("sst.st");
+    train(
+        &m,
+        &[
+            "--view",
+            "sequence",
+            "--model",
+            "bilstm",
+            "--epochs",
+            "1",
+            "--checkpoint",
+            &sst,
+        ],
+    )
+    .unwrap();
+    let err = upos(&m, &["--model", "bilstm", "--epochs", "2", "--resume", &sst]).unwrap_err();
+    assert!(err.contains("refusing to resume"), "{err}");
 }

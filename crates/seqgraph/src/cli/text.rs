@@ -21,10 +21,11 @@
 //! of its own. `root` uses the sentence label only. The binary task ignores
 //! neutral (2) nodes. Model selection always uses dev *root* accuracy.
 //!
-//! SST training goes through `train_utils::Trainer` (Adam, gradient clipping at
+//! Both tasks train through `train_utils::Trainer` (Adam, gradient clipping at
 //! norm 5, the NaN guard): `--checkpoint PATH` saves parameters, Adam's state and
-//! the best-dev selection every `--checkpoint-every` epochs, after the last one
-//! and on Ctrl-C; `--resume PATH` continues bit for bit on the CPU.
+//! (SST) the best-dev selection every `--checkpoint-every` epochs, after the last
+//! one and on Ctrl-C; `--resume PATH` continues bit for bit on the CPU. UPOS word
+//! dropout is drawn from (seed, epoch, batch), so a resumed run draws the same.
 
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -41,7 +42,7 @@ use seq_models::recurrent::{Recurrent, RecurrentConfig};
 use seq_models::schedule::Schedule;
 use seq_models::tree_lstm::TreeLstm;
 use serde_json::json;
-use tch::nn::{self, Module, OptimizerConfig};
+use tch::nn::{self, Module};
 use tch::{Device, Kind, Reduction, Tensor};
 use train_utils::{Adam, RunIdentity, TrainOptions, Trainer};
 
@@ -86,13 +87,13 @@ pub struct Args {
     /// Use only N training sentences, evenly spaced (quick runs).
     #[arg(long)]
     pub limit: Option<usize>,
-    /// Use only N dev and test sentences, evenly spaced (quick runs).
+    /// Use only N dev and test sentences (SST), or N test sentences (UPOS), evenly spaced (quick runs).
     #[arg(long)]
     pub eval_limit: Option<usize>,
     /// libtorch intra-op threads (1 is fastest on a busy 2-core machine).
     #[arg(long, default_value_t = 1)]
     pub threads: i32,
-    /// Save checkpoints here (with several seeds: NAME.seedS.EXT), also on Ctrl-C (SST).
+    /// Save checkpoints here (with several seeds: NAME.seedS.EXT), also on Ctrl-C.
     #[arg(long)]
     pub checkpoint: Option<PathBuf>,
     /// Save a checkpoint every this many epochs (0: only after the last epoch and on Ctrl-C).
@@ -168,15 +169,7 @@ pub fn run(args: &[String]) -> Result<()> {
             let data = SstData::new(&sst, a.task == "sst-binary", a.limit, a.eval_limit, phrases);
             let mut runs = Vec::new();
             for seed in 0..a.seeds {
-                let options = TrainOptions {
-                    epochs: a.epochs,
-                    checkpoint: a.checkpoint.as_deref().map(|p| seed_path(p, seed, a.seeds)),
-                    checkpoint_every: a.checkpoint_every,
-                    resume: a.resume.clone(),
-                    clip: Some(5.0),
-                    catch_interrupt: a.checkpoint.is_some(),
-                };
-                runs.push(train_sst(&a, &model, &data, seed, options)?);
+                runs.push(train_sst(&a, &model, &data, seed, options(&a, seed))?);
             }
             let extra = json!({
                 "supervise": a.supervise,
@@ -196,7 +189,7 @@ pub fn run(args: &[String]) -> Result<()> {
             let ewt = conllu::load_ewt(&fetcher).context("loading UD English EWT")?;
             let mut accs = Vec::new();
             for seed in 0..a.seeds {
-                accs.push(train_upos(&a, &model, &ewt, seed)?);
+                accs.push(train_upos(&a, &model, &ewt, seed, options(&a, seed))?);
             }
             (
                 accs,
@@ -245,6 +238,19 @@ pub fn mean_std(xs: &[f64]) -> (f64, f64) {
     let mean = xs.iter().sum::<f64>() / xs.len().max(1) as f64;
     let var = xs.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (xs.len().max(2) - 1) as f64;
     (mean, var.sqrt())
+}
+
+/// The loop's options for seed `seed`: epochs, checkpoints (one file per seed),
+/// `--resume`, clipping at norm 5, Ctrl-C handling when checkpointing.
+fn options(a: &Args, seed: u64) -> TrainOptions {
+    TrainOptions {
+        epochs: a.epochs,
+        checkpoint: a.checkpoint.as_deref().map(|p| seed_path(p, seed, a.seeds)),
+        checkpoint_every: a.checkpoint_every,
+        resume: a.resume.clone(),
+        clip: Some(5.0),
+        catch_interrupt: a.checkpoint.is_some(),
+    }
 }
 
 /// The checkpoint path of seed `seed`: `path` itself for a single seed.
@@ -764,15 +770,63 @@ struct Tagger {
     head: nn::Linear,
 }
 
-fn train_upos(a: &Args, model_name: &str, ewt: &conllu::Ewt, seed: u64) -> Result<f64> {
+/// What a UPOS checkpoint must match: model, sizes, training settings (not the
+/// epoch count), the training sentences as the model sees them and the seed.
+fn upos_identity(a: &Args, model: &str, train: &[Sentence], vocab: &Vocab, seed: u64) -> RunIdentity {
+    let mut ids = Vec::new();
+    for s in train {
+        ids.extend(s.forms.iter().map(|w| vocab.id(w)));
+        ids.extend(s.upos.iter().map(|&t| -(i64::from(t) + 1)));
+        ids.extend(s.tree.edges(EdgeOptions::default()).src.iter().map(|&v| v as i64));
+    }
+    RunIdentity::new(
+        model,
+        json!({
+            "task": a.task, "embed": a.embed, "hidden": a.hidden, "batch": a.batch, "lr": a.lr,
+            "limit": a.limit, "clip": 5.0,
+        }),
+        "ud-english-ewt",
+        train_utils::data_checksum(&[&Tensor::from_slice(&ids)]),
+        seed,
+    )
+}
+
+/// The seed of the word-dropout draws of batch `batch` in epoch `epoch`
+/// (0-based): a function of the position only, so a resumed run draws the same.
+fn word_dropout_seed(seed: u64, epoch: usize, batch: usize) -> u64 {
+    train_utils::determinism::epoch_seed(seed, epoch) as u64
+        ^ (batch as u64 + 1).wrapping_mul(0xD1B5_4A32_D192_ED03)
+}
+
+/// Trains one seed of the UPOS tagger on EWT dev through `train_utils::Trainer`
+/// (Adam, clipping at norm 5, the NaN guard, checkpoints and `--resume`) and
+/// returns the token accuracy on test (all of it, or `--eval-limit` evenly
+/// spaced sentences) after the last epoch.
+pub fn train_upos(
+    a: &Args,
+    model_name: &str,
+    ewt: &conllu::Ewt,
+    seed: u64,
+    options: TrainOptions,
+) -> Result<f64> {
     let use_gcn = match model_name {
         "bilstm" => false,
         "bilstm-gcn" => true,
         other => bail!("unknown UPOS model `{other}` (bilstm, bilstm-gcn)"),
     };
-    tch::manual_seed(seed as i64);
+    train_utils::determinism::seed_everything(seed);
     let device = Device::cuda_if_available();
     let train = &ewt.dev[..a.limit.unwrap_or(ewt.dev.len()).min(ewt.dev.len())];
+    if train.is_empty() {
+        bail!("--limit 0 leaves no training sentences");
+    }
+    let test: Vec<&Sentence> = match a.eval_limit {
+        Some(l) => {
+            let step = (ewt.test.len() / l.max(1)).max(1);
+            ewt.test.iter().step_by(step).take(l).collect()
+        }
+        None => ewt.test.iter().collect(),
+    };
     let vocab = Vocab::new(train.iter().flat_map(|s| s.forms.iter().map(String::as_str)));
     let vs = nn::VarStore::new(device);
     let p = vs.root();
@@ -797,9 +851,8 @@ fn train_upos(a: &Args, model_name: &str, ewt: &conllu::Ewt, seed: u64) -> Resul
             Default::default(),
         ),
     };
-    let mut opt = nn::Adam::default().build(&vs, a.lr)?;
     // Token scores for a batch, with the gold tags, flattened over valid tokens.
-    let forward = |batch: &[&Sentence], train: bool, word_dropout: u64| -> (Tensor, Tensor) {
+    let forward = |batch: &[&Sentence], train: bool, word_dropout: u64| -> Result<(Tensor, Tensor)> {
         let t = batch.iter().map(|s| s.len()).max().unwrap_or(1);
         let (mut ids, mut rows, mut gold, mut src, mut dst) =
             (vec![0i64; batch.len() * t], vec![], vec![], vec![], vec![]);
@@ -839,45 +892,51 @@ fn train_upos(a: &Args, model_name: &str, ewt: &conllu::Ewt, seed: u64) -> Resul
             Some((g0, g1)) => {
                 let ei =
                     Tensor::stack(&[Tensor::from_slice(&src), Tensor::from_slice(&dst)], 0).to_device(device);
-                let graph = Graph::new(&ei, rows.len() as i64).expect("tree edges are in range");
+                let graph = Graph::new(&ei, rows.len() as i64).context("a dependency tree's edges")?;
                 let g = g0.forward_t(&tokens, &graph, train).relu().dropout(0.5, train);
                 let g = g1.forward_t(&g, &graph, train).relu();
                 Tensor::cat(&[tokens, g], 1)
             }
         };
-        (
+        Ok((
             tagger.head.forward(&features),
             Tensor::from_slice(&gold).to_device(device),
-        )
+        ))
     };
-    let evaluate = |data: &[Sentence]| {
-        let _guard = tch::no_grad_guard();
-        let (mut correct, mut total) = (0i64, 0i64);
-        for chunk in data.chunks(100) {
-            let refs: Vec<&Sentence> = chunk.iter().collect();
-            let (scores, gold) = forward(&refs, false, 0);
-            correct += scores
-                .argmax(-1, false)
-                .eq_tensor(&gold)
-                .sum(Kind::Int64)
-                .int64_value(&[]);
-            total += gold.size()[0];
-        }
-        correct as f64 / total as f64
-    };
-    let mut step = 0u64;
-    for epoch in 0..a.epochs {
+    let identity = upos_identity(a, model_name, train, &vocab, seed);
+    let mut trainer = Trainer::new(&vs, Adam::new(a.lr), identity, options);
+    let tokens = train.iter().map(Sentence::len).sum::<usize>().max(1);
+    trainer.run(|epoch| -> Result<f64> {
         let t0 = Instant::now();
-        for idx in shuffled(train.len()).chunks(a.batch) {
+        let mut loss_sum = 0.0;
+        for (b, idx) in shuffled(train.len()).chunks(a.batch.max(1)).enumerate() {
             let batch: Vec<&Sentence> = idx.iter().map(|&i| &train[i]).collect();
-            step += 1;
-            let (scores, gold) = forward(&batch, true, step + seed * 1_000_003);
-            opt.backward_step_clip_norm(&scores.cross_entropy_for_logits(&gold), 5.0);
+            let (scores, gold) = forward(&batch, true, word_dropout_seed(seed, epoch.index(), b))?;
+            let loss = scores.cross_entropy_for_logits(&gold);
+            epoch.step(&loss)?;
+            loss_sum += loss.double_value(&[]) * gold.size()[0] as f64;
         }
+        let loss = loss_sum / tokens as f64;
         if !a.json {
-            eprintln!("seed {seed} epoch {epoch}: {:.1} s", t0.elapsed().as_secs_f64());
+            eprintln!(
+                "seed {seed} epoch {}: loss {loss:.4} {:.1} s",
+                epoch.index() + 1,
+                t0.elapsed().as_secs_f64()
+            );
         }
-    }
+        Ok(loss)
+    })?;
     // No held-out split to select on (dev is the training set): the last epoch counts.
-    Ok(evaluate(&ewt.test))
+    let _guard = tch::no_grad_guard();
+    let (mut correct, mut total) = (0i64, 0i64);
+    for chunk in test.chunks(100) {
+        let (scores, gold) = forward(chunk, false, 0)?;
+        correct += scores
+            .argmax(-1, false)
+            .eq_tensor(&gold)
+            .sum(Kind::Int64)
+            .int64_value(&[]);
+        total += gold.size()[0];
+    }
+    Ok(correct as f64 / total.max(1) as f64)
 }
