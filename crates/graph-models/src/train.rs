@@ -77,11 +77,31 @@ fn accuracy(logits: &Tensor, labels: &Tensor, ids: &Tensor) -> f64 {
 }
 
 /// Trains `arch` of `depth` layers with `recipe` from seed `seed`, without
-/// checkpoints. If the loss or a gradient turns NaN/Inf the accuracies are
-/// NaN; [`train_node_with`] returns that as an error naming epoch and parameter.
+/// checkpoints: [`f_train_node`] in tch's panicking idiom.
+///
+/// # Panics
+///
+/// When the loss or a gradient turns NaN/Inf (or libtorch fails), with the
+/// message of the [`TrainError`] that [`f_train_node`] returns (epoch, the
+/// first parameter whose gradient went bad, a hint). It never returns NaN
+/// accuracies.
 pub fn train_node(arch: Arch, data: &NodeData, depth: usize, seed: u64, recipe: &Recipe) -> RunResult {
+    f_train_node(arch, data, depth, seed, recipe)
+        .unwrap_or_else(|e| panic!("train_node({}): {e}", arch.name()))
+}
+
+/// [`train_node`] returning the typed error instead of panicking: a NaN/Inf
+/// loss or gradient gives [`TrainError::NonFinite`] naming the epoch, the
+/// parameter and a hint.
+pub fn f_train_node(
+    arch: Arch,
+    data: &NodeData,
+    depth: usize,
+    seed: u64,
+    recipe: &Recipe,
+) -> std::result::Result<RunResult, TrainError> {
     let options = TrainOptions::epochs(recipe.epochs);
-    train_node_with(arch, data, "node data", depth, seed, recipe, options).unwrap_or_else(|_| failed())
+    train_node_with(arch, data, "node data", depth, seed, recipe, options)
 }
 
 /// [`train_node`] through `train_utils::Trainer`: checkpoints every
@@ -113,24 +133,35 @@ pub fn train_node_with(
 }
 
 /// Trains an already built `model` whose parameters live in `vs` for
-/// `recipe.epochs` epochs, without checkpoints (NaN accuracies on NaN/Inf, as
-/// [`train_node`]). Per-epoch dropout seeds are drawn from libtorch's generator,
-/// so the caller's seed still decides them.
+/// `recipe.epochs` epochs, without checkpoints: [`f_fit`] in tch's panicking idiom.
+///
+/// # Panics
+///
+/// When the loss or a gradient turns NaN/Inf (or libtorch fails), with the
+/// message of the [`TrainError`] that [`f_fit`] returns.
 pub fn fit(model: &dyn NodeModel, vs: &nn::VarStore, data: &NodeData, recipe: &Recipe) -> RunResult {
-    let seed = Tensor::randint(1 << 62, [1], (Kind::Int64, Device::Cpu)).int64_value(&[0]) as u64;
-    let identity = RunIdentity::new("model", json!({}), "node data", "", seed);
-    let options = TrainOptions::epochs(recipe.epochs);
-    fit_with(model, vs, data, recipe, identity, options).unwrap_or_else(|_| failed())
+    f_fit(model, vs, data, recipe).unwrap_or_else(|e| panic!("fit: {e}"))
 }
 
-/// The result of a run stopped by NaN/Inf (for the infallible entry points).
-fn failed() -> RunResult {
-    RunResult {
-        test_acc: f64::NAN,
-        val_acc: f64::NAN,
-        epochs: 0,
-        epoch_ms: Vec::new(),
-    }
+/// [`fit`] returning the typed error ([`TrainError::NonFinite`] on NaN/Inf)
+/// instead of panicking. Per-epoch dropout seeds are drawn from libtorch's
+/// generator, so the caller's seed still decides them.
+pub fn f_fit(
+    model: &dyn NodeModel,
+    vs: &nn::VarStore,
+    data: &NodeData,
+    recipe: &Recipe,
+) -> std::result::Result<RunResult, TrainError> {
+    let seed = Tensor::f_randint(1 << 62, [1], (Kind::Int64, Device::Cpu))?.f_int64_value(&[0])? as u64;
+    let identity = RunIdentity::new("model", json!({}), "node data", "", seed);
+    fit_with(
+        model,
+        vs,
+        data,
+        recipe,
+        identity,
+        TrainOptions::epochs(recipe.epochs),
+    )
 }
 
 /// SHA-256 of the features, labels, split and edges: a checkpoint of other data is refused.
@@ -145,7 +176,7 @@ fn checksum(data: &NodeData) -> String {
     ])
 }
 
-/// [`fit`] with checkpoints, resume and the NaN guard (see [`train_node_with`]).
+/// [`f_fit`] with checkpoints, resume and the NaN guard (see [`train_node_with`]).
 /// Adam is `train_utils::Adam` with the recipe's per-group weight decay. The
 /// model selection (best validation loss and accuracy, epochs since either
 /// improved, the selected epoch's validation and test accuracy) is kept in a
@@ -256,5 +287,80 @@ mod tests {
         for name in vs.variables().keys() {
             assert_eq!(adam.weight_decay_of(name), 5e-4, "{name}");
         }
+    }
+
+    /// A 6-node ring with 2 classes; node 0's features are NaN when `poisoned`.
+    fn toy(poisoned: bool) -> NodeData {
+        tch::manual_seed(0);
+        let x = Tensor::randn([6, 4], (Kind::Float, Device::Cpu));
+        if poisoned {
+            let _ = x.get(0).fill_(f64::NAN);
+        }
+        let src: Vec<i64> = (0..6).collect();
+        let dst: Vec<i64> = (0..6).map(|i| (i + 1) % 6).collect();
+        let ei = Tensor::stack(&[Tensor::from_slice(&src), Tensor::from_slice(&dst)], 0);
+        NodeData {
+            x: NodeFeatures::Dense(x),
+            graph: Graph::new(&ei, 6).unwrap(),
+            labels: Tensor::from_slice(&[0i64, 1, 0, 1, 0, 1]),
+            train: Tensor::from_slice(&[0i64, 1]),
+            val: Tensor::from_slice(&[2i64, 3]),
+            test: Tensor::from_slice(&[4i64, 5]),
+            num_classes: 2,
+        }
+    }
+
+    fn recipe() -> Recipe {
+        Recipe {
+            epochs: 3,
+            patience: None,
+            ..Arch::Gcn.recipe()
+        }
+    }
+
+    /// NaN features make the first step's loss NaN: the typed error names the
+    /// epoch and says so, never NaN accuracies; the panicking entry points
+    /// panic with the same message; clean data trains to finite accuracies.
+    #[test]
+    fn nan_losses_are_typed_errors_not_nan_accuracies() {
+        let bad = toy(true);
+        let err = f_train_node(Arch::Gcn, &bad, 2, 0, &recipe()).unwrap_err();
+        let TrainError::NonFinite { epoch, ref what, .. } = err else {
+            panic!("expected NonFinite, got {err}");
+        };
+        assert_eq!(epoch, 1);
+        assert!(what.contains("the loss is NaN"), "{what}");
+        let msg = err.to_string();
+        assert!(
+            msg.contains("training stopped at epoch 1") && msg.contains("Hint"),
+            "{msg}"
+        );
+
+        let vs = nn::VarStore::new(Device::Cpu);
+        let model = Arch::Gcn.build(&vs.root(), 4, 2, 2);
+        let err = f_fit(model.as_ref(), &vs, &bad, &recipe()).unwrap_err();
+        assert!(matches!(err, TrainError::NonFinite { epoch: 1, .. }), "{err}");
+
+        let panic = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            train_node(Arch::Gcn, &bad, 2, 0, &recipe())
+        }))
+        .unwrap_err();
+        let text = panic.downcast_ref::<String>().cloned().unwrap_or_default();
+        assert!(
+            text.contains("train_node(gcn): training stopped at epoch 1"),
+            "{text}"
+        );
+        let vs = nn::VarStore::new(Device::Cpu);
+        let model = Arch::Gcn.build(&vs.root(), 4, 2, 2);
+        let panic = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            fit(model.as_ref(), &vs, &bad, &recipe())
+        }))
+        .unwrap_err();
+        let text = panic.downcast_ref::<String>().cloned().unwrap_or_default();
+        assert!(text.contains("fit: training stopped at epoch 1"), "{text}");
+
+        let run = f_train_node(Arch::Gcn, &toy(false), 2, 0, &recipe()).unwrap();
+        assert_eq!(run.epochs, 3);
+        assert!((0.0..=1.0).contains(&run.test_acc) && (0.0..=1.0).contains(&run.val_acc));
     }
 }
