@@ -186,6 +186,7 @@ fn cargo_bench(root: &Path, suite: &str, threads: &str) -> Result<()> {
         .args(args)
         .current_dir(root)
         .env("OMP_NUM_THREADS", threads)
+        .env("SEQGRAPH_BENCH_THREADS", threads)
         .stdout(Stdio::from(std::io::stderr()))
         .status()
         .with_context(|| format!("cannot run {cargo}"))?;
