@@ -1,9 +1,10 @@
-//! Training you can trust, for `train seq` and `train node`: 20 epochs
+//! Training you can trust, for `train seq`, `train node` and `train temporal`: 20 epochs
 //! straight leave the same parameters, bit for bit, as 10 epochs, a resume
 //! and 10 more; a checkpoint of another model or data set is refused naming
 //! the field; an absurd learning rate stops naming the epoch and the
 //! parameter and keeps the last good checkpoint; Ctrl-C checkpoints.
-//! Node training is called as a library; `train seq` through the binary.
+//! Node training is called as a library; `train seq` and `train temporal`
+//! (6 epochs = 3 + resume + 3 on Chickenpox) through the binary.
 //! Skipped (with a note) where the shared data mirror is absent.
 
 use std::path::{Path, PathBuf};
@@ -398,4 +399,60 @@ fn node_early_stopping_and_selection_survive_a_resume() {
     // A stopped run resumed trains no further.
     let c = go(options(200, None, Some(&straight))).unwrap();
     assert_eq!((c.epochs, c.test_acc.to_bits()), (a.epochs, a.test_acc.to_bits()));
+}
+
+/// Runs `seqgraph train temporal` with `args`: stdout when it succeeds, stderr when it fails.
+fn temporal(mirror: &Path, args: &[&str]) -> Result<String, String> {
+    let out = Command::new(env!("CARGO_BIN_EXE_seqgraph"))
+        .args(["train", "temporal", "--threads", "1", "--json"])
+        .args(args)
+        .env("SEQGRAPH_DATA_MIRROR", mirror)
+        .output()
+        .expect("the seqgraph binary runs");
+    if out.status.success() {
+        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    } else {
+        Err(String::from_utf8_lossy(&out.stderr).into_owned())
+    }
+}
+
+#[test]
+fn temporal_six_epochs_equal_three_then_resume_then_three_and_foreign_checkpoints_are_refused() {
+    let Some(m) = mirror() else {
+        eprintln!("skipped: no data mirror");
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let path = |n: &str| dir.path().join(n).to_string_lossy().into_owned();
+    let (straight, half, resumed) = (path("straight.st"), path("half.st"), path("resumed.st"));
+    let pox = ["--dataset", "chickenpox", "--model", "gconvgru"];
+    let run = |extra: &[&str]| temporal(&m, &[&pox[..], extra].concat());
+    let a = run(&["--epochs", "6", "--checkpoint", &straight]).unwrap();
+    run(&["--epochs", "3", "--checkpoint", &half]).unwrap();
+    let b = run(&["--epochs", "6", "--checkpoint", &resumed, "--resume", &half]).unwrap();
+    assert_same_params(Path::new(&straight), Path::new(&resumed));
+    let mse = |s: &str| {
+        let v: serde_json::Value = serde_json::from_str(s.trim()).expect("one JSON object");
+        v["mse"].as_f64().expect("an MSE").to_bits()
+    };
+    assert_eq!(mse(&a), mse(&b), "{a} vs {b}");
+
+    let err = temporal(
+        &m,
+        &[
+            "--dataset",
+            "chickenpox",
+            "--model",
+            "tgcn",
+            "--epochs",
+            "6",
+            "--resume",
+            &half,
+        ],
+    )
+    .unwrap_err();
+    assert!(
+        err.contains("refusing to resume") && err.contains("gconvgru") && err.contains("tgcn"),
+        "{err}"
+    );
 }
