@@ -211,7 +211,8 @@ fn corrupt(path: &Path, reason: impl std::fmt::Display) -> TrainError {
     }
 }
 
-/// Writes `bytes` to `path` through a temporary file in the same folder and a rename.
+/// Writes `bytes` to `path` through a temporary file in the same folder and a
+/// rename; on failure the temporary file is removed and `path` is untouched.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), TrainError> {
     let dir = path
         .parent()
@@ -223,11 +224,18 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), TrainError> {
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
     let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
-    let mut f = std::fs::File::create(&tmp).map_err(io(&tmp))?;
-    f.write_all(bytes).map_err(io(&tmp))?;
-    f.sync_all().map_err(io(&tmp))?;
-    drop(f);
-    std::fs::rename(&tmp, path).map_err(io(path))
+    let written = (|| {
+        let mut f = std::fs::File::create(&tmp).map_err(io(&tmp))?;
+        f.write_all(bytes).map_err(io(&tmp))?;
+        f.sync_all().map_err(io(&tmp))?;
+        drop(f);
+        std::fs::rename(&tmp, path).map_err(io(path))
+    })();
+    if written.is_err() {
+        // A failed write leaves the previous file as it was and no temporary behind.
+        let _ = std::fs::remove_file(&tmp);
+    }
+    written
 }
 
 /// The checkpoint path of seed `seed` when a run trains `seeds` seeds:
@@ -445,4 +453,36 @@ pub fn restore(
     adam.exp_avg = to_device(loaded.exp_avg);
     adam.exp_avg_sq = to_device(loaded.exp_avg_sq);
     Ok(loaded.meta)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A rename that fails (the target is a non-empty folder) is an I/O error
+    /// naming the path, and leaves neither a temporary file nor a changed target.
+    #[test]
+    fn a_failed_atomic_write_leaves_no_temporary_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("ck.safetensors");
+        std::fs::create_dir(&target).unwrap();
+        std::fs::write(target.join("inside"), b"x").unwrap();
+        let err = write_atomic(&target, b"new bytes").unwrap_err();
+        assert!(
+            matches!(&err, TrainError::Io { path, .. } if path == &target),
+            "{err}"
+        );
+        let left: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(left, vec![std::ffi::OsString::from("ck.safetensors")]);
+        assert!(target.is_dir());
+
+        let file = dir.path().join("ok.json");
+        write_atomic(&file, b"1").unwrap();
+        write_atomic(&file, b"2").unwrap();
+        assert_eq!(std::fs::read(&file).unwrap(), b"2");
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 2);
+    }
 }
