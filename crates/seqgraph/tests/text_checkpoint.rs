@@ -3,7 +3,8 @@
 //! as 1 epoch, a resume, and 1 more), a checkpoint of another run is refused,
 //! and `--supervise all` trains the sequence view on every labelled phrase;
 //! UD UPOS tagging resumes bit for bit too (20 epochs = 10 + resume + 10) and
-//! refuses a checkpoint of another model, other training data or SST.
+//! refuses a checkpoint of another model, other training data or SST, and
+//! Ctrl-C during UPOS training writes a checkpoint the run resumes from.
 //! Skipped (with a note) where the shared data mirror is absent.
 
 use std::path::{Path, PathBuf};
@@ -264,4 +265,73 @@ fn upos_twenty_epochs_equal_ten_then_resume_then_ten_bit_for_bit() {
     .unwrap();
     let err = upos(&m, &["--model", "bilstm", "--epochs", "2", "--resume", &sst]).unwrap_err();
     assert!(err.contains("refusing to resume"), "{err}");
+}
+
+#[test]
+fn upos_ctrl_c_checkpoints_and_the_run_resumes() {
+    let Some(m) = mirror() else {
+        eprintln!("skipped: no data mirror");
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let ck = dir.path().join("ctrl-c.st");
+    let ck_arg = ck.to_string_lossy().into_owned();
+    let child = Command::new(env!("CARGO_BIN_EXE_seqgraph"))
+        .args([
+            "train",
+            "text",
+            "--task",
+            "ud-upos",
+            "--limit",
+            "20",
+            "--eval-limit",
+            "50",
+        ])
+        .args([
+            "--embed",
+            "8",
+            "--hidden",
+            "8",
+            "--batch",
+            "5",
+            "--threads",
+            "1",
+            "--json",
+        ])
+        .args([
+            "--epochs",
+            "1000000",
+            "--checkpoint-every",
+            "5",
+            "--checkpoint",
+            &ck_arg,
+        ])
+        .env("SEQGRAPH_DATA_MIRROR", &m)
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("the seqgraph binary starts");
+    // Ctrl-C once training runs (the first periodic checkpoint is written).
+    let start = std::time::Instant::now();
+    while !ck.exists() && start.elapsed().as_secs() < 300 {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let status = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{err}");
+    assert!(
+        err.contains("interrupted after epoch") && err.contains("continue with --resume"),
+        "{err}"
+    );
+    assert!(out.stdout.is_empty(), "no result from an interrupted run");
+    let done = train_utils::checkpoint::load(&ck).unwrap().meta.epoch;
+    assert!(done >= 5 && done < 1_000_000, "{done}");
+    let more = (done + 2).to_string();
+    let r = upos(&m, &["--epochs", &more, "--resume", &ck_arg]);
+    let v = json(&r.unwrap());
+    assert!((0.0..=1.0).contains(&v["value"].as_f64().unwrap()));
 }
