@@ -329,7 +329,7 @@ fn upos_ctrl_c_checkpoints_and_the_run_resumes() {
     );
     assert!(out.stdout.is_empty(), "no result from an interrupted run");
     let done = train_utils::checkpoint::load(&ck).unwrap().meta.epoch;
-    assert!(done >= 5 && done < 1_000_000, "{done}");
+    assert!((5..1_000_000).contains(&done), "{done}");
     let more = (done + 2).to_string();
     let r = upos(&m, &["--epochs", &more, "--resume", &ck_arg]);
     let v = json(&r.unwrap());
