@@ -22,8 +22,8 @@ enum Expect {
     /// A known gap, recorded so that a fix shows up here: the layer passes the
     /// input to libtorch, which fails inside a panicking tch call with this text.
     /// (GcnConv's float64 gap was closed; Seq2Seq given rank-1 targets, the
-    /// DCRNN cell given one support instead of two, and DcrnnSeq2Seq given an
-    /// empty batch are open.)
+    /// DCRNN cell given one support instead of two, DcrnnSeq2Seq given an
+    /// empty batch and the unchecked `aggregate` helper are open.)
     KnownPanic(&'static str),
 }
 
@@ -700,6 +700,15 @@ fn more_cases(vs: &'static nn::VarStore) -> Vec<Case> {
             "GraphWaveNet: 7 nodes for 5",
             Expect::Err(&["GraphWaveNet", "[2, 4, 7, 2]"]),
             move || wavenet.f_encode(&bxtnf(2, 4, 7, 2), &eye(7)).map_err(s),
+        ),
+        case(
+            "aggregate (helper): target index 5 on 4 nodes",
+            // The message-passing helpers take no Result and check nothing.
+            Expect::KnownPanic("index 5 is out of bounds for dimension 0 with size 4"),
+            || {
+                let index = Tensor::from_slice(&[0i64, 1, 5]);
+                Ok(gm::message_passing::aggregate(&x(3, 2), &index, 4, gm::Aggr::Sum))
+            },
         ),
         case(
             "DcrnnSeq2Seq: empty batch",
