@@ -46,7 +46,7 @@
 
 use tch::{nn, Kind, Tensor};
 
-use crate::error::{Result, SeqError};
+use crate::error::{Mismatch, Result, SeqError};
 use crate::schedule::{LevelPlan, Schedule};
 
 /// Which Tree-LSTM cell.
@@ -133,29 +133,38 @@ impl TreeLstm {
         self.hidden
     }
 
+    /// The layer's name in error messages.
+    fn layer(&self) -> &'static str {
+        match self.cell {
+            TreeCell::ChildSum => "ChildSumTreeLstm",
+            TreeCell::NAry(_) => "NAryTreeLstm",
+        }
+    }
+
     fn check_x(&self, x: &Tensor, num_nodes: i64) -> Result<()> {
-        if x.size() != [num_nodes, self.input] {
-            return Err(SeqError::Shape {
-                what: "tree input",
+        let mismatch = if x.size() != [num_nodes, self.input] {
+            Mismatch::Shape {
                 expected: format!("[num_nodes={num_nodes}, {}]", self.input),
                 got: x.size(),
-            });
-        }
-        if x.kind() != self.w_ih.kind() {
-            return Err(SeqError::Kind {
-                what: "tree input",
+            }
+        } else if x.kind() != self.w_ih.kind() {
+            Mismatch::Kind {
                 expected: self.w_ih.kind(),
                 got: x.kind(),
-            });
-        }
-        if x.device() != self.w_ih.device() {
-            return Err(SeqError::Device {
-                what: "tree input",
+            }
+        } else if x.device() != self.w_ih.device() {
+            Mismatch::Device {
                 expected: self.w_ih.device(),
                 got: x.device(),
-            });
-        }
-        Ok(())
+            }
+        } else {
+            return Ok(());
+        };
+        Err(SeqError::Input {
+            layer: self.layer(),
+            what: "node inputs x",
+            mismatch,
+        })
     }
 
     /// The cell on a group of `n` nodes: `xw = W_ih x + b_ih` (`[n, 4H]`) and

@@ -626,8 +626,7 @@ fn more_cases(vs: &'static nn::VarStore) -> Vec<Case> {
         ),
         case(
             "TreeLstm: x for 4 nodes, plan of 3",
-            // The message does not name the layer (a gap in seq-models' wording).
-            Expect::Err(&["tree input", "[num_nodes=3, 3]", "got [4, 3]"]),
+            Expect::Err(&["ChildSumTreeLstm expects node inputs x of shape [num_nodes=3, 3], got [4, 3]"]),
             move || {
                 tree.forward(&x(4, 3), &plan(&[(0, 1), (0, 2)], 3, None))
                     .map(|s| s.h)
