@@ -1,11 +1,14 @@
 //! Recurrent-layer benches (seq-models): forward + backward of a one-layer LSTM, fused libtorch kernel
 //! and explicit step-by-step loop, at B=64, T=100, I=32, H=128 and B=32, T=29, I=12, H=64.
 //!
-//! The work matches the peer `benches/peers/torch_lstm.py` (`torch.nn.LSTM`) step for step: float32
-//! on the CPU, input `[batch, time, features]` (batch first) that requires a gradient, zero initial
-//! state, loss = sum of the outputs, gradients of the parameters only. Threads: `SEQGRAPH_BENCH_THREADS`,
-//! else `OMP_NUM_THREADS`, else 2, as the peer reads them. Peak memory of one step of each case is
-//! recorded with `seqgraph_benches::record_peak` before criterion's iterations.
+//! The work matches the peer `benches/peers/torch_lstm.py` (`torch.nn.LSTM`) step for step. Its
+//! `fused` cases are `torch.nn.LSTM` as it runs by default (float32 on the CPU goes to oneDNN's fused
+//! RNN kernel, as our `Tensor::lstm` does); its `explicit` cases are the same module with oneDNN turned
+//! off, where ATen runs its own per-step loop of ops under autograd, the counterpart of our explicit
+//! loop. Both sides: float32 on the CPU, input `[batch, time, features]` (batch first) that requires a
+//! gradient, zero initial state, loss = sum of the outputs, gradients of the parameters only. Threads:
+//! `SEQGRAPH_BENCH_THREADS`, else `OMP_NUM_THREADS`, else 2, as the peer reads them. Peak memory of one
+//! step of each case is recorded with `seqgraph_benches::record_peak` before criterion's iterations.
 use std::hint::black_box;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
