@@ -122,6 +122,9 @@ pub enum Forecaster {
         encoder: Box<dyn Encoder>,
         /// The head (PGT's `linear`).
         linear: nn::Linear,
+        /// Whether ReLU comes between the encoder and the head (PGT's recipes:
+        /// yes; T-GCN's regressor reads the hidden state directly).
+        relu: bool,
     },
     /// DCRNN's encoder-decoder over the horizon.
     Seq2Seq(DcrnnSeq2Seq),
@@ -130,6 +133,13 @@ pub enum Forecaster {
 impl Forecaster {
     /// Builds the model of `config` under `path` (`recurrent` and `linear`, as PGT names them).
     pub fn new<'a, P: Borrow<nn::Path<'a>>>(path: P, config: &ModelConfig) -> Result<Self> {
+        Self::with_relu(path, config, true)
+    }
+
+    /// [`new`](Self::new), choosing whether ReLU sits between the encoder and
+    /// the linear head (`false`: T-GCN's regressor, `Linear(hidden, horizon)`
+    /// on the last hidden state). No effect on [`Forecaster::Seq2Seq`].
+    pub fn with_relu<'a, P: Borrow<nn::Path<'a>>>(path: P, config: &ModelConfig, relu: bool) -> Result<Self> {
         let p = path.borrow();
         let r = p / "recurrent";
         let c = config;
@@ -160,14 +170,25 @@ impl Forecaster {
             }
         };
         let linear = nn::linear(p / "linear", encoder.hidden_size(), c.horizon, Default::default());
-        Ok(Forecaster::Head { encoder, linear })
+        Ok(Forecaster::Head {
+            encoder,
+            linear,
+            relu,
+        })
     }
 
     /// Forecasts `(B, N, horizon)` from `x` `(B, T, N, F)` (the decoder, if
     /// any, fed its own predictions).
     pub fn f_forward(&self, x: &Tensor, graph: &Graph) -> Result<Tensor> {
         match self {
-            Forecaster::Head { encoder, linear } => Ok(encoder.f_encode(x, graph)?.relu().apply(linear)),
+            Forecaster::Head {
+                encoder,
+                linear,
+                relu,
+            } => {
+                let h = encoder.f_encode(x, graph)?;
+                Ok(if *relu { h.relu() } else { h }.apply(linear))
+            }
             Forecaster::Seq2Seq(m) => m.f_forward(x, graph, None),
         }
     }

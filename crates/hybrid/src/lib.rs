@@ -45,4 +45,6 @@ pub use graph::{propagate, Graph, GraphOp, SupportKind};
 pub use metrics::{metrics, metrics_per_horizon, Mask, Metrics};
 pub use recurrent::{A3tgcn, Encoder, GConvLstm, GraphGru};
 pub use seq2seq::{DcrnnSeq2Seq, TeacherForcing};
-pub use train::{fit, persistence, predict, FitConfig, FitReport, Loss, Samples};
+pub use train::{
+    fit, keep_freed_memory, peak_rss_mib, persistence, predict, FitConfig, FitReport, Loss, Samples,
+};

@@ -3,11 +3,11 @@
 
 use crate::error::{HybridError, Result};
 use crate::forecast::{Forecaster, ModelConfig, ModelKind};
-use crate::graph::Graph;
+use crate::graph::{Graph, SupportKind};
 use crate::metrics::{metrics, metrics_per_horizon, Mask, Metrics};
 use crate::train::{fit, persistence, predict, FitConfig, Loss, Samples};
 use graph_data::csr::Csr;
-use graph_data::temporal::StaticGraphSignal;
+use graph_data::temporal::{DynamicGraphSignal, StaticGraphSignal};
 use tch::{nn, Device, Kind, Tensor};
 
 /// Where the input steps of each sample go.
@@ -59,10 +59,32 @@ pub struct Prepared {
     pub periods: i64,
     /// Values forecast per node.
     pub horizon: i64,
-    /// Targets are multiplied by this to report metrics in the data's units.
+    /// Values in the data's units are `scaled * scale + offset`: metrics are
+    /// reported in the data's units.
     pub scale: f64,
+    /// See `scale` (0 for max scaling).
+    pub offset: f64,
     /// Which test targets count in the metrics.
     pub mask: Mask,
+    /// Validation samples for early stopping (the chronological tail of the
+    /// training part), when the protocol keeps some.
+    pub val: Option<Samples>,
+    /// A dynamic graph: each sample's own supports (one set per input step),
+    /// for the training, validation and test samples in order. `graph` is
+    /// then the first training sample's.
+    pub sample_graphs: Option<SampleGraphs>,
+}
+
+/// The supports of each sample of a dynamic graph (england_covid: one graph
+/// per day, so every window has its own sequence of graphs).
+#[derive(Debug)]
+pub struct SampleGraphs {
+    /// One per training sample.
+    pub train: Vec<Graph>,
+    /// One per validation sample.
+    pub val: Vec<Graph>,
+    /// One per test sample.
+    pub test: Vec<Graph>,
 }
 
 fn series_tensor(signal: &StaticGraphSignal) -> Result<Tensor> {
@@ -114,31 +136,240 @@ pub fn chickenpox(
         periods,
         horizon: 1,
         scale: 1.0,
+        offset: 0.0,
         mask: Mask::None,
+        val: None,
+        sample_graphs: None,
     })
 }
 
-/// T-GCN's Los-loop protocol: speeds divided by their maximum, the first
-/// `train_ratio` (0.8) of the steps for training and the rest for testing,
-/// windows of `t_in` (12) steps and the next `horizon` (12) steps cut inside
-/// each part. Metrics leave out zero speeds (missing readings).
-pub fn los_loop(signal: &StaticGraphSignal, kind: ModelKind, t_in: i64, horizon: i64) -> Result<Prepared> {
+/// How a protocol scales its series before the model sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scaling {
+    /// Divided by the maximum (T-GCN's reference code: of the whole series).
+    Max,
+    /// Minus the training part's mean, divided by its standard deviation
+    /// (DCRNN's and Graph WaveNet's `StandardScaler`).
+    ZScore,
+}
+
+/// `(offset, scale)` of `scaling` fitted on `values`.
+fn fit_scaling(values: &Tensor, scaling: Scaling) -> (f64, f64) {
+    let v = values.to_kind(Kind::Double);
+    match scaling {
+        Scaling::Max => (0.0, v.max().double_value(&[]).max(1e-12)),
+        Scaling::ZScore => (
+            v.mean(Kind::Double).double_value(&[]),
+            v.std(true).double_value(&[]).max(1e-12),
+        ),
+    }
+}
+
+/// T-GCN's support: `D^-1/2 (A + I) D^-1/2` with the identity added to
+/// whatever diagonal the adjacency has (Los-loop's file already holds ones,
+/// so its self loops weigh 2, as in T-GCN's `calculate_laplacian_with_self_loop`).
+fn tgcn_support(adj: &Csr, dense: bool) -> Result<Vec<Tensor>> {
+    let n = adj.num_nodes();
+    let mut entries: Vec<(u32, u32, f32)> = Vec::with_capacity(adj.nnz() + n);
+    for r in 0..n {
+        let (cols, w) = adj.row(r);
+        for (i, &c) in cols.iter().enumerate() {
+            entries.push((r as u32, c, w.map_or(1.0, |w| w[i])));
+        }
+        entries.push((r as u32, r as u32, 1.0));
+    }
+    let (src, dst, w): (Vec<u32>, Vec<u32>, Vec<f32>) = entries.into_iter().fold(
+        (Vec::new(), Vec::new(), Vec::new()),
+        |(mut s, mut d, mut w), (a, b, c)| {
+            s.push(a);
+            d.push(b);
+            w.push(c);
+            (s, d, w)
+        },
+    );
+    let edges =
+        graph_data::EdgeList::new(n, src, dst, Some(w)).map_err(|e| HybridError::Graph(e.to_string()))?;
+    // Duplicate (r, r) entries are summed by the CSR build: A_rr + 1.
+    let plus_i = Csr::from_edge_list(&edges)
+        .map_err(|e| HybridError::Graph(e.to_string()))?
+        .deduplicated(graph_data::csr::Dedup::Sum);
+    let t = plus_i
+        .gcn_normalized(false, false)
+        .transpose()
+        .to_sparse_coo_tensor();
+    Ok(vec![if dense { t.to_dense(None, false) } else { t }])
+}
+
+/// The first `1 - val_fraction` of `samples` and the rest (`None` when
+/// `val_fraction` is 0).
+fn split_val(samples: Samples, val_fraction: f64) -> (Samples, Option<Samples>) {
+    let n = samples.len();
+    let n_val = (val_fraction * n as f64).round() as i64;
+    if n_val <= 0 || n_val >= n {
+        return (samples, None);
+    }
+    (samples.slice(0, n - n_val), Some(samples.slice(n - n_val, n)))
+}
+
+/// T-GCN's Los-loop protocol (Zhao et al. 2019 and its reference code): speeds
+/// divided by the maximum of the whole series (or z-scored with the training
+/// part's statistics, `scaling`), the first 80 % of the steps for
+/// training and the rest for testing, windows of `t_in` (12) steps and the
+/// next `horizon` steps cut inside each part (T-GCN trains one model per
+/// horizon: 3 steps for its "15 minutes"). The last `val_fraction` of the
+/// training windows are held out for early stopping (T-GCN has none). T-GCN
+/// and A3T-GCN get T-GCN's support `D^-1/2 (A + I) D^-1/2`. Metrics are not
+/// masked (Los-loop has no zero speeds, so masking would change nothing).
+pub fn los_loop(
+    signal: &StaticGraphSignal,
+    kind: ModelKind,
+    t_in: i64,
+    horizon: i64,
+    val_fraction: f64,
+    scaling: Scaling,
+) -> Result<Prepared> {
     let series = series_tensor(signal)?;
-    let scale = series.max().double_value(&[]);
-    let series = series / scale;
     let steps = signal.steps as i64;
     let n_train = (0.8 * steps as f64) as i64;
+    // T-GCN divides by the maximum of the whole series (train and test).
+    let (offset, scale) = match scaling {
+        Scaling::Max => fit_scaling(&series, scaling),
+        Scaling::ZScore => fit_scaling(&series.narrow(0, 0, n_train), scaling),
+    };
+    let series = (series - offset) / scale;
     let cut = |s: &Tensor| windows(s, t_in, horizon, LagLayout::Steps);
+    let graph = if kind.support_kind() == SupportKind::GcnNormalised {
+        let adj = Csr::from_edge_list(&signal.edges).map_err(|e| HybridError::Graph(e.to_string()))?;
+        Graph::Static(tgcn_support(&adj, false)?)
+    } else {
+        graph_for(kind, signal)?
+    };
+    let (train, val) = split_val(cut(&series.narrow(0, 0, n_train))?, val_fraction);
     Ok(Prepared {
         dataset: "los-loop".into(),
-        train: cut(&series.narrow(0, 0, n_train))?,
+        train,
+        test: cut(&series.narrow(0, n_train, steps - n_train))?,
+        graph,
+        in_features: 1,
+        periods: t_in,
+        horizon,
+        scale,
+        offset,
+        mask: Mask::None,
+        val,
+        sample_graphs: None,
+    })
+}
+
+/// flu_bybw (140 districts, 416 weekly influenza counts): `t_in` weeks in
+/// (as steps), the next `horizon` weeks out, windows cut inside each part of
+/// an 80/20 chronological split of the weeks, counts scaled with the training
+/// part's statistics (`scaling`; metrics in counts, unmasked: a zero count is a real zero),
+/// the last `val_fraction` of the training windows held out for early stopping.
+pub fn flu_bybw(
+    signal: &StaticGraphSignal,
+    kind: ModelKind,
+    t_in: i64,
+    horizon: i64,
+    val_fraction: f64,
+    scaling: Scaling,
+) -> Result<Prepared> {
+    let series = series_tensor(signal)?;
+    let steps = signal.steps as i64;
+    let n_train = (0.8 * steps as f64) as i64;
+    let (offset, scale) = fit_scaling(&series.narrow(0, 0, n_train), scaling);
+    let series = (series - offset) / scale;
+    let cut = |s: &Tensor| windows(s, t_in, horizon, LagLayout::Steps);
+    let (train, val) = split_val(cut(&series.narrow(0, 0, n_train))?, val_fraction);
+    Ok(Prepared {
+        dataset: "flu-bybw".into(),
+        train,
         test: cut(&series.narrow(0, n_train, steps - n_train))?,
         graph: graph_for(kind, signal)?,
         in_features: 1,
         periods: t_in,
         horizon,
         scale,
-        mask: Mask::Zeros,
+        offset,
+        mask: Mask::None,
+        val,
+        sample_graphs: None,
+    })
+}
+
+/// england_covid (129 regions, 61 days, a mobility graph per day), PyG
+/// Temporal's lag view (`lags` days in, the next day out) with the days as
+/// steps so that step `j` of the window starting at day `s` reads day
+/// `s + j`'s graph; windows are split 80/20 in time order (`int(0.8 * S)`,
+/// as `temporal_signal_split`), the last `val_fraction` of the training
+/// windows held out; cases divided by the training part's maximum, metrics
+/// in cases, unmasked.
+pub fn england_covid(
+    signal: &DynamicGraphSignal,
+    kind: ModelKind,
+    lags: i64,
+    val_fraction: f64,
+) -> Result<Prepared> {
+    if signal.features != 1 {
+        return Err(HybridError::Config(format!(
+            "expected one feature per node, the signal has {}",
+            signal.features
+        )));
+    }
+    let (steps, n) = (signal.steps() as i64, signal.nodes() as i64);
+    let series = Tensor::from_slice(&signal.values).reshape([steps, n]);
+    let all = windows(&series, lags, 1, LagLayout::Steps)?;
+    let total = all.len();
+    let n_train = (0.8 * total as f64) as i64;
+    // Scale by the largest value any training sample sees (inputs or target).
+    let scale = series
+        .narrow(0, 0, n_train + lags)
+        .max()
+        .double_value(&[])
+        .max(1e-12);
+    let offset = 0.0;
+    let all = Samples::new(all.x / scale, all.y / scale)?;
+    let dense = n <= 64;
+    let day_supports = signal
+        .edges
+        .iter()
+        .map(|e| {
+            let adj = Csr::from_edge_list(e).map_err(|e| HybridError::Graph(e.to_string()))?;
+            kind.support_kind().supports(&adj, dense)
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let graph_of = |start: i64| {
+        Graph::PerStep(
+            (start..start + lags)
+                .map(|d| {
+                    day_supports[d as usize]
+                        .iter()
+                        .map(Tensor::shallow_clone)
+                        .collect()
+                })
+                .collect(),
+        )
+    };
+    let (train, val) = split_val(all.slice(0, n_train), val_fraction);
+    let n_fit = train.len();
+    let n_val = val.as_ref().map_or(0, Samples::len);
+    Ok(Prepared {
+        dataset: "england-covid".into(),
+        train,
+        test: all.slice(n_train, total),
+        graph: graph_of(0),
+        in_features: 1,
+        periods: lags,
+        horizon: 1,
+        scale,
+        offset,
+        mask: Mask::None,
+        val,
+        sample_graphs: Some(SampleGraphs {
+            train: (0..n_fit).map(graph_of).collect(),
+            val: (n_fit..n_fit + n_val).map(graph_of).collect(),
+            test: (n_train..total).map(graph_of).collect(),
+        }),
     })
 }
 
@@ -152,7 +383,8 @@ impl Prepared {
 /// What one training run reached.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RunResult {
-    /// Test metrics over all horizons, in the data's units.
+    /// Test metrics over all horizon steps flattened together, in the data's
+    /// units (T-GCN's convention: its "15 minutes" are steps 1 to 3 together).
     pub test: Metrics,
     /// Test metrics at each horizon step.
     pub per_horizon: Vec<Metrics>,
@@ -160,14 +392,112 @@ pub struct RunResult {
     pub persistence: Metrics,
     /// The persistence baseline's test metrics at each horizon step.
     pub persistence_per_horizon: Vec<Metrics>,
+    /// Test metrics over the steps `1..=h` flattened, for each `h` (T-GCN's
+    /// convention for its horizons: "30 minutes" are steps 1 to 6).
+    pub to_step: Vec<Metrics>,
+    /// The persistence baseline's [`to_step`](Self::to_step).
+    pub persistence_to_step: Vec<Metrics>,
+    /// The historical-average baseline's [`to_step`](Self::to_step).
+    pub historical_average_to_step: Vec<Metrics>,
+    /// The historical-average baseline's test metrics (see [`historical_average`]).
+    pub historical_average: Metrics,
+    /// The historical-average baseline's test metrics at each horizon step.
+    pub historical_average_per_horizon: Vec<Metrics>,
     /// Seconds per training epoch.
     pub seconds_per_epoch: f64,
     /// Last epoch's training loss.
     pub final_train_loss: f64,
 }
 
+/// Which samples of a [`Prepared`] data set.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Part {
+    /// The training samples.
+    Train,
+    /// The validation samples (none: an error).
+    Val,
+    /// The test samples.
+    Test,
+}
+
+impl Prepared {
+    /// Scaled values back in the data's units: `v * scale + offset`.
+    pub fn unscale(&self, v: &Tensor) -> Tensor {
+        v * self.scale + self.offset
+    }
+
+    /// The samples of `part`.
+    pub fn part(&self, part: Part) -> Result<&Samples> {
+        match part {
+            Part::Train => Ok(&self.train),
+            Part::Test => Ok(&self.test),
+            Part::Val => self
+                .val
+                .as_ref()
+                .ok_or_else(|| HybridError::Config(format!("{} has no validation samples", self.dataset))),
+        }
+    }
+
+    /// Each sample's graph for `part` on a dynamic graph, `None` on a static one.
+    pub fn graphs(&self, part: Part) -> Option<&[Graph]> {
+        self.sample_graphs.as_ref().map(|g| match part {
+            Part::Train => g.train.as_slice(),
+            Part::Val => g.val.as_slice(),
+            Part::Test => g.test.as_slice(),
+        })
+    }
+}
+
+/// The historical-average forecast (T-GCN's "HA" baseline): each node's mean
+/// over all the input values of its window (every step and lag), repeated
+/// over the horizon, `(S, N, horizon)`.
+pub fn historical_average(x: &Tensor, horizon: i64) -> Tensor {
+    x.mean_dim([1i64, 3].as_slice(), false, Kind::Float)
+        .unsqueeze(-1)
+        .repeat([1, 1, horizon])
+}
+
+/// The model's forecasts for `part` (scaled units), `(S, N, horizon)`: in
+/// batches of 1024 on a static graph, sample by sample on a dynamic one.
+/// `graph` is `data.graph` already on `device`.
+pub fn predict_part(
+    model: &Forecaster,
+    graph: &Graph,
+    data: &Prepared,
+    part: Part,
+    device: Device,
+) -> Result<Tensor> {
+    let samples = data.part(part)?;
+    let x = samples.x.to_device(device);
+    match data.graphs(part) {
+        None => predict(model, graph, &x, 1024),
+        Some(graphs) => {
+            let _guard = tch::no_grad_guard();
+            let preds = graphs
+                .iter()
+                .enumerate()
+                .map(|(i, g)| model.f_forward(&x.narrow(0, i as i64, 1), &g.to_device(device)))
+                .collect::<Result<Vec<_>>>()?;
+            Ok(Tensor::cat(&preds, 0))
+        }
+    }
+}
+
+/// The model's metrics on `part` (over all horizon steps, in the data's units).
+pub fn score(
+    model: &Forecaster,
+    graph: &Graph,
+    data: &Prepared,
+    part: Part,
+    device: Device,
+) -> Result<Metrics> {
+    let pred = data.unscale(&predict_part(model, graph, data, part, device)?.to_kind(Kind::Float));
+    let y = data.unscale(&data.part(part)?.y.to_device(device));
+    metrics(&pred, &y, data.mask)
+}
+
 /// Builds the model of `config` with `seed`, trains it on `data.train` and
-/// evaluates it on `data.test`, on `device`.
+/// evaluates it on `data.test`, on `device` (static graphs only).
 pub fn run(
     data: &Prepared,
     config: &ModelConfig,
@@ -175,9 +505,29 @@ pub fn run(
     seed: i64,
     device: Device,
 ) -> Result<RunResult> {
+    run_with_head(data, config, fit_config, true, seed, device)
+}
+
+/// [`run`] choosing the head: ReLU then linear (`relu`) or T-GCN's linear
+/// regressor. Trains `fit_config.epochs` epochs and keeps the last parameters
+/// (no validation).
+pub fn run_with_head(
+    data: &Prepared,
+    config: &ModelConfig,
+    fit_config: &FitConfig,
+    relu: bool,
+    seed: i64,
+    device: Device,
+) -> Result<RunResult> {
+    if data.sample_graphs.is_some() {
+        return Err(HybridError::Config(format!(
+            "recipe::run trains on a static graph; {} has a graph per sample",
+            data.dataset
+        )));
+    }
     tch::manual_seed(seed);
     let vs = nn::VarStore::new(device);
-    let model = Forecaster::new(vs.root(), config)?;
+    let model = Forecaster::with_relu(vs.root(), config, relu)?;
     let graph = data.graph.to_device(device);
     let train = data.train.to_device(device);
     let report = fit(&model, &vs, &graph, &train, fit_config)?;
@@ -186,8 +536,8 @@ pub fn run(
 }
 
 /// Scores a trained model on `data.test` (in the data's original units),
-/// overall and per horizon step, beside the persistence baseline. `graph`
-/// must already be on `device`, the model's device.
+/// overall and per horizon step, beside the persistence and historical-average
+/// baselines. `graph` must already be on `device`, the model's device.
 pub fn evaluate(
     model: &Forecaster,
     graph: &Graph,
@@ -197,14 +547,25 @@ pub fn evaluate(
     final_train_loss: f64,
 ) -> Result<RunResult> {
     let test = data.test.to_device(device);
-    let pred = predict(model, graph, &test.x, 1024)?.to_kind(Kind::Float) * data.scale;
-    let y = &test.y * data.scale;
-    let base = persistence(&test.x, data.horizon) * data.scale;
+    let pred = data.unscale(&predict_part(model, graph, data, Part::Test, device)?.to_kind(Kind::Float));
+    let y = data.unscale(&test.y);
+    let base = data.unscale(&persistence(&test.x, data.horizon));
+    let ha = data.unscale(&historical_average(&test.x, data.horizon));
+    let to_step = |p: &Tensor| {
+        (1..=data.horizon)
+            .map(|h| metrics(&p.narrow(-1, 0, h), &y.narrow(-1, 0, h), data.mask))
+            .collect::<Result<Vec<_>>>()
+    };
     Ok(RunResult {
+        to_step: to_step(&pred)?,
+        persistence_to_step: to_step(&base)?,
+        historical_average_to_step: to_step(&ha)?,
         test: metrics(&pred, &y, data.mask)?,
         per_horizon: metrics_per_horizon(&pred, &y, data.mask)?,
         persistence: metrics(&base, &y, data.mask)?,
         persistence_per_horizon: metrics_per_horizon(&base, &y, data.mask)?,
+        historical_average: metrics(&ha, &y, data.mask)?,
+        historical_average_per_horizon: metrics_per_horizon(&ha, &y, data.mask)?,
         seconds_per_epoch,
         final_train_loss,
     })
