@@ -774,27 +774,29 @@ fn run_direction(
 
 /// The LSTM step of the layer loop, with one sigmoid for all four gates: `tanh(x) = 2σ(2x) - 1`, so with
 /// the `g` rows of `W_ih`, `W_hh` and the biases doubled (once per call, [`LstmGates::double_g`]), the
-/// step is `s = σ(xw + W_hh h)`, `[i, f, g, o] = [s_i, s_f, 2 s_g - 1, s_o]`, `c' = f * c + i * g`,
-/// `h' = o * tanh(c')`: eight ATen ops (addmm, sigmoid, addcmul, chunk, mul, addcmul, tanh, mul)
-/// where the four separate activations take ten. Same values as [`explicit_step`] up to rounding
-/// (the agreement tests hold it to 1e-5 against the fused kernel); each op costs about 3 us of
-/// dispatch and autograd on a CPU, which is most of a small layer's time.
+/// step is `s = σ(xw + W_hh h)`, `[i, f, u, o] = s`, `g = 2u - 1`, `c' = f * c + i * g`,
+/// `h' = o * tanh(c')`: eight ATen ops (addmm, sigmoid, chunk, addcmul, mul, addcmul, tanh, mul)
+/// where the four separate activations take ten, and autograd keeps `s` and `g` (`[B, 5H]` a step,
+/// against `[B, 4H]` for separate activations). Same values as [`explicit_step`] up to rounding (the
+/// agreement tests hold it to 1e-5 against the fused kernel); each op costs about 3 us of dispatch and
+/// autograd on a CPU, which is most of a small layer's time.
 struct LstmGates {
     /// `[1, 1, 2, 1]` per gate block (a `[4H]` vector).
     scale: Tensor,
-    /// `[0, 0, -1, 0]` per gate block.
-    shift: Tensor,
+    /// The scalars -1 and 2, for `g = -1 + u * 2` in one op.
+    minus_one: Tensor,
+    two: Tensor,
 }
 
 impl LstmGates {
     fn new(hidden: i64, kind: Kind, device: Device) -> LstmGates {
         let h = hidden as usize;
         let scale: Vec<f32> = (0..4 * h).map(|k| if k / h == 2 { 2.0 } else { 1.0 }).collect();
-        let shift: Vec<f32> = (0..4 * h).map(|k| if k / h == 2 { -1.0 } else { 0.0 }).collect();
         let t = |v: &[f32]| Tensor::from_slice(v).to_kind(kind).to_device(device);
         LstmGates {
             scale: t(&scale),
-            shift: t(&shift),
+            minus_one: t(&[-1.0]),
+            two: t(&[2.0]),
         }
     }
 
@@ -809,10 +811,10 @@ impl LstmGates {
 
     /// One step on the doubled input term `xw` and transposed doubled recurrent weight; returns `(h', c')`.
     fn step(&self, xw: &Tensor, h: &Tensor, c: &Tensor, w_hh_t: &Tensor) -> (Tensor, Tensor) {
-        let s = xw.addmm(h, w_hh_t).sigmoid();
-        let gates = self.shift.addcmul(&s, &self.scale).chunk(4, -1);
-        let c_new = (&gates[1] * c).addcmul(&gates[0], &gates[2]);
-        (&gates[3] * c_new.tanh(), c_new)
+        let s = xw.addmm(h, w_hh_t).sigmoid().chunk(4, -1);
+        let g = self.minus_one.addcmul(&s[2], &self.two);
+        let c_new = (&s[1] * c).addcmul(&s[0], &g);
+        (&s[3] * c_new.tanh(), c_new)
     }
 }
 
