@@ -17,6 +17,15 @@
 //! **Layout**: inputs and outputs are `[batch, time, features]` by default (`batch_first = true`, as in
 //! tch); set `batch_first = false` for PyTorch's default `[time, batch, features]`. States are always
 //! `[num_layers * num_directions, batch, hidden]`, as in PyTorch.
+//!
+//! **Speed** (CPU, one thread, forward + backward of one LSTM layer, `examples/lstm_timing.rs` and
+//! `benches/peers/torch_lstm.py` in turn on a shared machine): the fused path is the kernel
+//! `torch.nn.LSTM` runs, oneDNN's RNN for float32 (ours 0.88 ms vs torch 0.96 ms at B=32, T=29, I=12,
+//! H=64; 35.1 vs 35.5 ms at B=64, T=100, I=32, H=128). The explicit loop is ATen ops under autograd:
+//! each costs about 3 us of dispatch and autograd besides its arithmetic, and a step has three small
+//! GEMMs (forward, and two in the backward, 11-14 us each at B=32, H=64), where oneDNN runs the layer
+//! in one kernel. That makes it about 4x the fused time at the small shape (3.55 ms),
+//! as torch's own per-step loop is (oneDNN off: 4.18 ms), and 1.5x at the large one (52.1 ms).
 
 use std::borrow::Borrow;
 
