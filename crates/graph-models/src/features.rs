@@ -5,6 +5,8 @@
 
 use tch::{Device, Kind, Tensor};
 
+use crate::layer::FastDropout;
+
 /// Input node features.
 #[derive(Debug)]
 pub enum NodeFeatures {
@@ -53,7 +55,7 @@ impl NodeFeatures {
     /// `p` on the stored values when `train`.
     pub fn dropout(&self, p: f64, train: bool) -> Tensor {
         match self {
-            NodeFeatures::Dense(t) => t.dropout(p, train),
+            NodeFeatures::Dense(t) => t.fast_dropout(p, train),
             NodeFeatures::Sparse {
                 crow,
                 col,
@@ -61,7 +63,7 @@ impl NodeFeatures {
                 shape,
             } => {
                 let v = if train && p > 0.0 {
-                    values.dropout(p, true)
+                    values.fast_dropout(p, true)
                 } else {
                     values.shallow_clone()
                 };

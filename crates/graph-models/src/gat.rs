@@ -4,6 +4,8 @@
 
 use tch::{nn, Tensor};
 
+use crate::layer::FastDropout;
+
 use crate::error::Result;
 use crate::graph::{check_x, Graph};
 use crate::layer::{glorot, lin_weight, linear, GnnLayer};
@@ -86,15 +88,33 @@ impl GnnLayer for GatConv {
         let a_dst = (&h * &self.att_dst).sum_dim_intlist(-1, false, None);
         let ei = attention_edges(graph, self.config.add_self_loops);
         let (src, dst) = (ei.get(0), ei.get(1));
-        let alpha = attention(&a_src, &a_dst, &src, &dst, n, self.config).dropout(self.config.dropout, train);
-        let messages = h.index_select(0, &src) * alpha.unsqueeze(-1);
-        let out = h.zeros_like().index_add(0, &dst, &messages);
+        let logits = leaky_relu(
+            &(a_src.index_select(0, &src) + a_dst.index_select(0, &dst)),
+            self.config.negative_slope,
+        );
+        let out = match bounded_shift(&a_src, &a_dst, n, self.config) {
+            Some(shift) => {
+                // Unnormalised weights, dropped out; each node's sum divides
+                // its aggregate afterwards (dropout commutes with that), so
+                // no edge-level division or gather of the sums is needed.
+                let e = (logits - shift.index_select(0, &dst)).exp();
+                let sum = a_dst.zeros_like().index_add(0, &dst, &e);
+                let weights = e.fast_dropout(self.config.dropout, train);
+                let messages = h.index_select(0, &src) * weights.unsqueeze(-1);
+                h.zeros_like().index_add(0, &dst, &messages) / sum.unsqueeze(-1)
+            }
+            None => {
+                let alpha = segment_softmax(&logits, &dst, n).fast_dropout(self.config.dropout, train);
+                let messages = h.index_select(0, &src) * alpha.unsqueeze(-1);
+                h.zeros_like().index_add(0, &dst, &messages)
+            }
+        };
         Ok(finish_heads(out, self.config.concat, self.bias.as_ref()))
     }
 }
 
-/// The attention coefficients `[E, H]`: the softmax, over each node's
-/// incoming edges `j -> i`, of `LeakyReLU(a_src[j] + a_dst[i])`.
+/// A per-node shift `[N, H]` at least as large as each node's attention
+/// logits, when it is safe to use one.
 ///
 /// A softmax is computed stably by subtracting, per target, a number at least
 /// as large as its logits. [`segment_softmax`] finds each target's maximum
@@ -103,32 +123,17 @@ impl GnnLayer for GatConv {
 /// costs one node-level operation. With a self loop on every node, the self
 /// loop's term is at least `exp(-(max a_src - min a_src))`, so when `a_src`
 /// spans at most 30 (per head) every node's sum is at least `e^-30` and no
-/// term that matters underflows; otherwise the exact scatter maximum is used.
-fn attention(
-    a_src: &Tensor,
-    a_dst: &Tensor,
-    src: &Tensor,
-    dst: &Tensor,
-    n: i64,
-    config: GatConfig,
-) -> Tensor {
+/// term that matters underflows; otherwise (or without self loops) `None`,
+/// and the exact scatter maximum is used.
+fn bounded_shift(a_src: &Tensor, a_dst: &Tensor, n: i64, config: GatConfig) -> Option<Tensor> {
     const MAX_SPAN: f64 = 30.0;
-    let slope = config.negative_slope;
-    let logits = leaky_relu(&(a_src.index_select(0, src) + a_dst.index_select(0, dst)), slope);
-    if config.add_self_loops && n > 0 {
-        let a = a_src.detach();
-        let hi = a.amax([0].as_slice(), false); // [H]
-        let span = (&hi - a.amin([0].as_slice(), false)).max().double_value(&[]);
-        if span <= MAX_SPAN {
-            let shift = leaky_relu(&(a_dst.detach() + &hi), slope); // [N, H]
-            let e = (logits - shift.index_select(0, dst)).exp();
-            let sum = e
-                .new_zeros(a_dst.size().as_slice(), (e.kind(), e.device()))
-                .index_add(0, dst, &e);
-            return e / sum.index_select(0, dst);
-        }
+    if !config.add_self_loops || n == 0 {
+        return None;
     }
-    segment_softmax(&logits, dst, n)
+    let a = a_src.detach();
+    let hi = a.amax([0].as_slice(), false); // [H]
+    let span = (&hi - a.amin([0].as_slice(), false)).max().double_value(&[]);
+    (span <= MAX_SPAN).then(|| leaky_relu(&(a_dst.detach() + &hi), config.negative_slope))
 }
 
 /// The edges attention runs over: the graph's, with self loops replaced by one

@@ -4,6 +4,8 @@
 
 use tch::{nn, Tensor};
 
+use crate::layer::FastDropout;
+
 use crate::error::Result;
 use crate::gat::{attention_edges, finish_heads, leaky_relu, GatConfig};
 use crate::graph::{check_x, Graph};
@@ -66,7 +68,7 @@ impl GnnLayer for GatV2Conv {
         let x_j = x_l.index_select(0, &src);
         let e = leaky_relu(&(&x_j + x_r.index_select(0, &dst)), self.config.negative_slope);
         let logits = (e * &self.att).sum_dim_intlist(-1, false, None);
-        let alpha = segment_softmax(&logits, &dst, n).dropout(self.config.dropout, train);
+        let alpha = segment_softmax(&logits, &dst, n).fast_dropout(self.config.dropout, train);
         let out = x_l.zeros_like().index_add(0, &dst, &(x_j * alpha.unsqueeze(-1)));
         Ok(finish_heads(out, self.config.concat, self.bias.as_ref()))
     }

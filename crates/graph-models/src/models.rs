@@ -4,6 +4,8 @@
 
 use tch::{nn, nn::Module, Tensor};
 
+use crate::layer::FastDropout;
+
 use crate::features::NodeFeatures;
 use crate::gat::{GatConfig, GatConv};
 use crate::gcn::{GcnConfig, GcnConv};
@@ -163,7 +165,7 @@ pub struct Recipe {
 }
 
 fn relu_dropout(h: Tensor, p: f64, train: bool) -> Tensor {
-    h.relu().dropout(p, train)
+    h.relu().fast_dropout(p, train)
 }
 
 /// Where graph layer `i` of a stack keeps its parameters: `convs.i`, the
@@ -206,7 +208,7 @@ fn stack_forward<L: GnnLayer>(
             out = act(&out);
         }
         record.push(out.shallow_clone());
-        h = if i < last { out.dropout(p, train) } else { out };
+        h = if i < last { out.fast_dropout(p, train) } else { out };
     }
     h
 }
@@ -313,7 +315,7 @@ impl NodeModel for ResGcn {
         }
         if let Some((norm, conv)) = &self.out {
             h = conv.forward_t(
-                &norm.forward(&h).relu().dropout(self.dropout, train),
+                &norm.forward(&h).relu().fast_dropout(self.dropout, train),
                 graph,
                 train,
             );
@@ -484,10 +486,10 @@ impl NodeModel for Gcn2Net {
         let x0 = input_linear(&x, &self.lin_in).relu();
         let mut h = x0.shallow_clone();
         for conv in &self.convs {
-            h = conv.forward(&h.dropout(0.6, train), &x0, graph).relu();
+            h = conv.forward(&h.fast_dropout(0.6, train), &x0, graph).relu();
             record.push(h.shallow_clone());
         }
-        self.lin_out.forward(&h.dropout(0.6, train))
+        self.lin_out.forward(&h.fast_dropout(0.6, train))
     }
 }
 
@@ -532,10 +534,10 @@ impl NodeModel for JkNet {
         for conv in &self.convs {
             let out = conv.forward_t(&h, graph, train).relu();
             record.push(out.shallow_clone());
-            h = out.dropout(0.5, train);
+            h = out.fast_dropout(0.5, train);
             outs.push(out);
         }
         let combined = self.jk.f_forward(&outs).unwrap_or_else(|e| panic!("{e}"));
-        self.lin.forward(&combined.dropout(0.5, train))
+        self.lin.forward(&combined.fast_dropout(0.5, train))
     }
 }

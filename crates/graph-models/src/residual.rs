@@ -3,6 +3,8 @@
 
 use tch::{nn, nn::Module, Tensor};
 
+use crate::layer::FastDropout;
+
 use crate::error::{GnnError, Result};
 use crate::graph::{check_x, Graph};
 use crate::layer::GnnLayer;
@@ -54,7 +56,7 @@ impl<L: GnnLayer> GnnLayer for ResPlus<L> {
             .as_ref()
             .map_or((0, x.kind()), |w| (w.size()[0], w.kind()));
         check_x("ResPlus", x, graph, channels, kind)?;
-        let h = self.norm.forward(x).relu().dropout(self.dropout, train);
+        let h = self.norm.forward(x).relu().fast_dropout(self.dropout, train);
         let out = self.layer.f_forward_t(&h, graph, train)?;
         if out.size() != x.size() {
             return Err(GnnError::Shape(format!(
