@@ -144,7 +144,7 @@ pub fn run(ctx: &Ctx, report: &mut ExperimentReport) -> Result<()> {
 /// Los-loop epochs per model: (quick, full). The full run is sized to about
 /// 10 minutes on 2 loaded cores (T-GCN ~11 s per epoch, GConvGRU ~16 s).
 const LOS_LOOP_EPOCHS: [(ModelKind, usize, usize); 2] =
-    [(ModelKind::Tgcn, 2, 20), (ModelKind::GConvGru, 2, 15)];
+    [(ModelKind::Tgcn, 1, 20), (ModelKind::GConvGru, 1, 15)];
 
 /// T-GCN's paper, Los-loop, 15 minutes: RMSE and MAE (Zhao et al. 2019, Table 2).
 const TGCN_PAPER_15MIN: (f64, f64) = (5.1264, 3.1802);
@@ -245,7 +245,7 @@ fn los_loop(ctx: &Ctx, report: &mut ExperimentReport, device: Device) -> Result<
         title: format!(
             "Los-loop, T-GCN protocol at 15 minutes (12 steps in, 3 out, 80/20 split; z-scored speeds, Adam 0.01, batch 32, \
              hidden 64, K 2, seed 1{})",
-            if ctx.quick { "; --quick: 2 epochs, reduced" } else { "" }
+            if ctx.quick { "; --quick: 1 epoch, reduced" } else { "" }
         ),
         columns: ["model", "RMSE steps 1-3 (paper's)", "MAE steps 1-3", "RMSE step 3", "s / epoch"]
             .map(String::from)
