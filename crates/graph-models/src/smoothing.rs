@@ -7,7 +7,7 @@ use tch::{Kind, Tensor};
 
 use crate::graph::Graph;
 use crate::models::{Arch, NodeModel};
-use crate::train::{fit, NodeData};
+use crate::train::{f_fit, NodeData};
 
 /// Dirichlet energy with degree normalisation (Rusch et al. 2023), not
 /// normalised by the scale of `X` (see [`normalized_dirichlet_energy`]),
@@ -107,6 +107,10 @@ pub struct DepthPoint {
     /// network freshly initialised, before training (eval mode): propagation
     /// alone, without the weights that training finds.
     pub energy_init: Vec<f64>,
+    /// Why training stopped, when a seed's loss or gradients went NaN/Inf
+    /// (the NaN guard's message); `test_acc` is then NaN and the trained
+    /// measures are empty.
+    pub diverged: Option<String>,
 }
 
 /// Runs `model` once in eval mode without gradients and returns its
@@ -139,6 +143,7 @@ pub fn depth_study(
             }
             let mut acc = 0.0;
             let (mut energy, mut mads, mut energy_init) = (Vec::new(), Vec::new(), Vec::new());
+            let mut diverged = None;
             for seed in 0..seeds.max(1) {
                 tch::manual_seed(seed as i64);
                 let vs = tch::nn::VarStore::new(data.graph.device());
@@ -146,7 +151,14 @@ pub fn depth_study(
                 if seed == 0 {
                     energy_init = measure(model.as_ref(), data).0;
                 }
-                let run = fit(model.as_ref(), &vs, data, &recipe);
+                let run = match f_fit(model.as_ref(), &vs, data, &recipe) {
+                    Ok(run) => run,
+                    Err(e) => {
+                        diverged = Some(format!("seed {seed}: {e}"));
+                        acc = f64::NAN;
+                        break;
+                    }
+                };
                 acc += run.test_acc;
                 if seed == 0 {
                     (energy, mads) = measure(model.as_ref(), data);
@@ -159,6 +171,7 @@ pub fn depth_study(
                 energy,
                 mad: mads,
                 energy_init,
+                diverged,
             });
         }
     }

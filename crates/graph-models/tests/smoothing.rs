@@ -136,3 +136,22 @@ fn depth_study_returns_accuracy_and_one_measure_per_layer() {
         assert!(p.test_acc > 0.8, "{p:?}");
     }
 }
+
+/// A 64-layer GAT on Cora (seed 0, one thread) blows up at its first step
+/// (loss ~7e18, infinite gradients): the study records the point as diverged
+/// with the NaN guard's message instead of panicking, and goes on.
+#[test]
+fn depth_study_records_a_diverging_network_instead_of_panicking() {
+    tch::set_num_threads(1);
+    let fetcher = graph_data::fetch::Fetcher::from_env();
+    let ds = graph_data::planetoid::load("cora", &fetcher).expect("Cora from the data mirror");
+    let data = NodeData::from_dataset(ds, Device::Cpu).unwrap();
+    let points = depth_study(&data, &[Arch::Gat, Arch::Gcn], &[64], 1, Some(3));
+    assert_eq!(points.len(), 2);
+    let gat = &points[0];
+    let why = gat.diverged.as_deref().expect("64-layer GAT diverges");
+    assert!(why.contains("not finite") || why.contains("NaN"), "{why}");
+    assert!(gat.test_acc.is_nan() && gat.energy.is_empty());
+    let gcn = &points[1];
+    assert!(gcn.diverged.is_none() && gcn.test_acc.is_finite() && gcn.energy.len() == 64);
+}

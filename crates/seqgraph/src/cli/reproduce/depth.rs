@@ -69,12 +69,18 @@ pub fn run(ctx: &Ctx, report: &mut ExperimentReport) -> Result<()> {
     let bar = ctx.bar(total as u64, "depth: training");
     let study_started = std::time::Instant::now();
     let mut points = Vec::new();
+    // Points whose training hit the NaN guard: listed in the notes, left out of the plots.
+    let mut diverged = Vec::new();
     for arch in ARCHS {
         for depth in depths_of(arch) {
             bar.message(format!("{} depth {depth}", label(arch)));
             let started = std::time::Instant::now();
             let new = depth_study(&data, &[arch], &[depth], seeds_of(arch), epochs_of(arch));
             for p in &new {
+                if let Some(why) = &p.diverged {
+                    eprintln!("depth: {} {} layers: diverged ({why})", label(arch), depth);
+                    continue;
+                }
                 eprintln!(
                     "depth: {} {} layers: test acc {:.2} %, energy first {:.3e} last {:.3e} (at init {:.3e} -> {:.3e}), {:.0} s",
                     label(arch),
@@ -87,7 +93,12 @@ pub fn run(ctx: &Ctx, report: &mut ExperimentReport) -> Result<()> {
                     started.elapsed().as_secs_f64()
                 );
             }
-            points.extend(new);
+            for p in new {
+                match &p.diverged {
+                    Some(why) => diverged.push(format!("{} at {} layers: {why}", label(arch), p.depth)),
+                    None => points.push(p),
+                }
+            }
             bar.inc();
         }
     }
@@ -220,5 +231,11 @@ pub fn run(ctx: &Ctx, report: &mut ExperimentReport) -> Result<()> {
             String::new()
         }
     ));
+    if !diverged.is_empty() {
+        report.notes.push(format!(
+            "Diverged (loss or gradients NaN/Inf; left out of the figures and metrics): {}",
+            diverged.join("; ")
+        ));
+    }
     Ok(())
 }
