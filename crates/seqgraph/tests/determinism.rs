@@ -39,7 +39,10 @@ fn train(mirror: &Path, args: &[&str], threads: &str, ck: &Path) -> String {
 fn result(stdout: &str) -> serde_json::Value {
     let mut v: serde_json::Value = serde_json::from_str(stdout.trim()).expect("one JSON object");
     if let Some(o) = v.as_object_mut() {
-        let timing = |k: &str| k.contains("seconds") || k.contains("per_epoch") || k.ends_with("ms");
+        // Time and memory are measurements of the run, not results of the training.
+        let timing = |k: &str| {
+            k.contains("seconds") || k.contains("per_epoch") || k.ends_with("ms") || k.starts_with("peak_")
+        };
         o.retain(|k, _| !timing(k) && k != "threads");
     }
     v
