@@ -3,16 +3,11 @@
 //! and where it was looked for; a corrupt cached file is refetched after its
 //! checksum fails, and the run then gives the same numbers as from a clean cache.
 
-use std::path::PathBuf;
+mod common;
+
 use std::process::{Command, Output};
 
 const CHICKENPOX_SHA256: &str = "724b48cfb274b2ecbb855bdb99b970b5ef9dd3671694fa477435dc1e08293735";
-
-/// The shared mirror next to the workspace, if this machine has it.
-fn mirror() -> Option<PathBuf> {
-    let m = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/datasets");
-    m.join("pgt/chickenpox.json").exists().then_some(m)
-}
 
 fn train(cache: &std::path::Path, mirror: &std::path::Path) -> Output {
     Command::new(env!("CARGO_BIN_EXE_seqgraph"))
@@ -58,10 +53,7 @@ fn a_missing_data_set_is_a_clear_error() {
 
 #[test]
 fn a_corrupt_cached_file_is_refetched_not_used() {
-    let Some(mirror) = mirror() else {
-        eprintln!("skipped: no ../shared/datasets/pgt/chickenpox.json on this machine");
-        return;
-    };
+    let mirror = common::mirror();
     let clean = tempfile::tempdir().unwrap();
     let reference = train(clean.path(), &mirror);
     assert!(

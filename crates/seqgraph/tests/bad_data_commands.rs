@@ -6,14 +6,10 @@
 //! `train node`, EWT for `train text --task ud-upos`) fails its checksum, is
 //! fetched again from the mirror, and the run gives the numbers of a clean cache.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod common;
 
-/// The shared mirror next to the workspace, if this machine has it.
-fn mirror() -> Option<PathBuf> {
-    let m = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/datasets");
-    (m.join("planetoid").exists() && m.join("text/ud_english_ewt").exists()).then_some(m)
-}
+use std::path::Path;
+use std::process::{Command, Output};
 
 /// `seqgraph train ARGS --threads 1 --json` with this cache and mirror, offline.
 fn train(args: &[&str], cache: &Path, mirror: &Path) -> Output {
@@ -30,15 +26,6 @@ fn train(args: &[&str], cache: &Path, mirror: &Path) -> Output {
 
 fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-/// The printed result without its timings.
-fn result(o: &Output) -> serde_json::Value {
-    let mut v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("one JSON object");
-    if let Some(o) = v.as_object_mut() {
-        o.retain(|k, _| !k.contains("seconds") && !k.contains("per_epoch") && !k.ends_with("ms"));
-    }
-    v
 }
 
 const NODE: &[&str] = &[
@@ -113,10 +100,7 @@ fn a_missing_data_set_stops_every_training_command_with_a_clear_error() {
 /// Corrupts `file` in a cache filled by a first run of `args`, reruns, and
 /// checks the refetch: message, the mirror's bytes back in the cache, same result.
 fn corrupt_then_rerun(args: &[&str], cached: &str, mirrored: &str) {
-    let Some(m) = mirror() else {
-        eprintln!("skipped: no data mirror");
-        return;
-    };
+    let m = common::mirror();
     let cache = tempfile::tempdir().unwrap();
     let clean = train(args, cache.path(), &m);
     assert!(clean.status.success(), "{}", stderr(&clean));
@@ -143,8 +127,8 @@ fn corrupt_then_rerun(args: &[&str], cached: &str, mirrored: &str) {
         "the cache holds the verified file again"
     );
     assert_eq!(
-        result(&again),
-        result(&clean),
+        common::result_of_training(serde_json::from_slice(&again.stdout).expect("one JSON object")),
+        common::result_of_training(serde_json::from_slice(&clean.stdout).expect("one JSON object")),
         "same result as from a clean cache"
     );
 

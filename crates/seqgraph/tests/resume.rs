@@ -5,9 +5,11 @@
 //! parameter and keeps the last good checkpoint; Ctrl-C checkpoints.
 //! Node training is called as a library; `train seq` and `train temporal`
 //! (6 epochs = 3 + resume + 3 on Chickenpox) through the binary.
-//! Skipped (with a note) where the shared data mirror is absent.
+//! Needs the data mirror (see `common::mirror`).
 
-use std::path::{Path, PathBuf};
+mod common;
+
+use std::path::Path;
 use std::process::Command;
 use std::sync::Mutex;
 
@@ -19,27 +21,6 @@ use train_utils::{checkpoint, TrainError};
 /// libtorch's generator and thread count are global: library runs in this
 /// process take turns.
 static LIBTORCH: Mutex<()> = Mutex::new(());
-
-/// The shared mirror next to the workspace, if this machine has it.
-fn mirror() -> Option<PathBuf> {
-    let m = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/datasets");
-    m.join("planetoid").exists().then_some(m)
-}
-
-/// Asserts that two checkpoints hold the same parameter names and bit-identical values.
-fn assert_same_params(a: &Path, b: &Path) {
-    let (a, b) = (checkpoint::load(a).unwrap(), checkpoint::load(b).unwrap());
-    assert_eq!(
-        a.params.keys().collect::<Vec<_>>(),
-        b.params.keys().collect::<Vec<_>>()
-    );
-    for (name, x) in &a.params {
-        let y = &b.params[name];
-        assert!(x.equal(y), "parameter `{name}` differs");
-    }
-    assert_eq!(a.meta.epoch, b.meta.epoch);
-    assert_eq!(a.meta.optimizer.step, b.meta.optimizer.step);
-}
 
 fn cora() -> NodeData {
     let fetcher = seqgraph::graph_data::fetch::Fetcher::from_env();
@@ -66,10 +47,7 @@ fn gcn(data: &NodeData, options: TrainOptions) -> Result<RunResult, TrainError> 
 
 #[test]
 fn node_twenty_epochs_equal_ten_then_resume_then_ten_and_foreign_checkpoints_are_refused() {
-    let Some(_) = mirror() else {
-        eprintln!("skipped: no data mirror");
-        return;
-    };
+    common::mirror();
     let _lock = LIBTORCH.lock().unwrap_or_else(|e| e.into_inner());
     seqgraph::tch::set_num_threads(1);
     let dir = tempfile::tempdir().unwrap();
@@ -84,7 +62,7 @@ fn node_twenty_epochs_equal_ten_then_resume_then_ten_and_foreign_checkpoints_are
     assert_eq!(h.epochs, 10);
     let b = gcn(&data, options(20, Some(&resumed), Some(&half))).unwrap();
     assert_eq!((a.epochs, b.epochs), (20, 20));
-    assert_same_params(&straight, &resumed);
+    common::assert_same_params(&straight, &resumed);
     // The selection travels in the checkpoint: the resumed run reports the straight run's epoch.
     assert_eq!(a.test_acc.to_bits(), b.test_acc.to_bits());
     assert_eq!(a.val_acc.to_bits(), b.val_acc.to_bits());
@@ -146,10 +124,7 @@ fn node_twenty_epochs_equal_ten_then_resume_then_ten_and_foreign_checkpoints_are
 
 #[test]
 fn node_absurd_learning_rate_stops_naming_epoch_and_parameter_keeping_last_checkpoint() {
-    let Some(_) = mirror() else {
-        eprintln!("skipped: no data mirror");
-        return;
-    };
+    common::mirror();
     let _lock = LIBTORCH.lock().unwrap_or_else(|e| e.into_inner());
     seqgraph::tch::set_num_threads(1);
     let dir = tempfile::tempdir().unwrap();
@@ -195,32 +170,29 @@ fn node_absurd_learning_rate_stops_naming_epoch_and_parameter_keeping_last_check
     }
 }
 
-/// Runs `seqgraph train seq` with `args`: stdout when it succeeds, stderr when it fails.
+/// `seqgraph train seq --threads 1 --json ARGS`.
 fn seq(mirror: &Path, args: &[&str]) -> Result<String, String> {
-    let out = Command::new(env!("CARGO_BIN_EXE_seqgraph"))
-        .args(["train", "seq", "--threads", "1", "--json"])
-        .args(args)
-        .env("SEQGRAPH_DATA_MIRROR", mirror)
-        .output()
-        .expect("the seqgraph binary runs");
-    if out.status.success() {
-        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
-    } else {
-        Err(String::from_utf8_lossy(&out.stderr).into_owned())
-    }
+    common::seqgraph(
+        mirror,
+        &[&["train", "seq", "--threads", "1", "--json"], args].concat(),
+    )
+}
+
+/// `seqgraph train temporal --threads 1 --json ARGS`.
+fn temporal(mirror: &Path, args: &[&str]) -> Result<String, String> {
+    common::seqgraph(
+        mirror,
+        &[&["train", "temporal", "--threads", "1", "--json"], args].concat(),
+    )
 }
 
 fn value(stdout: &str) -> f64 {
-    let v: serde_json::Value = serde_json::from_str(stdout.trim()).expect("one JSON object");
-    v["value"].as_f64().expect("a value")
+    common::json(stdout)["value"].as_f64().expect("a value")
 }
 
 #[test]
 fn seq_twenty_epochs_equal_ten_then_resume_then_ten_and_foreign_checkpoints_are_refused() {
-    let Some(m) = mirror() else {
-        eprintln!("skipped: no data mirror");
-        return;
-    };
+    let m = common::mirror();
     let dir = tempfile::tempdir().unwrap();
     let path = |n: &str| dir.path().join(n).to_string_lossy().into_owned();
     let (straight, half, resumed) = (path("straight.st"), path("half.st"), path("resumed.st"));
@@ -229,7 +201,7 @@ fn seq_twenty_epochs_equal_ten_then_resume_then_ten_and_foreign_checkpoints_are_
     let a = run(&["--epochs", "20", "--checkpoint", &straight]).unwrap();
     run(&["--epochs", "10", "--checkpoint", &half]).unwrap();
     let b = run(&["--epochs", "20", "--checkpoint", &resumed, "--resume", &half]).unwrap();
-    assert_same_params(Path::new(&straight), Path::new(&resumed));
+    common::assert_same_params(Path::new(&straight), Path::new(&resumed));
     assert_eq!(value(&a).to_bits(), value(&b).to_bits(), "{a} vs {b}");
 
     // Another model, then another task.
@@ -266,10 +238,7 @@ fn seq_twenty_epochs_equal_ten_then_resume_then_ten_and_foreign_checkpoints_are_
 
 #[test]
 fn seq_absurd_learning_rate_stops_naming_epoch_and_parameter() {
-    let Some(m) = mirror() else {
-        eprintln!("skipped: no data mirror");
-        return;
-    };
+    let m = common::mirror();
     let dir = tempfile::tempdir().unwrap();
     let ck = dir.path().join("sunspots.st");
     let ck_arg = ck.to_string_lossy().into_owned();
@@ -310,10 +279,7 @@ fn seq_absurd_learning_rate_stops_naming_epoch_and_parameter() {
 
 #[test]
 fn seq_ctrl_c_checkpoints_and_the_run_resumes() {
-    let Some(m) = mirror() else {
-        eprintln!("skipped: no data mirror");
-        return;
-    };
+    let m = common::mirror();
     let dir = tempfile::tempdir().unwrap();
     let ck = dir.path().join("ctrl-c.st");
     let ck_arg = ck.to_string_lossy().into_owned();
@@ -335,16 +301,7 @@ fn seq_ctrl_c_checkpoints_and_the_run_resumes() {
         .spawn()
         .expect("the seqgraph binary starts");
     // Ctrl-C once training runs (the first periodic checkpoint is written).
-    let start = std::time::Instant::now();
-    while !ck.exists() && start.elapsed().as_secs() < 300 {
-        std::thread::sleep(std::time::Duration::from_millis(100));
-    }
-    let status = Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
-    let out = child.wait_with_output().unwrap();
+    let out = common::interrupt_once_checkpointed(child, &ck);
     let err = String::from_utf8_lossy(&out.stderr);
     eprintln!("{err}");
     assert!(!out.status.success());
@@ -367,10 +324,7 @@ fn seq_ctrl_c_checkpoints_and_the_run_resumes() {
 
 #[test]
 fn node_early_stopping_and_selection_survive_a_resume() {
-    let Some(_) = mirror() else {
-        eprintln!("skipped: no data mirror");
-        return;
-    };
+    common::mirror();
     let _lock = LIBTORCH.lock().unwrap_or_else(|e| e.into_inner());
     seqgraph::tch::set_num_threads(1);
     let dir = tempfile::tempdir().unwrap();
@@ -394,34 +348,16 @@ fn node_early_stopping_and_selection_survive_a_resume() {
     assert_eq!(go(options(cut, Some(&half), None)).unwrap().epochs, cut);
     let b = go(options(200, Some(&resumed), Some(&half))).unwrap();
     assert_eq!(b.epochs, a.epochs, "the resumed run stops at the same epoch");
-    assert_same_params(&straight, &resumed);
+    common::assert_same_params(&straight, &resumed);
     assert_eq!(a.test_acc.to_bits(), b.test_acc.to_bits());
     // A stopped run resumed trains no further.
     let c = go(options(200, None, Some(&straight))).unwrap();
     assert_eq!((c.epochs, c.test_acc.to_bits()), (a.epochs, a.test_acc.to_bits()));
 }
 
-/// Runs `seqgraph train temporal` with `args`: stdout when it succeeds, stderr when it fails.
-fn temporal(mirror: &Path, args: &[&str]) -> Result<String, String> {
-    let out = Command::new(env!("CARGO_BIN_EXE_seqgraph"))
-        .args(["train", "temporal", "--threads", "1", "--json"])
-        .args(args)
-        .env("SEQGRAPH_DATA_MIRROR", mirror)
-        .output()
-        .expect("the seqgraph binary runs");
-    if out.status.success() {
-        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
-    } else {
-        Err(String::from_utf8_lossy(&out.stderr).into_owned())
-    }
-}
-
 #[test]
 fn temporal_six_epochs_equal_three_then_resume_then_three_and_foreign_checkpoints_are_refused() {
-    let Some(m) = mirror() else {
-        eprintln!("skipped: no data mirror");
-        return;
-    };
+    let m = common::mirror();
     let dir = tempfile::tempdir().unwrap();
     let path = |n: &str| dir.path().join(n).to_string_lossy().into_owned();
     let (straight, half, resumed) = (path("straight.st"), path("half.st"), path("resumed.st"));
@@ -430,11 +366,8 @@ fn temporal_six_epochs_equal_three_then_resume_then_three_and_foreign_checkpoint
     let a = run(&["--epochs", "6", "--checkpoint", &straight]).unwrap();
     run(&["--epochs", "3", "--checkpoint", &half]).unwrap();
     let b = run(&["--epochs", "6", "--checkpoint", &resumed, "--resume", &half]).unwrap();
-    assert_same_params(Path::new(&straight), Path::new(&resumed));
-    let mse = |s: &str| {
-        let v: serde_json::Value = serde_json::from_str(s.trim()).expect("one JSON object");
-        v["mse"].as_f64().expect("an MSE").to_bits()
-    };
+    common::assert_same_params(Path::new(&straight), Path::new(&resumed));
+    let mse = |s: &str| common::json(s)["mse"].as_f64().expect("an MSE").to_bits();
     assert_eq!(mse(&a), mse(&b), "{a} vs {b}");
 
     let err = temporal(

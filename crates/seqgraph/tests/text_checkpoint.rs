@@ -5,63 +5,43 @@
 //! UD UPOS tagging resumes bit for bit too (20 epochs = 10 + resume + 10) and
 //! refuses a checkpoint of another model, other training data or SST, and
 //! Ctrl-C during UPOS training writes a checkpoint the run resumes from.
-//! Skipped (with a note) where the shared data mirror is absent.
+//! Needs the data mirror (see `common::mirror`).
 
-use std::path::{Path, PathBuf};
+mod common;
+
+use std::path::Path;
 use std::process::Command;
-
-/// The shared mirror next to the workspace, if this machine has it.
-fn mirror() -> Option<PathBuf> {
-    let m = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/datasets");
-    m.join("text").exists().then_some(m)
-}
 
 /// Runs `train text` on 40 training and 20 dev/test sentences: its stdout, or
 /// its stderr when it fails.
 fn train(mirror: &Path, extra: &[&str]) -> Result<String, String> {
-    let out = Command::new(env!("CARGO_BIN_EXE_seqgraph"))
-        .args([
-            "train",
-            "text",
-            "--task",
-            "sst-fine",
-            "--limit",
-            "40",
-            "--eval-limit",
-            "20",
-        ])
-        .args([
-            "--embed",
-            "16",
-            "--hidden",
-            "16",
-            "--batch",
-            "8",
-            "--threads",
-            "1",
-            "--json",
-        ])
-        .args(extra)
-        .env("SEQGRAPH_DATA_MIRROR", mirror)
-        .output()
-        .expect("the seqgraph binary runs");
-    if out.status.success() {
-        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
-    } else {
-        Err(String::from_utf8_lossy(&out.stderr).into_owned())
-    }
-}
-
-fn json(stdout: &str) -> serde_json::Value {
-    serde_json::from_str(stdout.trim()).expect("one JSON object")
+    let sst = [
+        "train",
+        "text",
+        "--task",
+        "sst-fine",
+        "--limit",
+        "40",
+        "--eval-limit",
+        "20",
+    ];
+    let small = [
+        "--embed",
+        "16",
+        "--hidden",
+        "16",
+        "--batch",
+        "8",
+        "--threads",
+        "1",
+        "--json",
+    ];
+    common::seqgraph(mirror, &[&sst[..], &small, extra].concat())
 }
 
 #[test]
 fn two_epochs_equal_one_then_resume_then_one_bit_for_bit() {
-    let Some(m) = mirror() else {
-        eprintln!("skipped: no data mirror");
-        return;
-    };
+    let m = common::mirror();
     let dir = tempfile::tempdir().unwrap();
     let (straight, half, resumed) = (
         dir.path().join("straight.safetensors"),
@@ -73,7 +53,7 @@ fn two_epochs_equal_one_then_resume_then_one_bit_for_bit() {
         ["--view", "graph", "--model", "gat"],
     ] {
         let s = |p: &Path| p.to_str().unwrap().to_owned();
-        let a = json(
+        let a = common::json(
             &train(
                 &m,
                 &[&view[..], &["--epochs", "2", "--checkpoint", &s(&straight)]].concat(),
@@ -85,7 +65,7 @@ fn two_epochs_equal_one_then_resume_then_one_bit_for_bit() {
             &[&view[..], &["--epochs", "1", "--checkpoint", &s(&half)]].concat(),
         )
         .unwrap();
-        let b = json(
+        let b = common::json(
             &train(
                 &m,
                 &[
@@ -126,10 +106,7 @@ fn two_epochs_equal_one_then_resume_then_one_bit_for_bit() {
 
 #[test]
 fn resume_refuses_a_checkpoint_of_another_run() {
-    let Some(m) = mirror() else {
-        eprintln!("skipped: no data mirror");
-        return;
-    };
+    let m = common::mirror();
     let dir = tempfile::tempdir().unwrap();
     let ckpt = dir.path().join("c.safetensors");
     let c = ckpt.to_str().unwrap();
@@ -155,12 +132,9 @@ fn resume_refuses_a_checkpoint_of_another_run() {
 
 #[test]
 fn supervise_all_trains_the_sequence_view_on_every_labelled_phrase() {
-    let Some(m) = mirror() else {
-        eprintln!("skipped: no data mirror");
-        return;
-    };
+    let m = common::mirror();
     let run = |supervise: &str| {
-        json(
+        common::json(
             &train(
                 &m,
                 &["--view", "sequence", "--epochs", "1", "--supervise", supervise],
@@ -189,36 +163,36 @@ fn upos(mirror: &Path, extra: &[&str]) -> Result<String, String> {
     } else {
         &["--limit", "20"]
     };
-    let out = Command::new(env!("CARGO_BIN_EXE_seqgraph"))
-        .args(["train", "text", "--task", "ud-upos"])
-        .args(limit)
-        .args(["--eval-limit", "50", "--embed", "8", "--hidden", "8"])
-        .args(["--batch", "5", "--threads", "1", "--json"])
-        .args(extra)
-        .env("SEQGRAPH_DATA_MIRROR", mirror)
-        .output()
-        .expect("the seqgraph binary runs");
-    if out.status.success() {
-        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
-    } else {
-        Err(String::from_utf8_lossy(&out.stderr).into_owned())
-    }
+    let small = [
+        "--eval-limit",
+        "50",
+        "--embed",
+        "8",
+        "--hidden",
+        "8",
+        "--batch",
+        "5",
+        "--threads",
+        "1",
+        "--json",
+    ];
+    common::seqgraph(
+        mirror,
+        &[&["train", "text", "--task", "ud-upos"], limit, &small, extra].concat(),
+    )
 }
 
 #[test]
 fn upos_twenty_epochs_equal_ten_then_resume_then_ten_bit_for_bit() {
-    let Some(m) = mirror() else {
-        eprintln!("skipped: no data mirror");
-        return;
-    };
+    let m = common::mirror();
     let dir = tempfile::tempdir().unwrap();
     let path = |n: &str| dir.path().join(n).to_string_lossy().into_owned();
     let (straight, half, resumed) = (path("straight.st"), path("half.st"), path("resumed.st"));
     let gcn = ["--model", "bilstm-gcn"];
     let run = |extra: &[&str]| upos(&m, &[&gcn[..], extra].concat());
-    let a = json(&run(&["--epochs", "20", "--checkpoint", &straight]).unwrap());
+    let a = common::json(&run(&["--epochs", "20", "--checkpoint", &straight]).unwrap());
     run(&["--epochs", "10", "--checkpoint", &half]).unwrap();
-    let b = json(&run(&["--epochs", "20", "--resume", &half, "--checkpoint", &resumed]).unwrap());
+    let b = common::json(&run(&["--epochs", "20", "--resume", &half, "--checkpoint", &resumed]).unwrap());
     let (x, y) = (
         std::fs::read(&straight).unwrap(),
         std::fs::read(&resumed).unwrap(),
@@ -269,10 +243,7 @@ fn upos_twenty_epochs_equal_ten_then_resume_then_ten_bit_for_bit() {
 
 #[test]
 fn upos_ctrl_c_checkpoints_and_the_run_resumes() {
-    let Some(m) = mirror() else {
-        eprintln!("skipped: no data mirror");
-        return;
-    };
+    let m = common::mirror();
     let dir = tempfile::tempdir().unwrap();
     let ck = dir.path().join("ctrl-c.st");
     let ck_arg = ck.to_string_lossy().into_owned();
@@ -311,16 +282,7 @@ fn upos_ctrl_c_checkpoints_and_the_run_resumes() {
         .spawn()
         .expect("the seqgraph binary starts");
     // Ctrl-C once training runs (the first periodic checkpoint is written).
-    let start = std::time::Instant::now();
-    while !ck.exists() && start.elapsed().as_secs() < 300 {
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
-    let status = Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
-    let out = child.wait_with_output().unwrap();
+    let out = common::interrupt_once_checkpointed(child, &ck);
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success(), "{err}");
     assert!(
@@ -332,6 +294,6 @@ fn upos_ctrl_c_checkpoints_and_the_run_resumes() {
     assert!((5..1_000_000).contains(&done), "{done}");
     let more = (done + 2).to_string();
     let r = upos(&m, &["--epochs", &more, "--resume", &ck_arg]);
-    let v = json(&r.unwrap());
+    let v = common::json(&r.unwrap());
     assert!((0.0..=1.0).contains(&v["value"].as_f64().unwrap()));
 }
