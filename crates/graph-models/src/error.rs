@@ -9,6 +9,9 @@ pub enum GnnError {
     /// The graph itself is malformed (node ids out of range, bad edge weights).
     #[error("{0}")]
     Graph(String),
+    /// A model or layer cannot be built with these sizes.
+    #[error("invalid configuration: {0}")]
+    Config(String),
     /// libtorch refused an operation after the checks passed.
     #[error("libtorch: {0}")]
     Torch(#[from] tch::TchError),

@@ -9,7 +9,7 @@ use crate::layer::FastDropout;
 use crate::error::Result;
 use crate::graph::{check_x, Graph};
 use crate::layer::{glorot, lin_weight, linear, GnnLayer};
-use crate::message_passing::segment_softmax;
+use crate::message_passing::segment_softmax_unchecked;
 
 /// Options of [`GatConv`] and [`GatV2Conv`](crate::GatV2Conv), PyG's defaults.
 #[derive(Debug, Clone, Copy)]
@@ -104,7 +104,8 @@ impl GnnLayer for GatConv {
                 h.zeros_like().index_add(0, &dst, &messages) / sum.unsqueeze(-1)
             }
             None => {
-                let alpha = segment_softmax(&logits, &dst, n).fast_dropout(self.config.dropout, train);
+                let alpha =
+                    segment_softmax_unchecked(&logits, &dst, n).fast_dropout(self.config.dropout, train);
                 let messages = h.index_select(0, &src) * alpha.unsqueeze(-1);
                 h.zeros_like().index_add(0, &dst, &messages)
             }
@@ -117,7 +118,7 @@ impl GnnLayer for GatConv {
 /// logits, when it is safe to use one.
 ///
 /// A softmax is computed stably by subtracting, per target, a number at least
-/// as large as its logits. [`segment_softmax`] finds each target's maximum
+/// as large as its logits. [`segment_softmax`](crate::message_passing::segment_softmax) finds each target's maximum
 /// with a scatter; here, since LeakyReLU is increasing,
 /// `s_i = LeakyReLU(max_j a_src[j] + a_dst[i])` bounds node `i`'s logits and
 /// costs one node-level operation. With a self loop on every node, the self

@@ -10,7 +10,7 @@ use crate::error::Result;
 use crate::gat::{attention_edges, finish_heads, leaky_relu, GatConfig};
 use crate::graph::{check_x, Graph};
 use crate::layer::{glorot, lin_weight, linear, GnnLayer};
-use crate::message_passing::segment_softmax;
+use crate::message_passing::segment_softmax_unchecked;
 
 /// GATv2 attention. Parameters: `lin_l.{weight,bias}`, `lin_r.{weight,bias}`
 /// (`[heads * out, in]`), `att` `[1, heads, out]`, `bias`.
@@ -68,7 +68,7 @@ impl GnnLayer for GatV2Conv {
         let x_j = x_l.index_select(0, &src);
         let e = leaky_relu(&(&x_j + x_r.index_select(0, &dst)), self.config.negative_slope);
         let logits = (e * &self.att).sum_dim_intlist(-1, false, None);
-        let alpha = segment_softmax(&logits, &dst, n).fast_dropout(self.config.dropout, train);
+        let alpha = segment_softmax_unchecked(&logits, &dst, n).fast_dropout(self.config.dropout, train);
         let out = x_l.zeros_like().index_add(0, &dst, &(x_j * alpha.unsqueeze(-1)));
         Ok(finish_heads(out, self.config.concat, self.bias.as_ref()))
     }

@@ -47,7 +47,10 @@ pub use gin::GinConv;
 pub use graph::Graph;
 pub use jk::{JkMode, JumpingKnowledge};
 pub use layer::GnnLayer;
-pub use message_passing::{aggregate, segment_softmax, spmm, weighted_x_j, Aggr, Edges, MessagePassing};
+pub use message_passing::{
+    aggregate, f_aggregate, f_segment_softmax, segment_softmax, spmm, weighted_x_j, Aggr, Edges,
+    MessagePassing,
+};
 pub use models::{Arch, NodeModel, Recipe, Select};
 pub use residual::{ResPlus, Residual};
 pub use sage::SageConv;

@@ -6,8 +6,9 @@
 //! message linear (`w_uv * h_u`) and its aggregator a sum or mean, `propagate`
 //! skips the per-edge tensors and runs one fused sparse-dense product instead.
 
-use tch::Tensor;
+use tch::{Kind, Tensor};
 
+use crate::error::{GnnError, Result};
 use crate::graph::Graph;
 
 /// How the messages arriving at a node are combined. Nodes without incoming
@@ -31,8 +32,23 @@ pub enum Aggr {
 }
 
 /// Combines per-edge `messages` (`[E, ...]`) at their target nodes `index`
-/// (`[E]`), giving `[num_nodes, ...]`.
+/// (`[E]`, int64, each in `0..num_nodes`), giving `[num_nodes, ...]`.
+///
+/// Panics with [`f_aggregate`]'s message on bad input.
 pub fn aggregate(messages: &Tensor, index: &Tensor, num_nodes: i64, aggr: Aggr) -> Tensor {
+    f_aggregate(messages, index, num_nodes, aggr).unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// [`aggregate`], checking first that `index` is a 1-D int64 tensor with one
+/// entry per message, on the messages' device, and every entry in
+/// `0..num_nodes`.
+pub fn f_aggregate(messages: &Tensor, index: &Tensor, num_nodes: i64, aggr: Aggr) -> Result<Tensor> {
+    check_index("aggregate", "messages", messages, index, num_nodes)?;
+    Ok(aggregate_unchecked(messages, index, num_nodes, aggr))
+}
+
+/// [`aggregate`] for callers whose index comes from a checked [`Graph`].
+pub(crate) fn aggregate_unchecked(messages: &Tensor, index: &Tensor, num_nodes: i64, aggr: Aggr) -> Tensor {
     let mut shape = messages.size();
     shape[0] = num_nodes;
     let zeros = Tensor::zeros(shape.as_slice(), (messages.kind(), messages.device()));
@@ -56,15 +72,72 @@ pub fn aggregate(messages: &Tensor, index: &Tensor, num_nodes: i64, aggr: Aggr) 
             zeros.internal_scatter_reduce(0, &idx, messages, reduce, false)
         }
         Aggr::Softmax { t } => {
-            let alpha = segment_softmax(&(messages * t), index, num_nodes);
+            let alpha = segment_softmax_unchecked(&(messages * t), index, num_nodes);
             zeros.index_add(0, index, &(alpha * messages))
         }
     }
 }
 
 /// Softmax of `scores` (`[E, ...]`) over the edges that share a target in
-/// `index`, computed stably (the maximum per target is subtracted first).
+/// `index` (`[E]`, int64, each in `0..num_nodes`), computed stably (the
+/// maximum per target is subtracted first).
+///
+/// Panics with [`f_segment_softmax`]'s message on bad input.
 pub fn segment_softmax(scores: &Tensor, index: &Tensor, num_nodes: i64) -> Tensor {
+    f_segment_softmax(scores, index, num_nodes).unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// [`segment_softmax`], checking `index` as [`f_aggregate`] does.
+pub fn f_segment_softmax(scores: &Tensor, index: &Tensor, num_nodes: i64) -> Result<Tensor> {
+    check_index("segment_softmax", "scores", scores, index, num_nodes)?;
+    Ok(segment_softmax_unchecked(scores, index, num_nodes))
+}
+
+/// Checks a target index against per-edge `values` and the node count. The
+/// range check reads the index's minimum and maximum (one pass, and a device
+/// sync on CUDA), which is why the layers, whose graphs were checked once when
+/// built, skip it.
+fn check_index(f: &str, what: &str, values: &Tensor, index: &Tensor, num_nodes: i64) -> Result<()> {
+    let bad = |m: String| Err(GnnError::Shape(format!("{f}: {m}")));
+    if values.dim() < 1 {
+        return bad(format!(
+            "{what} must have an edge axis, got shape {:?}",
+            values.size()
+        ));
+    }
+    if num_nodes < 0 {
+        return bad(format!("num_nodes must not be negative, got {num_nodes}"));
+    }
+    let e = values.size()[0];
+    if index.dim() != 1 || index.size()[0] != e {
+        return bad(format!(
+            "expects index of shape [{e}] (one target per row of {what} {:?}), got {:?}",
+            values.size(),
+            index.size()
+        ));
+    }
+    if index.kind() != Kind::Int64 {
+        return bad(format!("expects an int64 index, got {:?}", index.kind()));
+    }
+    if index.device() != values.device() {
+        return bad(format!(
+            "index on {:?}, {what} on {:?}",
+            index.device(),
+            values.device()
+        ));
+    }
+    if e > 0 {
+        let (lo, hi) = (index.min().int64_value(&[]), index.max().int64_value(&[]));
+        if lo < 0 || hi >= num_nodes {
+            let v = if lo < 0 { lo } else { hi };
+            return bad(format!("target index {v} is out of range for {num_nodes} nodes"));
+        }
+    }
+    Ok(())
+}
+
+/// [`segment_softmax`] for callers whose index comes from a checked [`Graph`].
+pub(crate) fn segment_softmax_unchecked(scores: &Tensor, index: &Tensor, num_nodes: i64) -> Tensor {
     let mut shape = scores.size();
     shape[0] = num_nodes;
     let idx = expand_index(index, scores);
@@ -193,7 +266,7 @@ pub trait MessagePassing {
                     weight: graph.edge_weight(),
                 };
                 let messages = self.message(&edges);
-                aggregate(&messages, &edges.dst, graph.num_nodes(), aggr)
+                aggregate_unchecked(&messages, &edges.dst, graph.num_nodes(), aggr)
             }
         };
         self.update(aggregated, x)

@@ -6,11 +6,12 @@ use tch::{nn, nn::Module, Tensor};
 
 use crate::layer::FastDropout;
 
+use crate::error::{GnnError, Result};
 use crate::features::NodeFeatures;
 use crate::gat::{GatConfig, GatConv};
 use crate::gcn::{GcnConfig, GcnConv};
 use crate::gcn2::Gcn2Conv;
-use crate::graph::Graph;
+use crate::graph::{check_x, Graph};
 use crate::jk::{JkMode, JumpingKnowledge};
 use crate::layer::GnnLayer;
 use crate::message_passing::Aggr;
@@ -19,18 +20,39 @@ use crate::sage::SageConv;
 use crate::Appnp;
 
 /// A network mapping node features to class logits.
+///
+/// The fallible entry points check the input through the first layer (its
+/// message names it: "GcnConv expects x of shape [num_nodes=2708, 1433], got
+/// [2708, 1432]"); the panicking ones panic with the same message.
 pub trait NodeModel: std::fmt::Debug {
     /// Logits `[N, classes]`; every hidden representation (after each graph
     /// layer) is pushed on `record`.
+    fn f_forward_recorded(
+        &self,
+        x: &NodeFeatures,
+        graph: &Graph,
+        train: bool,
+        record: &mut Vec<Tensor>,
+    ) -> Result<Tensor>;
+
+    /// [`NodeModel::f_forward_recorded`], panicking with its message on bad input.
     fn forward_recorded(
         &self,
         x: &NodeFeatures,
         graph: &Graph,
         train: bool,
         record: &mut Vec<Tensor>,
-    ) -> Tensor;
+    ) -> Tensor {
+        self.f_forward_recorded(x, graph, train, record)
+            .unwrap_or_else(|e| panic!("{e}"))
+    }
 
-    /// Logits `[N, classes]`.
+    /// Logits `[N, classes]`, or a typed error naming what does not fit.
+    fn f_forward_t(&self, x: &NodeFeatures, graph: &Graph, train: bool) -> Result<Tensor> {
+        self.f_forward_recorded(x, graph, train, &mut Vec::new())
+    }
+
+    /// Logits `[N, classes]`, panicking on bad input.
     fn forward_t(&self, x: &NodeFeatures, graph: &Graph, train: bool) -> Tensor {
         self.forward_recorded(x, graph, train, &mut Vec::new())
     }
@@ -125,9 +147,42 @@ impl Arch {
         }
     }
 
-    /// Builds the network under `p` for `depth` graph layers.
+    /// Builds the network under `p` for `depth` graph layers, or says why it
+    /// cannot (no input features, fewer than two classes, no layers).
+    pub fn try_build(
+        self,
+        p: &nn::Path,
+        in_dim: i64,
+        classes: i64,
+        depth: usize,
+    ) -> Result<Box<dyn NodeModel>> {
+        let name = self.name();
+        if in_dim < 1 {
+            return Err(GnnError::Config(format!(
+                "{name}: in_dim must be positive, got {in_dim}"
+            )));
+        }
+        if classes < 2 {
+            return Err(GnnError::Config(format!(
+                "{name}: needs at least 2 classes, got {classes}"
+            )));
+        }
+        if depth < 1 {
+            return Err(GnnError::Config(format!(
+                "{name}: needs at least one graph layer, got 0"
+            )));
+        }
+        Ok(self.build_unchecked(p, in_dim, classes, depth))
+    }
+
+    /// Builds the network under `p` for `depth` graph layers; panics with
+    /// [`Arch::try_build`]'s message on a configuration it refuses.
     pub fn build(self, p: &nn::Path, in_dim: i64, classes: i64, depth: usize) -> Box<dyn NodeModel> {
-        let depth = depth.max(1);
+        self.try_build(p, in_dim, classes, depth)
+            .unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    fn build_unchecked(self, p: &nn::Path, in_dim: i64, classes: i64, depth: usize) -> Box<dyn NodeModel> {
         match self {
             Arch::Gcn => Box::new(Gcn::new(p, in_dim, 16, classes, depth)),
             Arch::ResGcn => Box::new(ResGcn::new(p, in_dim, 64, classes, depth)),
@@ -179,13 +234,15 @@ fn conv_path<'a>(p: &nn::Path<'a>, i: usize) -> nn::Path<'a> {
     }
 }
 
-/// `x @ W^T + b` for dense or sparse `x` (the first layer of an MLP).
-fn input_linear(x: &Tensor, lin: &nn::Linear) -> Tensor {
+/// `x @ W^T + b` for dense or sparse `x` (the first layer of an MLP), after
+/// checking `x` against the layer and the graph; `model` names the network.
+fn input_linear(model: &str, x: &Tensor, graph: &Graph, lin: &nn::Linear) -> Result<Tensor> {
+    check_x(model, x, graph, lin.ws.size()[1], lin.ws.kind())?;
     let out = x.mm(&lin.ws.tr());
-    match &lin.bs {
+    Ok(match &lin.bs {
         Some(b) => out + b,
         None => out,
-    }
+    })
 }
 
 /// Runs a plain stack of graph layers on `h` (already dropped out): each
@@ -200,17 +257,17 @@ fn stack_forward<L: GnnLayer>(
     p: f64,
     act: fn(&Tensor) -> Tensor,
     record: &mut Vec<Tensor>,
-) -> Tensor {
+) -> Result<Tensor> {
     let last = convs.len().saturating_sub(1);
     for (i, conv) in convs.iter().enumerate() {
-        let mut out = conv.forward_t(&h, graph, train);
+        let mut out = conv.f_forward_t(&h, graph, train)?;
         if i < last {
             out = act(&out);
         }
         record.push(out.shallow_clone());
         h = if i < last { out.fast_dropout(p, train) } else { out };
     }
-    h
+    Ok(h)
 }
 
 /// Stack of [`GcnConv`], hidden layers with ReLU and dropout 0.5.
@@ -236,13 +293,13 @@ impl Gcn {
 }
 
 impl NodeModel for Gcn {
-    fn forward_recorded(
+    fn f_forward_recorded(
         &self,
         x: &NodeFeatures,
         graph: &Graph,
         train: bool,
         record: &mut Vec<Tensor>,
-    ) -> Tensor {
+    ) -> Result<Tensor> {
         let h = x.dropout(self.dropout, train);
         stack_forward(&self.convs, h, graph, train, self.dropout, Tensor::relu, record)
     }
@@ -298,30 +355,30 @@ impl ResGcn {
 }
 
 impl NodeModel for ResGcn {
-    fn forward_recorded(
+    fn f_forward_recorded(
         &self,
         x: &NodeFeatures,
         graph: &Graph,
         train: bool,
         record: &mut Vec<Tensor>,
-    ) -> Tensor {
+    ) -> Result<Tensor> {
         let mut h = self
             .conv_in
-            .forward_t(&x.dropout(self.dropout, train), graph, train);
+            .f_forward_t(&x.dropout(self.dropout, train), graph, train)?;
         record.push(h.shallow_clone());
         for block in &self.blocks {
-            h = block.forward_t(&h, graph, train);
+            h = block.f_forward_t(&h, graph, train)?;
             record.push(h.shallow_clone());
         }
         if let Some((norm, conv)) = &self.out {
-            h = conv.forward_t(
+            h = conv.f_forward_t(
                 &norm.forward(&h).relu().fast_dropout(self.dropout, train),
                 graph,
                 train,
-            );
+            )?;
             record.push(h.shallow_clone());
         }
-        h
+        Ok(h)
     }
 }
 
@@ -360,13 +417,13 @@ impl Gat {
 }
 
 impl NodeModel for Gat {
-    fn forward_recorded(
+    fn f_forward_recorded(
         &self,
         x: &NodeFeatures,
         graph: &Graph,
         train: bool,
         record: &mut Vec<Tensor>,
-    ) -> Tensor {
+    ) -> Result<Tensor> {
         let h = x.dropout(self.dropout, train);
         stack_forward(&self.convs, h, graph, train, self.dropout, Tensor::elu, record)
     }
@@ -394,13 +451,13 @@ impl Sage {
 }
 
 impl NodeModel for Sage {
-    fn forward_recorded(
+    fn f_forward_recorded(
         &self,
         x: &NodeFeatures,
         graph: &Graph,
         train: bool,
         record: &mut Vec<Tensor>,
-    ) -> Tensor {
+    ) -> Result<Tensor> {
         let h = x.dropout(0.5, train);
         stack_forward(&self.convs, h, graph, train, 0.5, Tensor::relu, record)
     }
@@ -432,18 +489,18 @@ impl AppnpNet {
 }
 
 impl NodeModel for AppnpNet {
-    fn forward_recorded(
+    fn f_forward_recorded(
         &self,
         x: &NodeFeatures,
         graph: &Graph,
         train: bool,
         record: &mut Vec<Tensor>,
-    ) -> Tensor {
-        let h = input_linear(&x.dropout(0.5, train), &self.lin1);
+    ) -> Result<Tensor> {
+        let h = input_linear("AppnpNet", &x.dropout(0.5, train), graph, &self.lin1)?;
         let h = self.lin2.forward(&relu_dropout(h, 0.5, train));
-        let out = self.prop.forward_t(&h, graph, train);
+        let out = self.prop.f_forward_t(&h, graph, train)?;
         record.push(out.shallow_clone());
-        out
+        Ok(out)
     }
 }
 
@@ -475,21 +532,21 @@ impl Gcn2Net {
 }
 
 impl NodeModel for Gcn2Net {
-    fn forward_recorded(
+    fn f_forward_recorded(
         &self,
         x: &NodeFeatures,
         graph: &Graph,
         train: bool,
         record: &mut Vec<Tensor>,
-    ) -> Tensor {
+    ) -> Result<Tensor> {
         let x = x.dropout(0.6, train);
-        let x0 = input_linear(&x, &self.lin_in).relu();
+        let x0 = input_linear("Gcn2Net", &x, graph, &self.lin_in)?.relu();
         let mut h = x0.shallow_clone();
         for conv in &self.convs {
-            h = conv.forward(&h.fast_dropout(0.6, train), &x0, graph).relu();
+            h = conv.f_forward(&h.fast_dropout(0.6, train), &x0, graph)?.relu();
             record.push(h.shallow_clone());
         }
-        self.lin_out.forward(&h.fast_dropout(0.6, train))
+        Ok(self.lin_out.forward(&h.fast_dropout(0.6, train)))
     }
 }
 
@@ -522,22 +579,22 @@ impl JkNet {
 }
 
 impl NodeModel for JkNet {
-    fn forward_recorded(
+    fn f_forward_recorded(
         &self,
         x: &NodeFeatures,
         graph: &Graph,
         train: bool,
         record: &mut Vec<Tensor>,
-    ) -> Tensor {
+    ) -> Result<Tensor> {
         let mut h = x.dropout(0.5, train);
         let mut outs = Vec::with_capacity(self.convs.len());
         for conv in &self.convs {
-            let out = conv.forward_t(&h, graph, train).relu();
+            let out = conv.f_forward_t(&h, graph, train)?.relu();
             record.push(out.shallow_clone());
             h = out.fast_dropout(0.5, train);
             outs.push(out);
         }
-        let combined = self.jk.f_forward(&outs).unwrap_or_else(|e| panic!("{e}"));
-        self.lin.forward(&combined.fast_dropout(0.5, train))
+        let combined = self.jk.f_forward(&outs)?;
+        Ok(self.lin.forward(&combined.fast_dropout(0.5, train)))
     }
 }

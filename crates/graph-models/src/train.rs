@@ -122,7 +122,9 @@ pub fn train_node_with(
 ) -> std::result::Result<RunResult, TrainError> {
     train_utils::determinism::seed_everything(seed);
     let vs = nn::VarStore::new(data.graph.device());
-    let model = arch.build(&vs.root(), data.x.shape()[1], data.num_classes, depth);
+    let model = arch
+        .try_build(&vs.root(), data.x.shape()[1], data.num_classes, depth)
+        .map_err(model_error)?;
     let config = json!({
         "depth": depth, "in_dim": data.x.shape()[1], "classes": data.num_classes,
         "lr": recipe.lr, "weight_decay": format!("{:?}", recipe.weight_decay),
@@ -164,6 +166,11 @@ pub fn f_fit(
     )
 }
 
+/// A layer's or model's refusal, as the trainer reports it.
+fn model_error(e: crate::GnnError) -> TrainError {
+    TrainError::Model(e.to_string())
+}
+
 /// SHA-256 of the features, labels, split and edges: a checkpoint of other data is refused.
 fn checksum(data: &NodeData) -> String {
     train_utils::data_checksum(&[
@@ -203,14 +210,16 @@ pub fn fit_with(
     let mut epoch_ms = Vec::new();
     let report = trainer.run(|epoch| -> std::result::Result<f64, TrainError> {
         let start = Instant::now();
-        let logits = model.forward_t(&data.x, &data.graph, true);
+        let logits = model
+            .f_forward_t(&data.x, &data.graph, true)
+            .map_err(model_error)?;
         let loss = logits
             .index_select(0, &data.train)
             .cross_entropy_for_logits(&train_labels);
         epoch.step(&loss)?;
         epoch_ms.push(start.elapsed().as_secs_f64() * 1e3);
 
-        let logits = tch::no_grad(|| model.forward_t(&data.x, &data.graph, false));
+        let logits = tch::no_grad(|| model.f_forward_t(&data.x, &data.graph, false)).map_err(model_error)?;
         let val_loss = logits
             .index_select(0, &data.val)
             .cross_entropy_for_logits(&val_labels)

@@ -11,7 +11,7 @@ use crate::error::Result;
 use crate::gat::finish_heads;
 use crate::graph::{check_x, Graph};
 use crate::layer::{lin_weight, linear, GnnLayer};
-use crate::message_passing::segment_softmax;
+use crate::message_passing::segment_softmax_unchecked;
 
 /// Options of [`TransformerConv`].
 #[derive(Debug, Clone, Copy)]
@@ -85,7 +85,7 @@ impl GnnLayer for TransformerConv {
         let (src, dst) = (graph.src(), graph.dst());
         let scores = (q.index_select(0, &dst) * k.index_select(0, &src)).sum_dim_intlist(-1, false, None)
             / (self.out_channels as f64).sqrt();
-        let alpha = segment_softmax(&scores, &dst, n).fast_dropout(self.config.dropout, train);
+        let alpha = segment_softmax_unchecked(&scores, &dst, n).fast_dropout(self.config.dropout, train);
         let out = v
             .zeros_like()
             .index_add(0, &dst, &(v.index_select(0, &src) * alpha.unsqueeze(-1)));

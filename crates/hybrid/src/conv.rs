@@ -10,8 +10,8 @@
 //! Inside, activations are kept as `(B, T, N, C)`; temporal convolutions run
 //! as `conv2d` with `(1, kt)` kernels over `(B, C, N, T)`.
 
-use crate::error::{check_shape, in_layer, HybridError, Result};
-use crate::graph::{Graph, GraphOp};
+use crate::error::{HybridError, Result};
+use crate::graph::{check_sequence, Graph, GraphOp};
 use crate::recurrent::Encoder;
 use std::borrow::Borrow;
 use tch::{nn, Kind, Tensor};
@@ -71,35 +71,6 @@ fn check_sizes(layer: &str, sizes: &[(&str, i64)]) -> Result<()> {
         ))),
         None => Ok(()),
     }
-}
-
-/// Checks `x` is `(B, T, N=nodes, F=in_features)` with `T >= 1` and that the
-/// graph fits; returns `(B, T, N)`.
-fn check_input(
-    layer: &'static str,
-    x: &Tensor,
-    in_features: i64,
-    nodes: i64,
-    op: GraphOp,
-    graph: &Graph,
-) -> Result<(i64, i64, i64)> {
-    let s = check_shape(
-        layer,
-        x,
-        &[None, None, Some(nodes), Some(in_features)],
-        &format!("x of shape [B, T, N={nodes}, F={in_features}]"),
-    )?;
-    if s[1] == 0 {
-        return Err(HybridError::Shape {
-            what: layer,
-            expected: "x with at least one time step".into(),
-            got: s,
-        });
-    }
-    graph
-        .check(op, s[1] as usize, s[2])
-        .map_err(|e| in_layer(layer, e))?;
-    Ok((s[0], s[1], s[2]))
 }
 
 /// Gated temporal convolution (GLU), STGCN's temporal layer: a causal
@@ -229,7 +200,14 @@ impl Encoder for Stgcn {
     }
 
     fn f_encode(&self, x: &Tensor, graph: &Graph) -> Result<Tensor> {
-        let (_, t, _) = check_input("Stgcn", x, self.in_features, self.nodes, self.op, graph)?;
+        let (_, t, _) = check_sequence(
+            "Stgcn",
+            x,
+            self.in_features,
+            Some(self.nodes),
+            (self.op, 1),
+            graph,
+        )?;
         if t != self.periods {
             return Err(HybridError::Shape {
                 what: "Stgcn",
@@ -283,6 +261,7 @@ pub struct GraphWaveNet {
     nodes: i64,
     hidden: i64,
     op: GraphOp,
+    supports: usize,
     start: nn::Linear,
     layers: Vec<WaveLayer>,
     node_source: Tensor,
@@ -346,6 +325,7 @@ impl GraphWaveNet {
             nodes,
             hidden,
             op,
+            supports,
             start: pointwise(p / "start", in_features, hidden),
             layers,
             node_source: p.var("node_source", &[nodes, Self::EMBEDDING], embedding),
@@ -398,7 +378,14 @@ impl Encoder for GraphWaveNet {
     }
 
     fn f_encode(&self, x: &Tensor, graph: &Graph) -> Result<Tensor> {
-        let (_, t, _) = check_input("GraphWaveNet", x, self.in_features, self.nodes, self.op, graph)?;
+        let (_, t, _) = check_sequence(
+            "GraphWaveNet",
+            x,
+            self.in_features,
+            Some(self.nodes),
+            (self.op, self.supports),
+            graph,
+        )?;
         let field = Self::receptive_field();
         let padded = t.max(field);
         // (B, T, N, F) -> zeros in front up to the receptive field.

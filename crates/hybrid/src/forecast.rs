@@ -127,7 +127,7 @@ pub enum Forecaster {
         relu: bool,
     },
     /// DCRNN's encoder-decoder over the horizon.
-    Seq2Seq(DcrnnSeq2Seq),
+    Seq2Seq(Box<DcrnnSeq2Seq>),
 }
 
 impl Forecaster {
@@ -160,13 +160,13 @@ impl Forecaster {
                 Box::new(GraphWaveNet::new(r, c.in_features, c.hidden, c.k, c.nodes, 2)?)
             }
             ModelKind::DcrnnSeq2Seq => {
-                return Ok(Forecaster::Seq2Seq(DcrnnSeq2Seq::new(
+                return Ok(Forecaster::Seq2Seq(Box::new(DcrnnSeq2Seq::new(
                     r,
                     c.in_features,
                     c.hidden,
                     c.k,
                     c.horizon,
-                )?))
+                )?)))
             }
         };
         let linear = nn::linear(p / "linear", encoder.hidden_size(), c.horizon, Default::default());

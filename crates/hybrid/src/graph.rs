@@ -6,7 +6,7 @@
 //! normalisation for T-GCN, the scaled Laplacian for Chebyshev convolutions,
 //! the forward and backward random-walk transition matrices for DCRNN.
 
-use crate::error::{HybridError, Result};
+use crate::error::{check_shape, in_layer, HybridError, Result};
 use graph_data::csr::Csr;
 use graph_data::norm::LaplacianNorm;
 use tch::Tensor;
@@ -83,8 +83,8 @@ impl Graph {
     }
 
     /// Checks that the graph covers `steps` steps over `nodes` nodes with the
-    /// number of supports `op` needs.
-    pub(crate) fn check(&self, op: GraphOp, steps: usize, nodes: i64) -> Result<()> {
+    /// `supports` supports per step that a layer with operator `op` was built for.
+    pub(crate) fn check(&self, op: GraphOp, supports: usize, steps: usize, nodes: i64) -> Result<()> {
         let sets: &[Vec<Tensor>] = match self {
             Graph::Static(s) => std::slice::from_ref(s),
             Graph::PerStep(s) => {
@@ -98,7 +98,7 @@ impl Graph {
             }
         };
         for (t, set) in sets.iter().enumerate() {
-            op.check_count(set.len())?;
+            op.check_count(set.len(), supports)?;
             for (i, a) in set.iter().enumerate() {
                 let size = a.size();
                 if size != [nodes, nodes] {
@@ -110,6 +110,37 @@ impl Graph {
         }
         Ok(())
     }
+}
+
+/// Checks that `x` is `(B, T, N, F=in_features)` with `B, T, N >= 1` (and
+/// `N = nodes` when the layer is built for a node count), and that `graph`
+/// fits it with `supports` supports per step; returns `(B, T, N)`.
+pub(crate) fn check_sequence(
+    layer: &'static str,
+    x: &Tensor,
+    in_features: i64,
+    nodes: Option<i64>,
+    (op, supports): (GraphOp, usize),
+    graph: &Graph,
+) -> Result<(i64, i64, i64)> {
+    let n_words = nodes.map_or("N".to_owned(), |n| format!("N={n}"));
+    let s = check_shape(
+        layer,
+        x,
+        &[None, None, nodes, Some(in_features)],
+        &format!("x of shape [B, T, {n_words}, F={in_features}]"),
+    )?;
+    if s[..3].contains(&0) {
+        return Err(HybridError::Shape {
+            what: layer,
+            expected: "x with at least one sequence, one time step and one node".into(),
+            got: s,
+        });
+    }
+    graph
+        .check(op, supports, s[1] as usize, s[2])
+        .map_err(|e| in_layer(layer, e))?;
+    Ok((s[0], s[1], s[2]))
 }
 
 /// Applies the `N x N` operator `a` (dense or sparse) to `x` of shape
@@ -169,18 +200,22 @@ impl GraphOp {
         }
     }
 
-    fn check_count(self, count: usize) -> Result<()> {
-        let ok = match self {
-            GraphOp::Diffusion { .. } => count >= 1,
-            GraphOp::Chebyshev { .. } | GraphOp::Gcn => count == 1,
+    /// A layer's filter weights are sized for the number of supports it was
+    /// built with (`terms`), so exactly that many must come at every step.
+    fn check_count(self, count: usize, built_for: usize) -> Result<()> {
+        let expected = match self {
+            GraphOp::Diffusion { .. } => built_for,
+            GraphOp::Chebyshev { .. } | GraphOp::Gcn => 1,
         };
-        if ok {
+        if count == expected {
             Ok(())
         } else {
             let want = match self {
-                GraphOp::Diffusion { .. } => "at least one support (transition matrix)",
-                GraphOp::Chebyshev { .. } => "one support (the scaled Laplacian)",
-                GraphOp::Gcn => "one support (the GCN-normalised adjacency)",
+                GraphOp::Diffusion { .. } => {
+                    format!("{expected} supports (the transition matrices it was built for)")
+                }
+                GraphOp::Chebyshev { .. } => "one support (the scaled Laplacian)".into(),
+                GraphOp::Gcn => "one support (the GCN-normalised adjacency)".into(),
             };
             Err(HybridError::Graph(format!("{self:?} needs {want}, got {count}")))
         }

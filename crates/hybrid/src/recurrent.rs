@@ -7,8 +7,8 @@
 //! only the recurrent half. This is what makes a whole epoch of PyG Temporal's
 //! snapshot loop a handful of libtorch calls.
 
-use crate::error::{check_shape, in_layer, HybridError, Result};
-use crate::graph::{Graph, GraphOp};
+use crate::error::{check_shape, HybridError, Result};
+use crate::graph::{check_sequence, Graph, GraphOp};
 use std::borrow::Borrow;
 use tch::{nn, Kind, Tensor};
 
@@ -19,34 +19,6 @@ pub trait Encoder: std::fmt::Debug {
     fn hidden_size(&self) -> i64;
     /// Summarises `x` of shape `(B, T, N, F)`; shapes and graph are checked first.
     fn f_encode(&self, x: &Tensor, graph: &Graph) -> Result<Tensor>;
-}
-
-/// Checks `x` is `(B, T, N, in_features)` and the graph fits it; returns
-/// `(B, T, N)`. Errors name `layer`.
-fn check_input(
-    layer: &'static str,
-    x: &Tensor,
-    in_features: i64,
-    op: GraphOp,
-    graph: &Graph,
-) -> Result<(i64, i64, i64)> {
-    let s = check_shape(
-        layer,
-        x,
-        &[None, None, None, Some(in_features)],
-        &format!("x of shape [B, T, N, F={in_features}]"),
-    )?;
-    if s[1] == 0 {
-        return Err(HybridError::Shape {
-            what: layer,
-            expected: "x with at least one time step".into(),
-            got: s,
-        });
-    }
-    graph
-        .check(op, s[1] as usize, s[2])
-        .map_err(|e| in_layer(layer, e))?;
-    Ok((s[0], s[1], s[2]))
 }
 
 fn check_state(layer: &'static str, which: &str, h: &Tensor, b: i64, n: i64, hidden: i64) -> Result<()> {
@@ -81,6 +53,7 @@ fn no_bias() -> nn::LinearConfig {
 #[derive(Debug)]
 pub struct GraphGru {
     op: GraphOp,
+    supports: usize,
     in_features: i64,
     hidden: i64,
     conv_x: nn::Linear,
@@ -108,6 +81,7 @@ impl GraphGru {
         let terms = op.terms(supports);
         Ok(GraphGru {
             op,
+            supports,
             in_features,
             hidden,
             conv_x: nn::linear(p / "conv_x", terms * in_features, 3 * hidden, Default::default()),
@@ -187,7 +161,7 @@ impl GraphGru {
         keep: bool,
     ) -> Result<(Vec<Tensor>, Tensor)> {
         let layer = self.layer_name();
-        let (b, t, n) = check_input(layer, x, self.in_features, self.op, graph)?;
+        let (b, t, n) = check_sequence(layer, x, self.in_features, None, (self.op, self.supports), graph)?;
         let mut h = match h0 {
             Some(h) => {
                 check_state(layer, "initial state", h, b, n, self.hidden)?;
@@ -286,7 +260,7 @@ impl GConvLstm {
         keep: bool,
     ) -> Result<(Vec<Tensor>, (Tensor, Tensor))> {
         let layer = "GConvLstm";
-        let (b, t, n) = check_input(layer, x, self.in_features, self.op, graph)?;
+        let (b, t, n) = check_sequence(layer, x, self.in_features, None, (self.op, 1), graph)?;
         let (mut h, mut c) = match state {
             Some((h, c)) => {
                 check_state(layer, "initial hidden state", h, b, n, self.hidden)?;

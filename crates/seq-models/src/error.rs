@@ -19,6 +19,13 @@ pub enum Mismatch {
         /// The kind given.
         got: Kind,
     },
+    /// A value outside the range a layer can index (a token id past the vocabulary).
+    Range {
+        /// The allowed values, in words (e.g. `token ids in 0..10`).
+        expected: String,
+        /// The first offending value found.
+        found: i64,
+    },
     /// Another device than the parameters'.
     Device {
         /// The parameters' device.
@@ -34,6 +41,7 @@ impl std::fmt::Display for Mismatch {
             Mismatch::Shape { expected, got } => write!(f, "shape {expected}, got {got:?}"),
             Mismatch::Kind { expected, got } => write!(f, "dtype {expected:?}, got {got:?}"),
             Mismatch::Device { expected, got } => write!(f, "device {expected:?}, got {got:?}"),
+            Mismatch::Range { expected, found } => write!(f, "{expected}, found {found}"),
         }
     }
 }

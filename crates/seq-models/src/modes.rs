@@ -12,7 +12,7 @@ use std::borrow::Borrow;
 
 use tch::{nn, nn::Module, Kind, Tensor};
 
-use crate::error::{Result, SeqError};
+use crate::error::{Mismatch, Result, SeqError};
 use crate::recurrent::{
     check_lengths, check_tensor, shape_error, CellKind, Recurrent, RecurrentCell, RecurrentConfig, RnnState,
 };
@@ -261,17 +261,19 @@ impl Seq2Seq {
     }
 
     fn encode(&self, src: &Tensor, lengths: Option<&[i64]>) -> Result<RnnState> {
-        if src.dim() != 2 || src.kind() != Kind::Int64 {
+        if src.dim() != 2 {
             return Err(shape_error(
                 "Seq2Seq",
-                "source tokens (int64)",
+                "source tokens",
                 "[batch, time]".into(),
                 src.size(),
             ));
         }
+        check_token_kind("source tokens", src)?;
         if let Some(l) = lengths {
             check_lengths("Seq2Seq", l, src.size()[0], src.size()[1])?;
         }
+        check_vocabulary("source tokens", src, &self.src_embed)?;
         let out = self
             .encoder
             .f_forward(&src.apply(&self.src_embed), None, lengths, false)?;
@@ -292,15 +294,18 @@ impl Seq2Seq {
         teacher_forcing: f64,
     ) -> Result<Tensor> {
         let mut state = self.encode(src, lengths)?;
-        let (b, t) = (tgt.size()[0], tgt.size()[1]);
-        if tgt.dim() != 2 || b != src.size()[0] || t == 0 {
+        let size = tgt.size();
+        if size.len() != 2 || size[0] != src.size()[0] || size[1] == 0 {
             return Err(shape_error(
                 "Seq2Seq",
                 "target tokens",
                 format!("[{}, >= 1]", src.size()[0]),
-                tgt.size(),
+                size,
             ));
         }
+        check_token_kind("target tokens", tgt)?;
+        check_vocabulary("target tokens", tgt, &self.tgt_embed)?;
+        let (b, t) = (size[0], size[1]);
         let mut token = Tensor::full([b], self.bos, (Kind::Int64, src.device()));
         let mut logits = Vec::with_capacity(t as usize);
         for step in 0..t {
@@ -317,11 +322,54 @@ impl Seq2Seq {
         Ok(Tensor::stack(&logits, 1))
     }
 
-    /// Greedy decoding of `steps` tokens, `[batch, steps]`.
+    /// Greedy decoding of `steps >= 1` tokens, `[batch, steps]`.
     pub fn f_greedy(&self, src: &Tensor, lengths: Option<&[i64]>, steps: i64) -> Result<Tensor> {
-        let dummy = Tensor::zeros([src.size()[0], steps.max(1)], (Kind::Int64, src.device()));
+        if steps < 1 {
+            return Err(SeqError::Empty(format!(
+                "Seq2Seq greedy decoding needs at least one step, got {steps}"
+            )));
+        }
+        let batch = src.size().first().copied().unwrap_or(0);
+        let dummy = Tensor::zeros([batch, steps], (Kind::Int64, src.device()));
         Ok(tch::no_grad(|| self.f_forward(src, lengths, &dummy, 0.0))?.argmax(-1, false))
     }
+}
+
+/// Token ids must be int64 (embedding lookups take no other kind).
+fn check_token_kind(what: &'static str, tokens: &Tensor) -> Result<()> {
+    if tokens.kind() == Kind::Int64 {
+        return Ok(());
+    }
+    Err(SeqError::Input {
+        layer: "Seq2Seq",
+        what,
+        mismatch: Mismatch::Kind {
+            expected: Kind::Int64,
+            got: tokens.kind(),
+        },
+    })
+}
+
+/// Checks that every token of `tokens` indexes a row of `embedding` (libtorch
+/// would abort the embedding lookup otherwise).
+fn check_vocabulary(what: &'static str, tokens: &Tensor, embedding: &nn::Embedding) -> Result<()> {
+    let vocab = embedding.ws.size()[0];
+    if tokens.numel() == 0 {
+        return Ok(());
+    }
+    let (lo, hi) = (tokens.min().int64_value(&[]), tokens.max().int64_value(&[]));
+    if lo < 0 || hi >= vocab {
+        let bad = if lo < 0 { lo } else { hi };
+        return Err(SeqError::Input {
+            layer: "Seq2Seq",
+            what,
+            mismatch: Mismatch::Range {
+                expected: format!("token ids in 0..{vocab}"),
+                found: bad,
+            },
+        });
+    }
+    Ok(())
 }
 
 /// A uniform draw from libtorch's generator (seeded by `tch::manual_seed`).

@@ -19,12 +19,6 @@ enum Expect {
     Err(&'static [&'static str]),
     /// Succeed with a finite output of this shape.
     Ok(&'static [i64]),
-    /// A known gap, recorded so that a fix shows up here: the layer passes the
-    /// input to libtorch, which fails inside a panicking tch call with this text.
-    /// (GcnConv's float64 gap was closed; Seq2Seq given rank-1 targets, the
-    /// DCRNN cell given one support instead of two, DcrnnSeq2Seq given an
-    /// empty batch and the unchecked `aggregate` helper are open.)
-    KnownPanic(&'static str),
 }
 
 type Outcome = Result<Tensor, String>;
@@ -600,13 +594,12 @@ fn more_cases(vs: &'static nn::VarStore) -> Vec<Case> {
         ),
         case(
             "Seq2Seq: target for 3 sequences, source for 2",
-            Expect::Err(&["Seq2Seq", "target tokens", "[2, >= 1]", "[3, 4]"]),
+            Expect::Err(&["Seq2Seq expects target tokens of shape [2, >= 1], got [3, 4]"]),
             move || s2s.f_forward(&ids(2, 5), None, &ids(3, 4), 1.0).map_err(s),
         ),
         case(
             "Seq2Seq: target tokens of rank 1",
-            // f_forward reads tgt.size()[1] before checking the rank.
-            Expect::KnownPanic("index out of bounds"),
+            Expect::Err(&["Seq2Seq expects target tokens of shape [2, >= 1], got [4]"]),
             {
                 let s2s = modes::Seq2Seq::new(&p / "s2s3", sm::CellKind::Gru, 10, 10, 4, 4, 0);
                 move || {
@@ -616,9 +609,38 @@ fn more_cases(vs: &'static nn::VarStore) -> Vec<Case> {
             },
         ),
         case(
+            "Seq2Seq: target token 12 past a vocabulary of 10",
+            Expect::Err(&["Seq2Seq expects target tokens", "token ids in 0..10", "found 12"]),
+            {
+                let s2s = modes::Seq2Seq::new(&p / "s2s4", sm::CellKind::Lstm, 10, 10, 4, 4, 0);
+                move || {
+                    let tgt = Tensor::from_slice2(&[[1i64, 2, 12], [0, 3, 4]]);
+                    s2s.f_forward(&ids(2, 5), None, &tgt, 1.0).map_err(s)
+                }
+            },
+        ),
+        case(
+            "Seq2Seq: negative source token",
+            Expect::Err(&["Seq2Seq expects source tokens", "token ids in 0..10", "found -1"]),
+            {
+                let s2s = modes::Seq2Seq::new(&p / "s2s5", sm::CellKind::Gru, 10, 10, 4, 4, 0);
+                move || {
+                    let src = Tensor::from_slice2(&[[1i64, -1, 2]]);
+                    s2s.f_forward(&src, None, &ids(1, 2), 1.0).map_err(s)
+                }
+            },
+        ),
+        case(
+            "Seq2Seq: greedy decoding of zero steps",
+            Expect::Err(&["empty input", "at least one step, got 0"]),
+            {
+                let s2s = modes::Seq2Seq::new(&p / "s2s6", sm::CellKind::Gru, 10, 10, 4, 4, 0);
+                move || s2s.f_greedy(&ids(2, 5), None, 0).map_err(s)
+            },
+        ),
+        case(
             "Seq2Seq: float source tokens",
-            // The message names the expected dtype but not the one given (a gap in its wording).
-            Expect::Err(&["Seq2Seq expects source tokens (int64)", "[2, 5]"]),
+            Expect::Err(&["Seq2Seq expects source tokens of dtype Int64, got Float"]),
             move || {
                 s2s2.f_forward(&seq(2, 5, 1).squeeze_dim(2), None, &ids(2, 4), 1.0)
                     .map_err(s)
@@ -672,7 +694,7 @@ fn more_cases(vs: &'static nn::VarStore) -> Vec<Case> {
         ),
         case(
             "DCRNN cell: one support where two are needed",
-            Expect::KnownPanic("mat1 and mat2 shapes cannot be multiplied"),
+            Expect::Err(&["Dcrnn", "needs 2 supports", "got 1"]),
             move || {
                 dcrnn
                     .f_forward(&bxtnf(2, 4, 5, 2), &eye(5), None)
@@ -701,18 +723,86 @@ fn more_cases(vs: &'static nn::VarStore) -> Vec<Case> {
             move || wavenet.f_encode(&bxtnf(2, 4, 7, 2), &eye(7)).map_err(s),
         ),
         case(
-            "aggregate (helper): target index 5 on 4 nodes",
-            // The message-passing helpers take no Result and check nothing.
-            Expect::KnownPanic("index 5 is out of bounds for dimension 0 with size 4"),
+            "f_aggregate: target index 5 on 4 nodes",
+            Expect::Err(&["aggregate", "target index 5", "4 nodes"]),
             || {
                 let index = Tensor::from_slice(&[0i64, 1, 5]);
-                Ok(gm::message_passing::aggregate(&x(3, 2), &index, 4, gm::Aggr::Sum))
+                gm::f_aggregate(&x(3, 2), &index, 4, gm::Aggr::Max).map_err(s)
+            },
+        ),
+        case(
+            "f_segment_softmax: 2 targets for 3 scores",
+            Expect::Err(&["segment_softmax", "index of shape [3]", "[2]"]),
+            || {
+                let index = Tensor::from_slice(&[0i64, 1]);
+                gm::f_segment_softmax(&x(3, 1), &index, 4).map_err(s)
+            },
+        ),
+        case(
+            "aggregate: mean over an isolated node gives zeros",
+            Expect::Ok(&[4, 2]),
+            || {
+                let index = Tensor::from_slice(&[0i64, 0, 2]);
+                let out = gm::f_aggregate(&x(3, 2), &index, 4, gm::Aggr::Mean).map_err(s)?;
+                let isolated = out.get(3).abs().sum(Kind::Float).double_value(&[]);
+                if isolated == 0.0 {
+                    Ok(out)
+                } else {
+                    Err(format!("node 3 got {isolated}"))
+                }
             },
         ),
         case(
             "DcrnnSeq2Seq: empty batch",
-            Expect::KnownPanic("cannot reshape tensor of 0 elements"),
+            Expect::Err(&["Dcrnn", "at least one sequence", "[0, 4, 5, 2]"]),
             move || s2s_graph.f_forward(&bxtnf(0, 4, 5, 2), &two(5), None).map_err(s),
+        ),
+        case(
+            "GConvGRU: a graph of zero nodes",
+            Expect::Err(&["GConvGru", "one node", "[2, 4, 0, 2]"]),
+            {
+                let cell = hybrid::GraphGru::gconv_gru(&p / "gconvgru0", 2, 8, 2).unwrap();
+                move || {
+                    cell.f_forward(&bxtnf(2, 4, 0, 2), &eye(0), None)
+                        .map(|o| o.0)
+                        .map_err(s)
+                }
+            },
+        ),
+        case(
+            "GCN model: 4 features where it was built for 3",
+            Expect::Err(&["GcnConv expects x of shape [num_nodes=4, 3]", "[4, 4]"]),
+            {
+                let model = gm::Arch::Gcn.build(&(&p / "gcn_model"), 3, 2, 2);
+                move || {
+                    let features = gm::NodeFeatures::Dense(x(4, 4));
+                    model.f_forward_t(&features, &g(), false).map_err(s)
+                }
+            },
+        ),
+        case(
+            "GCNII model: features for 5 nodes on a 4-node graph",
+            Expect::Err(&["Gcn2Net expects x of shape [num_nodes=4, 3]", "[5, 3]"]),
+            {
+                let model = gm::Arch::Gcn2.build(&(&p / "gcn2_model"), 3, 2, 4);
+                move || {
+                    let features = gm::NodeFeatures::Dense(x(5, 3));
+                    model.f_forward_t(&features, &g(), false).map_err(s)
+                }
+            },
+        ),
+        case(
+            "Arch::try_build: zero layers",
+            Expect::Err(&["invalid configuration", "gat", "at least one graph layer"]),
+            {
+                let path = &p / "gat_model0";
+                move || {
+                    gm::Arch::Gat
+                        .try_build(&path, 3, 2, 0)
+                        .map(|_| Tensor::zeros([1], F32))
+                        .map_err(s)
+                }
+            },
         ),
     ]
 }
@@ -738,17 +828,6 @@ fn every_bad_input_gets_a_typed_error_that_names_it() {
     for c in cases {
         let outcome = catch_unwind(AssertUnwindSafe(c.run)).map_err(panic_message);
         let verdict = match (&c.expect, outcome) {
-            (Expect::KnownPanic(part), Err(panic)) if panic.contains(part) => {
-                println!(
-                    "{:<55} known gap, panics: {}",
-                    c.name,
-                    panic.lines().next().unwrap_or("")
-                );
-                Ok(())
-            }
-            (Expect::KnownPanic(_), Ok(Err(msg))) => Err(format!(
-                "now a typed error (good): make the case expect it: {msg}"
-            )),
             (_, Err(panic)) => Err(format!("panicked: {}", panic.lines().next().unwrap_or(""))),
             (Expect::Err(parts), Ok(Err(msg))) => {
                 let missing: Vec<_> = parts.iter().filter(|p| !msg.contains(**p)).collect();
@@ -759,9 +838,7 @@ fn every_bad_input_gets_a_typed_error_that_names_it() {
                     Err(format!("message `{msg}` lacks {missing:?}"))
                 }
             }
-            (Expect::Err(_) | Expect::KnownPanic(_), Ok(Ok(t))) => {
-                Err(format!("accepted, gave shape {:?}", t.size()))
-            }
+            (Expect::Err(_), Ok(Ok(t))) => Err(format!("accepted, gave shape {:?}", t.size())),
             (Expect::Ok(shape), Ok(Ok(t))) => {
                 println!("{:<55} ok: {:?}", c.name, t.size());
                 let finite = t.numel() == 0 || t.isfinite().all().int64_value(&[]) == 1;

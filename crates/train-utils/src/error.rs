@@ -65,6 +65,10 @@ pub enum TrainError {
         /// Where the checkpoint went.
         checkpoint: Option<PathBuf>,
     },
+    /// The model refused its configuration or its input (a layer's shape
+    /// error, for example), before any step was taken on it.
+    #[error("{0}")]
+    Model(String),
     /// An error raised by libtorch.
     #[error(transparent)]
     Torch(#[from] tch::TchError),

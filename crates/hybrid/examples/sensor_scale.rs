@@ -3,7 +3,7 @@
 //! batch of B = 32 sequences of T = 12 steps: seconds per training step
 //! (forward, MSE, backward, Adam) and peak resident memory.
 //!
-//! `cargo run --release -p hybrid --example scale -- [rows] [cols] [steps]`
+//! `cargo run --release -p hybrid --example sensor_scale -- [rows] [cols] [steps]`
 
 use graph_data::csr::Csr;
 use graph_data::generate;
