@@ -8,9 +8,7 @@
 //!   beforehand as PyG's `cached=True`. The edges are written to `target/bench-data/rmat_1m_16m.bin`
 //!   (if absent) for the peer.
 //!
-//! Threads: `SEQGRAPH_BENCH_THREADS`, else `OMP_NUM_THREADS`, else 2, as the peer reads them (without
-//! this the benches ran with libtorch's default pool, which on the loaded 2-core machine made one GAT
-//! Cora step take 1.97 s instead of 38 ms).
+//! Threads and allocator: [`seqgraph_benches::setup`].
 use std::io::Write;
 use std::path::Path;
 
@@ -25,17 +23,8 @@ fn load(name: &str) -> NodeData {
     NodeData::from_dataset(ds, Device::Cpu).expect("valid graph")
 }
 
-/// Sets libtorch's intra-op threads as the peer does.
-fn set_threads() {
-    let threads = ["SEQGRAPH_BENCH_THREADS", "OMP_NUM_THREADS"]
-        .iter()
-        .find_map(|k| std::env::var(k).ok()?.parse().ok())
-        .unwrap_or(2);
-    tch::set_num_threads(threads);
-}
-
 fn epochs(c: &mut Criterion) {
-    set_threads();
+    seqgraph_benches::setup();
     for arch in [Arch::Gcn, Arch::Gat] {
         let mut group = c.benchmark_group(format!("{}_epoch", arch.name()));
         group.sample_size(30);
@@ -77,7 +66,7 @@ fn write_edges(edges: &graph_data::EdgeList, path: &Path) -> std::io::Result<()>
 }
 
 fn gcn_layer(c: &mut Criterion) {
-    set_threads();
+    seqgraph_benches::setup();
     let edges = rmat(20, 16 << 20, RmatParams::default(), 42).expect("valid R-MAT parameters");
     let path = seqgraph_benches::bench_data_dir().join("rmat_1m_16m.bin");
     if !path.exists() {

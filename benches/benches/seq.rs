@@ -18,11 +18,7 @@ use tch::{nn, Device, Kind, Tensor};
 const SHAPES: [(i64, i64, i64, i64); 2] = [(64, 100, 32, 128), (32, 29, 12, 64)];
 
 fn lstm_forward_backward(c: &mut Criterion) {
-    let threads = ["SEQGRAPH_BENCH_THREADS", "OMP_NUM_THREADS"]
-        .iter()
-        .find_map(|k| std::env::var(k).ok()?.parse().ok())
-        .unwrap_or(2);
-    tch::set_num_threads(threads);
+    seqgraph_benches::setup();
     let mut group = c.benchmark_group("lstm_fwd_bwd");
     group.sample_size(20);
     for (b, t, i, h) in SHAPES {

@@ -10,17 +10,8 @@ use hybrid::{Forecaster, ModelConfig, ModelKind};
 use tch::nn::{self, OptimizerConfig};
 use tch::{Device, Kind};
 
-fn threads_from_env() {
-    if let Some(n) = std::env::var("SEQGRAPH_BENCH_THREADS")
-        .ok()
-        .and_then(|s| s.parse().ok())
-    {
-        tch::set_num_threads(n);
-    }
-}
-
 fn chickenpox_epoch(c: &mut Criterion) {
-    threads_from_env();
+    seqgraph_benches::setup();
     let signal = match pgt::load("chickenpox", &Fetcher::from_env()).expect("Chickenpox from the data mirror")
     {
         Signal::Static(s) => s,

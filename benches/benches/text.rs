@@ -12,17 +12,8 @@ use seq_models::tree_lstm::TreeLstm;
 use tch::nn::{self, Module, OptimizerConfig};
 use tch::{Device, Kind, Tensor};
 
-fn threads_from_env() {
-    if let Some(n) = std::env::var("SEQGRAPH_BENCH_THREADS")
-        .ok()
-        .and_then(|s| s.parse().ok())
-    {
-        tch::set_num_threads(n);
-    }
-}
-
 fn tree_lstm_train_step(c: &mut Criterion) {
-    threads_from_env();
+    seqgraph_benches::setup();
     let sst = ptb::load_sst(&Fetcher::from_env()).expect("SST from the data mirror");
     let batch: Vec<&Tree> = sst.train[..25].iter().map(|t| &t.tree).collect();
     let labels: Vec<i64> = sst.train[..25].iter().map(|t| t.root_label() as i64).collect();

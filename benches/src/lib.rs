@@ -2,6 +2,9 @@
 //!
 //! - [`record_peak`]: measures the peak memory of one run of a bench case and writes it where
 //!   `cargo xtask bench` reads it (`target/bench-memory/<case>.json`), beside criterion's timings.
+//! - [`setup`]: what every bench does first, as the seqgraph commands do: libtorch's threads from
+//!   the environment, and glibc told to keep freed memory (the peers get the same allocator setting
+//!   through `GLIBC_TUNABLES`, set by `cargo xtask bench`).
 //! - [`bench_data_dir`]: the folder where benches write inputs their peer scripts read
 //!   (`target/bench-data`, or `$SEQGRAPH_BENCH_DATA`).
 //!
@@ -14,6 +17,25 @@ fn target_dir() -> PathBuf {
     std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../target")))
+}
+
+/// Sets libtorch's intra-op threads from `SEQGRAPH_BENCH_THREADS`, else `OMP_NUM_THREADS`, else 2
+/// (as the peers read them; without this the benches ran with libtorch's default pool, which on the
+/// loaded 2-core machine made one GAT Cora step take 1.97 s instead of 38 ms), and keeps freed memory
+/// for reuse ([`train_utils::memory::keep_freed_memory`], as the seqgraph commands do). Returns the
+/// thread count.
+///
+/// Keeping freed memory means a case's peak counts only memory beyond what the process already held
+/// from earlier cases; the first case of each bench binary is exact, the large cases are dominated by
+/// their own fresh allocations.
+pub fn setup() -> i32 {
+    let threads = ["SEQGRAPH_BENCH_THREADS", "OMP_NUM_THREADS"]
+        .iter()
+        .find_map(|k| std::env::var(k).ok()?.parse().ok())
+        .unwrap_or(2);
+    tch::set_num_threads(threads);
+    train_utils::memory::keep_freed_memory();
+    threads
 }
 
 /// Where benches write the inputs their peers read (`$SEQGRAPH_BENCH_DATA`, else `target/bench-data`).

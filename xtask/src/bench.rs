@@ -120,10 +120,12 @@ pub fn run(root: &Path, args: &[String]) -> Result<()> {
     } else {
         Some(ensure_peers()?)
     };
-    let mut notes = vec![format!(
-        "{} thread(s) on both sides (OMP_NUM_THREADS)",
-        opts.threads
-    )];
+    let mut notes = vec![
+        format!("{} thread(s) on both sides (OMP_NUM_THREADS)", opts.threads),
+        "both sides keep freed memory for reuse (ours: mallopt, as the seqgraph commands; peers: \
+         GLIBC_TUNABLES), so a case's peak counts memory beyond what its process already held"
+            .to_owned(),
+    ];
     let mut peers = Vec::new();
     for suite in &opts.suites {
         if root.join("benches/benches").join(format!("{suite}.rs")).is_file() {
@@ -286,6 +288,12 @@ fn suite_of(script: &str) -> Option<&'static str> {
 const RMAT_EDGES: &str = "bench-data/rmat_1m_16m.bin";
 
 /// Runs one peer script and returns its results by case.
+/// glibc's tunables for what `train_utils::memory::keep_freed_memory` sets on our side: large blocks
+/// from the heap, never trimmed. PyTorch frees and reallocates each step's activations, as libtorch
+/// does for us; with glibc's defaults every such buffer is a fresh mapping that page-faults.
+const KEEP_FREED_MEMORY: &str =
+    "glibc.malloc.mmap_threshold=1073741824:glibc.malloc.trim_threshold=2147483647";
+
 fn run_peer(
     root: &Path,
     python: &str,
@@ -302,6 +310,8 @@ fn run_peer(
         .env("OMP_NUM_THREADS", threads)
         .env("SEQGRAPH_BENCH_THREADS", threads)
         .env("SEQGRAPH_BENCH_DATA", target.join("bench-data"))
+        // The allocator setting our side makes with mallopt (train_utils::memory::keep_freed_memory).
+        .env("GLIBC_TUNABLES", KEEP_FREED_MEMORY)
         .stderr(Stdio::inherit());
     // pyg_data.py predates the contract: it takes the edge file and --threads, and has no --json.
     if name == "pyg_data.py" {

@@ -28,6 +28,9 @@ fn main() {
     let name = args.next().unwrap_or_else(|| "cora".into());
     let threads: i32 = args.next().and_then(|s| s.parse().ok()).unwrap_or(1);
     tch::set_num_threads(threads);
+    if std::env::var("KEEP").is_ok() {
+        println!("keep_freed_memory: {}", train_utils::memory::keep_freed_memory());
+    }
     let ds = graph_data::planetoid::load(&name, &graph_data::fetch::Fetcher::from_env()).expect("data");
     let data = NodeData::from_dataset(ds, Device::Cpu).expect("graph");
     let rounds = 40;

@@ -178,41 +178,4 @@ pub fn persistence(x: &Tensor, horizon: i64) -> Tensor {
         .repeat([1, 1, horizon])
 }
 
-/// Tells glibc's allocator to keep freed memory for reuse (no trimming, large
-/// blocks from the heap rather than fresh `mmap`s). libtorch frees and
-/// allocates the same large activation buffers at every training step; with
-/// glibc's defaults each of them is a fresh zero-filled mapping, and on
-/// Los-loop (T-GCN, batch 32) that page-faulting took more time than the
-/// arithmetic (44 s of system time against 47 s of user time for 3 epochs).
-/// Returns true when glibc accepted both settings; does nothing elsewhere.
-pub fn keep_freed_memory() -> bool {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    {
-        extern "C" {
-            fn mallopt(param: i32, value: i32) -> i32;
-        }
-        const M_TRIM_THRESHOLD: i32 = -1;
-        const M_MMAP_THRESHOLD: i32 = -3;
-        // SAFETY: mallopt only changes allocator tuning parameters; it is
-        // called with glibc's documented parameter numbers and valid values.
-        let (a, b) = unsafe {
-            (
-                mallopt(M_MMAP_THRESHOLD, 1 << 30),
-                mallopt(M_TRIM_THRESHOLD, i32::MAX),
-            )
-        };
-        a == 1 && b == 1
-    }
-    #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
-    {
-        false
-    }
-}
-
-/// Peak resident memory of this process in MiB (`VmHWM`), Linux only.
-pub fn peak_rss_mib() -> Option<f64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
-    let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kib / 1024.0)
-}
+pub use train_utils::memory::{keep_freed_memory, peak_rss_mib};

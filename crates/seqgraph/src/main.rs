@@ -16,6 +16,9 @@ fn main() {
 }
 
 fn run() -> Result<()> {
+    // Training steps free and reallocate the same large buffers; keep them instead of page-faulting
+    // fresh mappings every step (a quarter of a GAT step on Cora, half of a Los-loop epoch).
+    train_utils::memory::keep_freed_memory();
     let args: Vec<String> = std::env::args().skip(1).collect();
     let Some(cmd) = args.first() else {
         bail!("usage: seqgraph demo | train seq|node|temporal|text … | reproduce …");

@@ -15,6 +15,8 @@
 //!   or Inf it names the epoch, the parameter and a hint.
 //! - [`determinism`]: seeding, per-epoch reseeding (the RNG state a
 //!   checkpoint records), thread counts, and which ops are not deterministic.
+//! - [`memory`]: keep freed memory for reuse (no page faults on every step's
+//!   fresh buffers) and the process's peak resident memory.
 //! - [`Trainer`]: an epoch loop tying them together: checkpoint every N
 //!   epochs and on Ctrl-C, `--resume`, the guard, optional clipping, early
 //!   stopping ([`Epoch::stop`], recorded so that a resume stops there too).
@@ -47,6 +49,7 @@ pub mod determinism;
 pub mod error;
 pub mod guard;
 pub mod interrupt;
+pub mod memory;
 pub mod trainer;
 
 pub use adam::Adam;

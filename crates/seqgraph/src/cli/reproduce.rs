@@ -138,7 +138,7 @@ pub static EXPERIMENTS: &[Experiment] = &[
     Experiment {
         name: "sequence-classification",
         title: "JapaneseVowels classification",
-        claim: "A many-to-one LSTM reaches test accuracy >= 0.97 on JapaneseVowels (mean of 5 seeds).",
+        claim: "A many-to-one LSTM reaches test accuracy >= 0.97 on JapaneseVowels (mean of 5 seeds); the tanh RNN and the GRU are measured beside it.",
         run: sequence_classification::run,
     },
     Experiment {

@@ -350,9 +350,16 @@ fn japanese_vowels(setup: &Setup) -> Result<f64> {
 /// Trains a small many-to-one LSTM on JapaneseVowels for a few seconds and returns its test accuracy
 /// (for `seqgraph demo`).
 pub fn japanese_vowels_quick(seed: u64) -> Result<f64> {
+    japanese_vowels_with("lstm", seed, Some(15))
+}
+
+/// JapaneseVowels test accuracy of the many-to-one `model` (`rnn`, `lstm`, `gru`) as `train seq
+/// --task japanese-vowels` trains it (hidden 64, batch 32, Adam 5e-3, clipping at norm 5), for
+/// `epochs` epochs (the command's 60 when `None`).
+pub fn japanese_vowels_with(model: &str, seed: u64, epochs: Option<usize>) -> Result<f64> {
     japanese_vowels(&Setup {
-        epochs: Some(15),
-        ..Setup::plain(CellKind::Lstm, "lstm", seed)
+        epochs,
+        ..Setup::plain(cell_kind(model)?, model, seed)
     })
 }
 

@@ -298,7 +298,6 @@ pub fn run(args: &[String]) -> Result<()> {
     if let Some(t) = a.threads {
         tch::set_num_threads(t);
     }
-    hybrid::keep_freed_memory();
     let fetcher = Fetcher::from_env();
     let dataset = match a.dataset.as_str() {
         "chickenpox" => "chickenpox",

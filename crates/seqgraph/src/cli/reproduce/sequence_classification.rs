@@ -1,31 +1,59 @@
-//! `sequence-classification`: JapaneseVowels with the LSTM of `seqgraph train seq` (its quick variant).
+//! `sequence-classification`: JapaneseVowels (UEA, canonical split, 9 speakers, 12 channels,
+//! variable length) with the many-to-one RNN, LSTM and GRU of `seqgraph train seq`. Full: 5 seeds of
+//! the command's 60 epochs per model; --quick: 1 seed of 15 epochs.
 
 use super::Ctx;
-use crate::report::{ExperimentReport, Metric, Status};
+use crate::report::{ExperimentReport, Metric, Table};
 use anyhow::Result;
+
+const MODELS: [(&str, &str); 3] = [("rnn", "tanh RNN"), ("lstm", "LSTM"), ("gru", "GRU")];
 
 /// Runs the experiment.
 pub fn run(ctx: &Ctx, r: &mut ExperimentReport) -> Result<()> {
     let seeds = ctx.size(1u64, 5);
-    let bar = ctx.bar(seeds, "sequence-classification");
-    let mut accs = Vec::new();
-    for seed in 0..seeds {
-        accs.push(crate::cli::seq::japanese_vowels_quick(seed)? * 100.0);
-        bar.inc();
+    let epochs = ctx.size(15usize, 60);
+    let bar = ctx.bar(seeds * MODELS.len() as u64, "sequence-classification");
+    let mut rows = Vec::new();
+    for (model, label) in MODELS {
+        let mut accs = Vec::new();
+        for seed in 0..seeds {
+            accs.push(crate::cli::seq::japanese_vowels_with(model, seed, Some(epochs))? * 100.0);
+            bar.inc();
+        }
+        let (mean, std) = super::citation::mean_std(&accs);
+        let metric = Metric::new(
+            format!("{label} JapaneseVowels test accuracy (%), mean of {seeds} seed(s), {epochs} epochs"),
+            mean,
+        );
+        // The issue's bound is for the LSTM over 5 seeds; the others are reported beside it.
+        r.metrics.push(if model == "lstm" {
+            metric.expect(">= 97 (issue 4, 5 seeds)", mean >= 97.0)
+        } else {
+            metric
+        });
+        rows.push(vec![
+            label.to_owned(),
+            format!("{mean:.2}"),
+            format!("{std:.2}"),
+            seeds.to_string(),
+        ]);
     }
     bar.finish();
-    let (mean, _) = super::citation::mean_std(&accs);
-    r.metrics.push(
-        Metric::new(
-            format!("LSTM JapaneseVowels test accuracy (%), mean of {seeds} seed(s), 15 epochs"),
-            mean,
-        )
-        .expect(">= 97 (issue 4, 5 seeds)", mean >= 97.0),
-    );
-    r.status = Status::Partial(
-        "LSTM only, through `seqgraph train seq`'s short run; RNN and GRU wait for a public \
-         japanese_vowels(kind, epochs)"
-            .into(),
-    );
+    r.tables.push(Table {
+        title: "JapaneseVowels, canonical split (270 train, 370 test)".into(),
+        columns: ["model", "test accuracy % (mean)", "std", "seeds"]
+            .map(String::from)
+            .to_vec(),
+        rows,
+    });
+    r.notes.push(format!(
+        "many-to-one models of `seqgraph train seq --task japanese-vowels` (hidden 64, batch 32, Adam \
+         5e-3, clipping at norm 5, last valid state through a linear head), {epochs} epochs{}",
+        if ctx.quick {
+            ", REDUCED (--quick; the command trains 60)"
+        } else {
+            ""
+        }
+    ));
     Ok(())
 }
