@@ -231,12 +231,17 @@ pub fn fit_with(
         let better = match recipe.select {
             Select::BestValAcc => val_acc > best_acc,
             Select::BestValLoss => val_loss < best_loss,
+            Select::BestValAccAndLoss => val_acc >= best_acc && val_loss <= best_loss,
         };
         if better {
             sel_val = val_acc;
             sel_test = accuracy(&logits, &data.labels, &data.test);
         }
-        if val_loss < best_loss || val_acc > best_acc {
+        let improved = match recipe.select {
+            Select::BestValAccAndLoss => val_loss <= best_loss || val_acc >= best_acc,
+            _ => val_loss < best_loss || val_acc > best_acc,
+        };
+        if improved {
             since_best = 0.0;
         } else {
             since_best += 1.0;

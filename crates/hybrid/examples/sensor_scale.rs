@@ -7,18 +7,10 @@
 
 use graph_data::csr::Csr;
 use graph_data::generate;
-use hybrid::{Forecaster, Graph, ModelConfig, ModelKind};
+use hybrid::{keep_freed_memory, peak_rss_mib, Forecaster, Graph, ModelConfig, ModelKind};
 use std::time::Instant;
 use tch::nn::OptimizerConfig;
 use tch::{nn, Device, Kind, Tensor};
-
-/// Peak resident memory of this process in MiB (`VmHWM`), Linux only.
-fn peak_rss_mib() -> Option<f64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
-    let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kib / 1024.0)
-}
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let arg = |i: usize, default: usize| {
@@ -29,6 +21,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     };
     let (rows, cols, steps) = (arg(1, 100), arg(2, 100), arg(3, 3));
     tch::set_num_threads(1);
+    keep_freed_memory();
     tch::manual_seed(0);
     let adj = Csr::from_edge_list(&generate::grid(rows, cols))?;
     let n = adj.num_nodes() as i64;

@@ -15,7 +15,7 @@ use std::path::PathBuf;
 use anyhow::{anyhow, Context, Result};
 use clap::Parser;
 use graph_models::train::{train_node_with, TrainOptions};
-use graph_models::{median, train_node, Arch, NodeData};
+use graph_models::{median, train_node, Arch, NodeData, Select};
 use tch::Device;
 use train_utils::checkpoint::seed_path;
 
@@ -62,6 +62,11 @@ struct Args {
     /// Clip the global gradient norm at this value.
     #[arg(long)]
     clip: Option<f64>,
+    /// Which epoch's test accuracy is reported (default: the recipe's): `acc` (best validation
+    /// accuracy; GCN, SAGE, APPNP, GCNII, JK), `loss` (lowest validation loss) or `acc-and-loss`
+    /// (GAT's reference code: both at their best at once; ties restart the patience counter).
+    #[arg(long)]
+    select: Option<String>,
 }
 
 /// The summary over seeds.
@@ -95,6 +100,14 @@ fn summarise(arch: Arch, layers: usize, a: &Args) -> Result<Summary> {
     }
     if let Some(lr) = a.lr {
         recipe.lr = lr;
+    }
+    if let Some(name) = &a.select {
+        recipe.select = match name.as_str() {
+            "acc" => Select::BestValAcc,
+            "loss" => Select::BestValLoss,
+            "acc-and-loss" => Select::BestValAccAndLoss,
+            other => return Err(anyhow!("unknown --select `{other}` (acc, loss, acc-and-loss)")),
+        };
     }
     let seeds = a.seeds.max(1);
     let (mut accs, mut times, mut epochs_run) = (Vec::new(), Vec::new(), 0);

@@ -242,21 +242,22 @@ pub fn run(args: &[String]) -> Result<()> {
         out.display()
     );
     let start = Instant::now();
-    let mut experiments = Vec::new();
+    let mut report = Report {
+        version: env!("CARGO_PKG_VERSION").to_owned(),
+        quick: opts.quick,
+        seconds: 0.0,
+        threads: tch::get_num_threads(),
+        experiments: Vec::new(),
+    };
     for exp in selected {
         eprintln!("== {} ({})", exp.name, exp.title);
         let r = run_one(exp, &ctx);
         eprintln!("   {} in {:.1} s", r.status.label(), r.seconds);
-        experiments.push(r);
+        report.experiments.push(r);
+        // Written after every experiment: an interrupted long run keeps what it finished.
+        report.seconds = start.elapsed().as_secs_f64();
+        report.write(&opts.out)?;
     }
-    let report = Report {
-        version: env!("CARGO_PKG_VERSION").to_owned(),
-        quick: opts.quick,
-        seconds: start.elapsed().as_secs_f64(),
-        threads: tch::get_num_threads(),
-        experiments,
-    };
-    report.write(&opts.out)?;
     let summary = summary_table(&report);
     if opts.json {
         eprint!("{summary}");

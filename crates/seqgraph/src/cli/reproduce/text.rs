@@ -83,11 +83,15 @@ pub fn run(ctx: &Ctx, report: &mut ExperimentReport) -> Result<()> {
             sequence_epochs: 2,
             sequence_batch: 100,
         },
+        // Sized to fit the full run's hour: the six models on both tasks, one seed, 2000 evenly spaced
+        // training sentences, full dev and test. `seqgraph train text` trains on all 8544 (a
+        // full-data tree model takes 20-40 s per epoch here, so 5 seeds of all twelve runs would
+        // take hours); its 5-seed results are in the issue notes.
         Setup {
-            limit: None,
+            limit: Some(2000),
             eval_limit: None,
-            seeds: 5,
-            tree_epochs: 8,
+            seeds: 1,
+            tree_epochs: 6,
             sequence_epochs: 2,
             sequence_batch: 100,
         },
@@ -134,7 +138,7 @@ pub fn run(ctx: &Ctx, report: &mut ExperimentReport) -> Result<()> {
         let target = if *task == "sst-binary" { 0.80 } else { 0.40 };
         let m = Metric::new(format!("best model, SST {name} (random embeddings)"), best);
         // The targets are stated for the full data and 5 seeds: checked only at full size.
-        report.metrics.push(if ctx.quick {
+        report.metrics.push(if s.limit.is_some() {
             m
         } else {
             m.expect(format!(">= {target:.2} (issue 9)"), best >= target)
@@ -198,6 +202,12 @@ pub fn run(ctx: &Ctx, report: &mut ExperimentReport) -> Result<()> {
             (Some(l), Some(e)) => format!(
                 "--quick: REDUCED to {l} training sentences and {e} dev and test sentences (evenly \
                  spaced), 1 seed; the numbers are far below the full run's."
+            ),
+            (Some(l), None) => format!(
+                "REDUCED to {l} evenly spaced of SST's 8544 training sentences (full dev and test: 1101 / 2210; \
+                 binary keeps the non-neutral ones), 1 seed, so that the whole reproduce run fits its hour; \
+                 the issue's accuracy bounds (on all of the training data, 5 seeds) are not checked here. \
+                 `seqgraph train text` trains on all of it."
             ),
             _ => "Full SST: 8544 / 1101 / 2210 sentences (binary 6920 / 872 / 1821).".to_owned(),
         }
