@@ -288,11 +288,10 @@ fn suite_of(script: &str) -> Option<&'static str> {
 const RMAT_EDGES: &str = "bench-data/rmat_1m_16m.bin";
 
 /// Runs one peer script and returns its results by case.
-/// glibc's tunables for what `train_utils::memory::keep_freed_memory` sets on our side: large blocks
-/// from the heap, never trimmed. PyTorch frees and reallocates each step's activations, as libtorch
+/// glibc's tunables for what `train_utils::memory::keep_freed_memory` sets on our side: blocks under
+/// 32 MiB from the heap, never trimmed. PyTorch frees and reallocates each step's activations, as libtorch
 /// does for us; with glibc's defaults every such buffer is a fresh mapping that page-faults.
-const KEEP_FREED_MEMORY: &str =
-    "glibc.malloc.mmap_threshold=1073741824:glibc.malloc.trim_threshold=2147483647";
+const KEEP_FREED_MEMORY: &str = "glibc.malloc.mmap_threshold=33554432:glibc.malloc.trim_threshold=2147483647";
 
 fn run_peer(
     root: &Path,

@@ -21,7 +21,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     };
     let (rows, cols, steps) = (arg(1, 100), arg(2, 100), arg(3, 3));
     tch::set_num_threads(1);
-    keep_freed_memory();
+    // `SEQGRAPH_DEFAULT_MALLOC=1` keeps glibc's defaults, to compare.
+    if std::env::var_os("SEQGRAPH_DEFAULT_MALLOC").is_none() {
+        keep_freed_memory();
+    }
     tch::manual_seed(0);
     let adj = Csr::from_edge_list(&generate::grid(rows, cols))?;
     let n = adj.num_nodes() as i64;
