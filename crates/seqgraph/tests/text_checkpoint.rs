@@ -163,24 +163,26 @@ fn upos(mirror: &Path, extra: &[&str]) -> Result<String, String> {
     } else {
         &["--limit", "20"]
     };
-    let small = [
-        "--eval-limit",
-        "50",
-        "--embed",
-        "8",
-        "--hidden",
-        "8",
-        "--batch",
-        "5",
-        "--threads",
-        "1",
-        "--json",
-    ];
     common::seqgraph(
         mirror,
-        &[&["train", "text", "--task", "ud-upos"], limit, &small, extra].concat(),
+        &[&["train", "text", "--task", "ud-upos"], limit, &SMALL_UPOS, extra].concat(),
     )
 }
+
+/// The small UPOS model every test here trains: tested on 50 sentences, widths 8, batches of 5.
+const SMALL_UPOS: [&str; 11] = [
+    "--eval-limit",
+    "50",
+    "--embed",
+    "8",
+    "--hidden",
+    "8",
+    "--batch",
+    "5",
+    "--threads",
+    "1",
+    "--json",
+];
 
 #[test]
 fn upos_twenty_epochs_equal_ten_then_resume_then_ten_bit_for_bit() {
@@ -248,27 +250,8 @@ fn upos_ctrl_c_checkpoints_and_the_run_resumes() {
     let ck = dir.path().join("ctrl-c.st");
     let ck_arg = ck.to_string_lossy().into_owned();
     let child = Command::new(env!("CARGO_BIN_EXE_seqgraph"))
-        .args([
-            "train",
-            "text",
-            "--task",
-            "ud-upos",
-            "--limit",
-            "20",
-            "--eval-limit",
-            "50",
-        ])
-        .args([
-            "--embed",
-            "8",
-            "--hidden",
-            "8",
-            "--batch",
-            "5",
-            "--threads",
-            "1",
-            "--json",
-        ])
+        .args(["train", "text", "--task", "ud-upos", "--limit", "20"])
+        .args(SMALL_UPOS)
         .args([
             "--epochs",
             "1000000",
