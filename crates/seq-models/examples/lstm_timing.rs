@@ -9,7 +9,15 @@
 //! The two implementations are timed in alternating rounds (fused, explicit, fused, ...), so that a
 //! change in the machine's load falls on both; the ratio is of the medians over all rounds. Each
 //! median is also split into forward and backward. Threads follow `SEQGRAPH_BENCH_THREADS`, else
-//! `OMP_NUM_THREADS`, else 2, as the peer's do.
+//! `OMP_NUM_THREADS`, else 2, as the peer's do. Freed memory is kept for reuse, as in the benches
+//! (`train_utils::memory::keep_freed_memory`).
+//!
+//! It then prints a floor under any explicit loop of ATen ops under autograd, whatever its cleverness:
+//! the three matrix products a step needs (`h W_hh^T` forward; `g W_hh` and `h^T g` backward), `T`
+//! times, without autograd; plus, per step, the gate arithmetic as the fewest ops it takes (sigmoid,
+//! tanh for `g`, `f * c`, `+ i * g`, `tanh(c')`, `o * tanh(c')`: six), each charged what one `[B, H]`
+//! multiply costs forward and backward under autograd (less than any of them costs). The floor over
+//! the fused time is the best ratio such a loop can reach on this machine.
 
 use std::time::{Duration, Instant};
 
@@ -34,6 +42,8 @@ fn main() {
         .find_map(|k| std::env::var(k).ok()?.parse().ok())
         .unwrap_or(2);
     tch::set_num_threads(threads);
+    // The allocator setting of the benches and the seqgraph commands.
+    train_utils::memory::keep_freed_memory();
     tch::manual_seed(0);
     for (b, t, i, h) in [(64, 100, 32, 128), (32, 29, 12, 64)] {
         let vs = nn::VarStore::new(Device::Cpu);
@@ -84,5 +94,73 @@ fn main() {
             "explicit / fused B{b}_T{t}_I{i}_H{h}: {:.2}x",
             totals[1] / totals[0]
         );
+        let (gemm, op) = (gemm_ms(b, i, h, t), autograd_op_ms(b, h));
+        let floor = gemm + 6.0 * t as f64 * op;
+        println!(
+            "floor of an explicit loop B{b}_T{t}_I{i}_H{h}: {floor:.3} ms = {:.2}x fused \
+             (3 GEMMs x {t} steps {gemm:.3} ms; 6 ops x {t} steps at {:.2} us each)",
+            floor / totals[0],
+            op * 1e3
+        );
     }
+}
+
+/// Median of `f`'s time in ms over `n` runs after `n / 10` warm-up runs.
+fn median_ms(n: usize, mut f: impl FnMut()) -> f64 {
+    for _ in 0..n / 10 {
+        f();
+    }
+    median(
+        (0..n)
+            .map(|_| {
+                let t0 = Instant::now();
+                f();
+                t0.elapsed().as_secs_f64() * 1e3
+            })
+            .collect(),
+    )
+}
+
+/// The products of `t` LSTM steps without autograd: `xw + h W_hh^T` forward, `g W_hh` and `h^T g` in
+/// the backward (the input term `x W_ih^T` is one product for the whole sequence, as in fused).
+fn gemm_ms(b: i64, i: i64, h: i64, t: i64) -> f64 {
+    let _no_grad = tch::no_grad_guard();
+    let o = (Kind::Float, Device::Cpu);
+    let (hs, g, w) = (
+        Tensor::randn([b, h], o),
+        Tensor::randn([b, 4 * h], o),
+        Tensor::randn([4 * h, h], o),
+    );
+    let w_t = w.tr();
+    let (x, w_ih, g_all) = (
+        Tensor::randn([t * b, i], o),
+        Tensor::randn([4 * h, i], o),
+        Tensor::randn([t * b, 4 * h], o),
+    );
+    let step = median_ms(2000, || {
+        let _ = g.addmm(&hs, &w_t);
+        let _ = g.mm(&w);
+        let _ = hs.tr().mm(&g);
+    });
+    // Forward and the two backward products of the input term, once per sequence.
+    let input = median_ms(200, || {
+        let _ = x.mm(&w_ih.tr());
+        let _ = x.tr().mm(&g_all);
+    });
+    step * t as f64 + input
+}
+
+/// One `[b, h]` multiply forward and backward under autograd, from a chain of 100 (ms per op).
+fn autograd_op_ms(b: i64, h: i64) -> f64 {
+    let o = (Kind::Float, Device::Cpu);
+    let a = Tensor::randn([b, h], o).set_requires_grad(true);
+    let k = Tensor::randn([b, h], o);
+    let chain = median_ms(500, || {
+        let mut y = a.shallow_clone();
+        for _ in 0..100 {
+            y = &y * &k;
+        }
+        Tensor::run_backward(&[y.sum(Kind::Float)], &[&a], false, false);
+    });
+    chain / 100.0
 }

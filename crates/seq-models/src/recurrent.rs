@@ -18,14 +18,15 @@
 //! tch); set `batch_first = false` for PyTorch's default `[time, batch, features]`. States are always
 //! `[num_layers * num_directions, batch, hidden]`, as in PyTorch.
 //!
-//! **Speed** (CPU, one thread, forward + backward of one LSTM layer, `examples/lstm_timing.rs` and
-//! `benches/peers/torch_lstm.py` in turn on a shared machine): the fused path is the kernel
-//! `torch.nn.LSTM` runs, oneDNN's RNN for float32 (ours 0.88 ms vs torch 0.96 ms at B=32, T=29, I=12,
-//! H=64; 35.1 vs 35.5 ms at B=64, T=100, I=32, H=128). The explicit loop is ATen ops under autograd:
-//! each costs about 3 us of dispatch and autograd besides its arithmetic, and a step has three small
-//! GEMMs (forward, and two in the backward, 11-14 us each at B=32, H=64), where oneDNN runs the layer
-//! in one kernel. That makes it about 4x the fused time at the small shape (3.55 ms),
-//! as torch's own per-step loop is (oneDNN off: 4.18 ms), and 1.5x at the large one (52.1 ms).
+//! **Speed** (CPU, one thread, forward + backward of one LSTM layer; `cargo xtask bench --suite seq`,
+//! numbers in `docs/benchmarks.md`): the fused path is the kernel `torch.nn.LSTM` runs, oneDNN's RNN
+//! for float32 (ours 0.82 ms vs torch 0.89 ms at B=32, T=29, I=12, H=64; 32.6 vs 31.3 ms at B=64,
+//! T=100, I=32, H=128). The explicit loop is ATen ops under autograd, a little faster than torch's own
+//! per-step loop (oneDNN off): 2.97 ms (3.6x fused) and 45.4 ms (1.4x fused). Its floor is the three
+//! matrix products of each step (forward, and two in the backward), which libtorch hands to MKL; on an
+//! AMD CPU MKL runs them on AVX2 while oneDNN's RNN kernel uses AVX-512. With the six gate operations
+//! a step cannot do without, that floor is 2.06x fused at the small shape (`examples/lstm_timing.rs`
+//! prints it).
 
 use std::borrow::Borrow;
 
