@@ -25,7 +25,7 @@
 //! per-step loop (oneDNN off): 2.97 ms (3.6x fused) and 45.4 ms (1.4x fused). Its floor is the three
 //! matrix products of each step (forward, and two in the backward), which libtorch hands to MKL; on an
 //! AMD CPU MKL runs them on AVX2 while oneDNN's RNN kernel uses AVX-512. With the six gate operations
-//! a step cannot do without, that floor is 2.06x fused at the small shape (`examples/lstm_timing.rs`
+//! a step cannot do without, that floor is 2.06x fused at the small shape (`benches/examples/lstm_timing.rs`
 //! prints it).
 
 use std::borrow::Borrow;

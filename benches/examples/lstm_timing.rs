@@ -4,13 +4,13 @@
 //! on a loaded machine:
 //!
 //! ```sh
-//! cargo run --release -p seq-models --example lstm_timing -- [seconds per case, default 3]
+//! cargo run --release -p seqgraph-benches --example lstm_timing -- [seconds per case, default 3]
 //! ```
 //! The two implementations are timed in alternating rounds (fused, explicit, fused, ...), so that a
 //! change in the machine's load falls on both; the ratio is of the medians over all rounds. Each
-//! median is also split into forward and backward. Threads follow `SEQGRAPH_BENCH_THREADS`, else
-//! `OMP_NUM_THREADS`, else 2, as the peer's do. Freed memory is kept for reuse, as in the benches
-//! (`train_utils::memory::keep_freed_memory`).
+//! median is also split into forward and backward. Threads and allocator are set as in the benches
+//! (`seqgraph_benches::setup`: `SEQGRAPH_BENCH_THREADS`, else `OMP_NUM_THREADS`, else 2 threads;
+//! freed memory kept for reuse).
 //!
 //! It then prints a floor under any explicit loop of ATen ops under autograd, whatever its cleverness:
 //! the three matrix products a step needs (`h W_hh^T` forward; `g W_hh` and `h^T g` backward), `T`
@@ -37,13 +37,8 @@ fn main() {
         .nth(1)
         .and_then(|s| s.parse().ok())
         .unwrap_or(3.0);
-    let threads = ["SEQGRAPH_BENCH_THREADS", "OMP_NUM_THREADS"]
-        .iter()
-        .find_map(|k| std::env::var(k).ok()?.parse().ok())
-        .unwrap_or(2);
-    tch::set_num_threads(threads);
-    // The allocator setting of the benches and the seqgraph commands.
-    train_utils::memory::keep_freed_memory();
+    // Threads and allocator as in the benches.
+    let threads = seqgraph_benches::setup();
     tch::manual_seed(0);
     for (b, t, i, h) in [(64, 100, 32, 128), (32, 29, 12, 64)] {
         let vs = nn::VarStore::new(Device::Cpu);
