@@ -56,7 +56,7 @@ fn main() -> Res<()> {
     for arch in [Arch::Gcn, Arch::Sage] {
         let t = Instant::now();
         let full_accs: Vec<f64> = (0..seeds)
-            .map(|s| train_node(arch, &full, 2, s, &arch.recipe()).test_acc)
+            .map(|s| train_node(arch, &full, 2, s, &arch.hyperparams()).test_acc)
             .collect();
         let full_secs = t.elapsed().as_secs_f64();
         let runs = (0..seeds)

@@ -1,37 +1,81 @@
-//! `Appnp` (Klicpera et al. 2019): personalised-PageRank propagation,
-//! `H_0 = X`, `H_{k+1} = (1 - alpha) A~ H_k + alpha X`, with `A~` the GCN
-//! operator. No parameters: depth without over-smoothing, since every step
-//! teleports back to the input.
+//! `Appnp` (Klicpera et al. 2019): personalised-PageRank propagation.
 
 use tch::Tensor;
 
-use crate::error::{GnnError, Result};
+use crate::error::{check_positive, GnnError, InputError, Result};
 use crate::graph::Graph;
 use crate::layer::GnnLayer;
 use crate::message_passing::spmm;
 
-/// APPNP propagation of `k` steps with teleport probability `alpha`.
+/// Options of [`Appnp`]: PyG's example settings.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct AppnpConfig {
+    /// Number of propagation steps `K`.
+    pub k: usize,
+    /// Teleport probability `alpha`.
+    pub alpha: f64,
+}
+
+impl Default for AppnpConfig {
+    fn default() -> Self {
+        AppnpConfig { k: 10, alpha: 0.1 }
+    }
+}
+
+/// APPNP propagation (Klicpera et al. 2019): `H_0 = X`,
+/// `H_{k+1} = (1 - alpha) A~ H_k + alpha X`, output `H_K`, with `A~ = D^-1/2
+/// (A + I) D^-1/2`. No parameters: depth without over-smoothing, since every
+/// step teleports back to the input.
+///
+/// Shapes: `x` `[N, C]` -> `[N, C]`.
+///
+/// ```
+/// use graph_models::{Appnp, AppnpConfig, GnnLayer, Graph};
+/// use tch::{Device, Kind, Tensor};
+/// let prop = Appnp::new(AppnpConfig::default());
+/// let graph = Graph::new(&Tensor::from_slice2(&[[0i64, 1], [1, 2]]), 3).unwrap();
+/// assert_eq!(prop.forward(&Tensor::ones([3, 4], (Kind::Float, Device::Cpu)), &graph).size(), [3, 4]);
+/// ```
 #[derive(Debug, Clone, Copy)]
 pub struct Appnp {
-    /// Number of propagation steps (PyG example: 10).
-    pub k: usize,
-    /// Teleport probability (PyG example: 0.1).
-    pub alpha: f64,
+    config: AppnpConfig,
+}
+
+impl Appnp {
+    /// The propagation; panics with [`Appnp::f_new`]'s message on a configuration it refuses.
+    pub fn new(config: AppnpConfig) -> Self {
+        Self::f_new(config).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// [`Appnp::new`], or [`GnnError::Config`] for `k` below 1 or `alpha` outside `[0, 1]`.
+    pub fn f_new(config: AppnpConfig) -> Result<Self> {
+        check_positive("Appnp", "k", config.k as i64)?;
+        if !(0.0..=1.0).contains(&config.alpha) {
+            return Err(GnnError::Config(format!(
+                "Appnp: alpha must be in [0, 1], got {}",
+                config.alpha
+            )));
+        }
+        Ok(Appnp { config })
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> AppnpConfig {
+        self.config
+    }
 }
 
 impl GnnLayer for Appnp {
     fn f_forward_t(&self, x: &Tensor, graph: &Graph, _train: bool) -> Result<Tensor> {
         if x.dim() < 2 || x.size()[0] != graph.num_nodes() {
-            return Err(GnnError::Shape(format!(
-                "Appnp expects x of shape [num_nodes={}, channels], got {:?}",
-                graph.num_nodes(),
-                x.size()
-            )));
+            let expected = format!("[num_nodes={}, channels]", graph.num_nodes());
+            return Err(InputError::shape("Appnp", "x", expected, x.size()).into());
         }
+        let AppnpConfig { k, alpha } = self.config;
         let adj = graph.gcn_adjacency(false, true);
         let mut h = x.shallow_clone();
-        for _ in 0..self.k {
-            h = spmm(&adj, &h) * (1.0 - self.alpha) + x * self.alpha;
+        for _ in 0..k {
+            h = spmm(&adj, &h) * (1.0 - alpha) + x * alpha;
         }
         Ok(h)
     }

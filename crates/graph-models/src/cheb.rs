@@ -1,17 +1,49 @@
-//! `ChebConv` (Defferrard et al. 2016): a K-order polynomial of the scaled
-//! Laplacian, `X' = sum_k T_k(L~) X W_k + b`, `T_0 = X`, `T_1 = L~ X`,
-//! `T_k = 2 L~ T_{k-1} - T_{k-2}`, with `L~ = 2 L / lambda_max - I`.
+//! `ChebConv` (Defferrard et al. 2016): a K-order polynomial of the scaled Laplacian.
+
+use std::borrow::Borrow;
 
 use tch::{nn, Tensor};
 
-use crate::error::{GnnError, Result};
+use crate::error::{check_positive, Result};
 use crate::graph::{check_x, Graph};
 use crate::layer::{lin_weight, linear, GnnLayer};
 use crate::message_passing::spmm;
 
-/// Chebyshev spectral convolution with the symmetric Laplacian. Parameters:
-/// `lins.{k}.weight` `[out, in]` for `k < K`, `bias`. `x` may be `[N, F]` or
-/// `[N, B, F]` (a batch of signals on the same graph).
+/// Options of [`ChebConv`], PyG's defaults.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ChebConfig {
+    /// Learn an additive bias.
+    pub bias: bool,
+    /// The largest eigenvalue of the Laplacian used to scale it (PyG assumes 2).
+    pub lambda_max: f64,
+}
+
+impl Default for ChebConfig {
+    fn default() -> Self {
+        ChebConfig {
+            bias: true,
+            lambda_max: 2.0,
+        }
+    }
+}
+
+/// Chebyshev spectral convolution (Defferrard et al. 2016) of order `K` with
+/// the symmetric Laplacian `L = I - D^-1/2 A D^-1/2`:
+/// `X' = sum_{k<K} T_k(L~) X W_k^T + b`, `T_0 = X`, `T_1 = L~ X`,
+/// `T_k = 2 L~ T_{k-1} - T_{k-2}`, `L~ = 2 L / lambda_max - I`.
+///
+/// Shapes: `x` `[N, in_channels]` or `[N, B, in_channels]` (a batch of signals
+/// on the same graph) -> `[N, out_channels]` or `[N, B, out_channels]`.
+/// Parameters as PyG's `ChebConv`: `lins.{k}.weight` `[out, in]` for `k < K`, `bias`.
+///
+/// ```
+/// use graph_models::{ChebConfig, ChebConv, GnnLayer, Graph};
+/// use tch::{nn, Device, Kind, Tensor};
+/// let vs = nn::VarStore::new(Device::Cpu);
+/// let conv = ChebConv::new(vs.root() / "cheb", 4, 2, 3, ChebConfig::default());
+/// let graph = Graph::new(&Tensor::from_slice2(&[[0i64, 1], [1, 2]]), 3).unwrap();
+/// assert_eq!(conv.forward(&Tensor::ones([3, 4], (Kind::Float, Device::Cpu)), &graph).size(), [3, 2]);
+/// ```
 #[derive(Debug)]
 pub struct ChebConv {
     weights: Vec<Tensor>,
@@ -21,30 +53,42 @@ pub struct ChebConv {
 }
 
 impl ChebConv {
-    /// A layer of order `k >= 1` (`k` weight matrices); PyG's default
-    /// `lambda_max` is 2.
-    pub fn new(p: &nn::Path, in_channels: i64, out_channels: i64, k: usize, bias: bool) -> Result<Self> {
-        if k == 0 {
-            return Err(GnnError::Shape(
-                "ChebConv needs K >= 1 (K = 0 has no filter)".into(),
-            ));
-        }
+    /// A layer of order `k` (`k` weight matrices) from `in_channels` to
+    /// `out_channels`; panics with [`ChebConv::f_new`]'s message on a
+    /// configuration it refuses.
+    pub fn new<'a, P: Borrow<nn::Path<'a>>>(
+        p: P,
+        in_channels: i64,
+        out_channels: i64,
+        k: usize,
+        config: ChebConfig,
+    ) -> Self {
+        Self::f_new(p, in_channels, out_channels, k, config).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// [`ChebConv::new`], or [`GnnError::Config`](crate::GnnError::Config)
+    /// for `k` or sizes below 1 (K = 0 has no filter).
+    pub fn f_new<'a, P: Borrow<nn::Path<'a>>>(
+        p: P,
+        in_channels: i64,
+        out_channels: i64,
+        k: usize,
+        config: ChebConfig,
+    ) -> Result<Self> {
+        let p = p.borrow();
+        check_positive("ChebConv", "K", k as i64)?;
+        check_positive("ChebConv", "in_channels", in_channels)?;
+        check_positive("ChebConv", "out_channels", out_channels)?;
         let weights = (0..k)
             .map(|i| lin_weight(&(p / "lins"), &i.to_string(), in_channels, out_channels))
             .collect();
-        let bias = bias.then(|| p.zeros("bias", &[out_channels]));
+        let bias = config.bias.then(|| p.zeros("bias", &[out_channels]));
         Ok(ChebConv {
             weights,
             bias,
             in_channels,
-            lambda_max: 2.0,
+            lambda_max: config.lambda_max,
         })
-    }
-
-    /// Uses another largest-eigenvalue estimate of the Laplacian.
-    pub fn with_lambda_max(mut self, lambda_max: f64) -> Self {
-        self.lambda_max = lambda_max;
-        self
     }
 }
 

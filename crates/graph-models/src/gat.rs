@@ -2,11 +2,13 @@
 //! `alpha_ij = softmax_j(LeakyReLU(a_src . W x_j + a_dst . W x_i))`,
 //! `x_i' = sum_j alpha_ij W x_j`, per head.
 
+use std::borrow::Borrow;
+
 use tch::{nn, Tensor};
 
 use crate::layer::FastDropout;
 
-use crate::error::Result;
+use crate::error::{check_dropout, check_positive, Result};
 use crate::graph::{check_x, Graph};
 use crate::layer::{glorot, lin_weight, linear, GnnLayer};
 use crate::message_passing::segment_softmax_unchecked;
@@ -28,6 +30,16 @@ pub struct GatConfig {
     pub bias: bool,
 }
 
+impl GatConfig {
+    /// Refuses sizes or heads below 1 and a dropout outside `[0, 1)`.
+    pub(crate) fn check(&self, layer: &str, in_channels: i64, out_channels: i64) -> Result<()> {
+        check_positive(layer, "in_channels", in_channels)?;
+        check_positive(layer, "out_channels", out_channels)?;
+        check_positive(layer, "heads", self.heads)?;
+        check_dropout(layer, self.dropout)
+    }
+}
+
 impl Default for GatConfig {
     fn default() -> Self {
         GatConfig {
@@ -41,8 +53,15 @@ impl Default for GatConfig {
     }
 }
 
-/// Graph attention. Parameters: `lin.weight` `[heads * out, in]`, `att_src` and
-/// `att_dst` `[1, heads, out]`, `bias`. `x` may be sparse.
+/// Graph attention (Velickovic et al. 2018), per head `k`:
+/// `alpha_ij = softmax_{j in N(i) + i}(LeakyReLU(a_src . W x_j + a_dst . W x_i))`,
+/// `x_i' = ||_k sum_j alpha_ij^k W^k x_j + b` (heads concatenated, or averaged
+/// when `concat` is false).
+///
+/// Shapes: `x` `[N, in_channels]` (dense or sparse) -> `[N, heads *
+/// out_channels]` (concat) or `[N, out_channels]`. Parameters as PyG's
+/// `GATConv`: `lin.weight` `[heads * out, in]`, `att_src` and `att_dst` `[1,
+/// heads, out]`, `bias`.
 #[derive(Debug)]
 pub struct GatConv {
     weight: Tensor,
@@ -55,8 +74,22 @@ pub struct GatConv {
 }
 
 impl GatConv {
-    /// A layer from `in_channels` to `out_channels` per head.
-    pub fn new(p: &nn::Path, in_channels: i64, out_channels: i64, config: GatConfig) -> Self {
+    /// A layer from `in_channels` to `out_channels` per head; panics with
+    /// [`GatConv::f_new`]'s message on a configuration it refuses.
+    pub fn new<'a, P: Borrow<nn::Path<'a>>>(p: P, in_channels: i64, out_channels: i64, config: GatConfig) -> Self {
+        Self::f_new(p, in_channels, out_channels, config).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// [`GatConv::new`], or [`GnnError::Config`](crate::GnnError::Config) for
+    /// sizes or heads below 1 or a dropout outside `[0, 1)`.
+    pub fn f_new<'a, P: Borrow<nn::Path<'a>>>(
+        p: P,
+        in_channels: i64,
+        out_channels: i64,
+        config: GatConfig,
+    ) -> Result<Self> {
+        let p = p.borrow();
+        config.check("GatConv", in_channels, out_channels)?;
         let h = config.heads;
         let weight = lin_weight(p, "lin", in_channels, h * out_channels);
         let att_src = p.var("att_src", &[1, h, out_channels], glorot(h, out_channels));
@@ -67,7 +100,7 @@ impl GatConv {
             out_channels
         };
         let bias = config.bias.then(|| p.zeros("bias", &[bias_len]));
-        GatConv {
+        Ok(GatConv {
             weight,
             att_src,
             att_dst,
@@ -75,7 +108,7 @@ impl GatConv {
             in_channels,
             out_channels,
             config,
-        }
+        })
     }
 }
 

@@ -2,6 +2,8 @@
 //! non-linearity, `alpha_ij = softmax_j(a . LeakyReLU(W_l x_j + W_r x_i))`, so it
 //! can rank neighbours differently for each query ("dynamic" attention).
 
+use std::borrow::Borrow;
+
 use tch::{nn, Tensor};
 
 use crate::layer::FastDropout;
@@ -12,8 +14,13 @@ use crate::graph::{check_x, Graph};
 use crate::layer::{glorot, lin_weight, linear, GnnLayer};
 use crate::message_passing::segment_softmax_unchecked;
 
-/// GATv2 attention. Parameters: `lin_l.{weight,bias}`, `lin_r.{weight,bias}`
-/// (`[heads * out, in]`), `att` `[1, heads, out]`, `bias`.
+/// GATv2 attention (Brody et al. 2022), per head:
+/// `alpha_ij = softmax_{j in N(i) + i}(a . LeakyReLU(W_l x_j + W_r x_i))`,
+/// `x_i' = sum_j alpha_ij W_l x_j + b` (heads concatenated or averaged).
+///
+/// Shapes: `x` `[N, in_channels]` -> `[N, heads * out_channels]` (concat) or
+/// `[N, out_channels]`. Parameters as PyG's `GATv2Conv`: `lin_l.{weight,bias}`,
+/// `lin_r.{weight,bias}` (`[heads * out, in]`), `att` `[1, heads, out]`, `bias`.
 #[derive(Debug)]
 pub struct GatV2Conv {
     lin_l: (Tensor, Tensor),
@@ -26,8 +33,22 @@ pub struct GatV2Conv {
 }
 
 impl GatV2Conv {
-    /// A layer from `in_channels` to `out_channels` per head.
-    pub fn new(p: &nn::Path, in_channels: i64, out_channels: i64, config: GatConfig) -> Self {
+    /// A layer from `in_channels` to `out_channels` per head; panics with
+    /// [`GatV2Conv::f_new`]'s message on a configuration it refuses.
+    pub fn new<'a, P: Borrow<nn::Path<'a>>>(p: P, in_channels: i64, out_channels: i64, config: GatConfig) -> Self {
+        Self::f_new(p, in_channels, out_channels, config).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// [`GatV2Conv::new`], or [`GnnError::Config`](crate::GnnError::Config)
+    /// for sizes or heads below 1 or a dropout outside `[0, 1)`.
+    pub fn f_new<'a, P: Borrow<nn::Path<'a>>>(
+        p: P,
+        in_channels: i64,
+        out_channels: i64,
+        config: GatConfig,
+    ) -> Result<Self> {
+        let p = p.borrow();
+        config.check("GatV2Conv", in_channels, out_channels)?;
         let hc = config.heads * out_channels;
         let lin_l = (
             lin_weight(p, "lin_l", in_channels, hc),
@@ -44,7 +65,7 @@ impl GatV2Conv {
         );
         let bias_len = if config.concat { hc } else { out_channels };
         let bias = config.bias.then(|| p.zeros("bias", &[bias_len]));
-        GatV2Conv {
+        Ok(GatV2Conv {
             lin_l,
             lin_r,
             att,
@@ -52,7 +73,7 @@ impl GatV2Conv {
             in_channels,
             out_channels,
             config,
-        }
+        })
     }
 }
 

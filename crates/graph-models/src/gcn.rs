@@ -1,8 +1,10 @@
 //! `GcnConv` (Kipf and Welling 2017): `X' = D^-1/2 (A + I) D^-1/2 X W + b`.
 
+use std::borrow::Borrow;
+
 use tch::{nn, Tensor};
 
-use crate::error::Result;
+use crate::error::{check_positive, Result};
 use crate::graph::{check_x, Graph};
 use crate::layer::{lin_weight, linear, GnnLayer};
 use crate::message_passing::spmm;
@@ -31,9 +33,15 @@ impl Default for GcnConfig {
     }
 }
 
-/// Graph convolution. Parameters: `lin.weight` `[out, in]`, `bias` `[out]`.
-/// The normalised adjacency is built once per [`Graph`] and cached there.
-/// `x` may be sparse (CSR or COO `[N, in]`): the product is then sparse-dense.
+/// Graph convolution (Kipf and Welling 2017),
+/// `X' = D^-1/2 (A + I) D^-1/2 X W^T + b`, where `D_ii = 1 + sum_j A_ij` (edge
+/// weights included).
+///
+/// Shapes: `x` `[N, in_channels]` (dense, or a sparse CSR/COO matrix: the
+/// product is then sparse-dense) or `[N, ..., in_channels]` -> `[N, ...,
+/// out_channels]`. Parameters as PyG's `GCNConv`: `lin.weight` `[out, in]`,
+/// `bias` `[out]`. The normalised adjacency is built once per [`Graph`] and
+/// cached there.
 ///
 /// ```
 /// use graph_models::{GcnConv, GcnConfig, GnnLayer, Graph};
@@ -55,16 +63,30 @@ pub struct GcnConv {
 }
 
 impl GcnConv {
-    /// A layer from `in_channels` to `out_channels` features, glorot-initialised.
-    pub fn new(p: &nn::Path, in_channels: i64, out_channels: i64, config: GcnConfig) -> Self {
+    /// A layer from `in_channels` to `out_channels` features, glorot-initialised;
+    /// panics with [`GcnConv::f_new`]'s message on sizes below 1.
+    pub fn new<'a, P: Borrow<nn::Path<'a>>>(p: P, in_channels: i64, out_channels: i64, config: GcnConfig) -> Self {
+        Self::f_new(p, in_channels, out_channels, config).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// [`GcnConv::new`], or [`GnnError::Config`](crate::GnnError::Config) for sizes below 1.
+    pub fn f_new<'a, P: Borrow<nn::Path<'a>>>(
+        p: P,
+        in_channels: i64,
+        out_channels: i64,
+        config: GcnConfig,
+    ) -> Result<Self> {
+        let p = p.borrow();
+        check_positive("GcnConv", "in_channels", in_channels)?;
+        check_positive("GcnConv", "out_channels", out_channels)?;
         let weight = lin_weight(p, "lin", in_channels, out_channels);
         let bias = config.bias.then(|| p.zeros("bias", &[out_channels]));
-        GcnConv {
+        Ok(GcnConv {
             weight,
             bias,
             in_channels,
             config,
-        }
+        })
     }
 
     /// The propagation operator this layer applies (sparse `[N, N]`).

@@ -7,7 +7,7 @@ use std::cell::RefCell;
 
 use tch::{Device, Kind, Tensor};
 
-use crate::error::{dims, GnnError, Result};
+use crate::error::{dims, GnnError, InputError, Result};
 
 /// Which derived operator a cache entry holds.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -326,29 +326,10 @@ pub fn sparse_operator(edge_index: &Tensor, weight: &Tensor, num_nodes: i64) -> 
 pub(crate) fn check_x(layer: &str, x: &Tensor, graph: &Graph, in_channels: i64, kind: Kind) -> Result<()> {
     let size = x.size();
     if size.len() < 2 || size[0] != graph.num_nodes() || size[size.len() - 1] != in_channels {
-        return Err(GnnError::Shape(format!(
-            "{layer} expects x of shape [num_nodes={}, {in_channels}], got {size:?}",
-            graph.num_nodes()
-        )));
+        let expected = format!("[num_nodes={}, {in_channels}]", graph.num_nodes());
+        return Err(InputError::shape(layer, "x", expected, size).into());
     }
-    if !x.is_floating_point() {
-        return Err(GnnError::Shape(format!(
-            "{layer} expects floating point x, got {:?}",
-            x.kind()
-        )));
-    }
-    if x.kind() != kind {
-        return Err(GnnError::Shape(format!(
-            "{layer} expects x of kind {kind:?} (its parameters' kind), got {:?}; convert one to the other",
-            x.kind()
-        )));
-    }
-    if x.device() != graph.device() {
-        return Err(GnnError::Shape(format!(
-            "{layer}: x is on {:?} but the graph is on {:?}",
-            x.device(),
-            graph.device()
-        )));
-    }
+    // The parameters' kind (always floating point) and the graph's device.
+    InputError::check_kind_device(layer, "x", x, kind, graph.device())?;
     Ok(())
 }

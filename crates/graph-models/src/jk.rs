@@ -2,9 +2,11 @@
 //! representation, so each node can pick its own receptive field instead of the
 //! deepest, most smoothed one.
 
+use std::borrow::Borrow;
+
 use tch::{nn, nn::Module, nn::RNN, Tensor};
 
-use crate::error::{GnnError, Result};
+use crate::error::{check_positive, GnnError, InputError, Result};
 
 /// How the layer outputs are combined.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -17,8 +19,14 @@ pub enum JkMode {
     Lstm,
 }
 
-/// Jumping-knowledge aggregation. For [`JkMode::Lstm`], parameters as PyG:
-/// `lstm.*` (hidden `L * C / 2`, bidirectional) and `att.{weight,bias}`.
+/// Jumping-knowledge aggregation (Xu et al. 2018) of the `L` layer outputs
+/// `h^(1) .. h^(L)` of a stack: `h_v = [h_v^(1) || ... || h_v^(L)]` (cat),
+/// `max_l h_v^(l)` (max), or `sum_l alpha_v^(l) h_v^(l)` with `alpha_v` a
+/// softmax over layers of scores from a bidirectional LSTM (lstm).
+///
+/// Shapes: `L` tensors `[N, C]` -> `[N, L * C]` (cat) or `[N, C]`. For
+/// [`JkMode::Lstm`], parameters as PyG's `JumpingKnowledge`: `lstm.*` (hidden
+/// `L * C / 2`, bidirectional) and `att.{weight,bias}`.
 #[derive(Debug)]
 pub struct JumpingKnowledge {
     mode: JkMode,
@@ -28,8 +36,22 @@ pub struct JumpingKnowledge {
 }
 
 impl JumpingKnowledge {
-    /// Combines `num_layers` outputs of `channels` each.
-    pub fn new(p: &nn::Path, mode: JkMode, channels: i64, num_layers: usize) -> Self {
+    /// Combines `num_layers` outputs of `channels` each; panics with
+    /// [`JumpingKnowledge::f_new`]'s message on sizes below 1.
+    pub fn new<'a, P: Borrow<nn::Path<'a>>>(p: P, mode: JkMode, channels: i64, num_layers: usize) -> Self {
+        Self::f_new(p, mode, channels, num_layers).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// [`JumpingKnowledge::new`], or [`GnnError::Config`] for sizes below 1.
+    pub fn f_new<'a, P: Borrow<nn::Path<'a>>>(
+        p: P,
+        mode: JkMode,
+        channels: i64,
+        num_layers: usize,
+    ) -> Result<Self> {
+        let p = p.borrow();
+        check_positive("JumpingKnowledge", "channels", channels)?;
+        check_positive("JumpingKnowledge", "num_layers", num_layers as i64)?;
         let lstm = (mode == JkMode::Lstm).then(|| {
             let hidden = (num_layers as i64 * channels) / 2;
             let cfg = nn::RNNConfig {
@@ -41,12 +63,12 @@ impl JumpingKnowledge {
             let att = nn::linear(p / "att", 2 * hidden.max(1), 1, Default::default());
             (lstm, att)
         });
-        JumpingKnowledge {
+        Ok(JumpingKnowledge {
             mode,
             channels,
             num_layers,
             lstm,
-        }
+        })
     }
 
     /// Output channels.
@@ -60,8 +82,8 @@ impl JumpingKnowledge {
     /// Combines `xs` (each `[N, C]`).
     pub fn f_forward(&self, xs: &[Tensor]) -> Result<Tensor> {
         if xs.len() != self.num_layers {
-            return Err(GnnError::Shape(format!(
-                "JumpingKnowledge expects {} layer outputs, got {}",
+            return Err(GnnError::Config(format!(
+                "JumpingKnowledge expects {} layer outputs (it was built for them), got {}",
                 self.num_layers,
                 xs.len()
             )));
@@ -71,11 +93,8 @@ impl JumpingKnowledge {
             .iter()
             .find(|x| x.size() != first || first.len() != 2 || first[1] != self.channels)
         {
-            return Err(GnnError::Shape(format!(
-                "JumpingKnowledge expects outputs of shape [num_nodes, {}], got {:?}",
-                self.channels,
-                bad.size()
-            )));
+            let expected = format!("[num_nodes, {}] (all alike)", self.channels);
+            return Err(InputError::shape("JumpingKnowledge", "layer outputs", expected, bad.size()).into());
         }
         Ok(match (self.mode, &self.lstm) {
             (JkMode::Cat, _) => Tensor::cat(xs, -1),

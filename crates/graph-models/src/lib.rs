@@ -11,10 +11,19 @@
 //! - [`NodeFeatures`]: dense or sparse input features (dropout on stored values).
 //! - Depth: [`Residual`], [`ResPlus`], [`JumpingKnowledge`].
 //! - [`smoothing`]: Dirichlet energy and MAD per layer, the depth study.
-//! - [`models`] and [`train`]: node classification with the published recipes.
+//! - [`Arch`] (networks by name, [`nets`]) with their published
+//!   [`Hyperparams`], [`train`] (the training loop on `train_utils`) and
+//!   [`recipe`] (node classification on Cora/CiteSeer as one call).
+//!
+//! Every layer follows one convention: `new(p, in, out, Config)` where `p` is
+//! anything that borrows an `nn::Path` and `Config` has PyG's defaults
+//! (`Default`), a fallible twin `f_new` returning [`GnnError::Config`], and
+//! `forward_t` / `f_forward_t` ([`GnnLayer`]) whose errors carry the
+//! [`InputError`](train_utils::InputError) every seqgraph crate shares.
 #![deny(missing_docs)]
 
 pub mod appnp;
+pub mod arch;
 pub mod cheb;
 pub mod error;
 pub mod features;
@@ -28,22 +37,25 @@ pub mod jk;
 pub mod layer;
 pub mod message_passing;
 pub mod minibatch;
-pub mod models;
+pub mod nets;
+pub mod node_model;
+pub mod recipe;
 pub mod residual;
 pub mod sage;
 pub mod smoothing;
 pub mod train;
 pub mod transformer;
 
-pub use appnp::Appnp;
-pub use cheb::ChebConv;
-pub use error::{GnnError, Result};
+pub use appnp::{Appnp, AppnpConfig};
+pub use arch::{Arch, Hyperparams, Select};
+pub use cheb::{ChebConfig, ChebConv};
+pub use error::{GnnError, InputError, Mismatch, Result};
 pub use features::NodeFeatures;
 pub use gat::{GatConfig, GatConv};
 pub use gatv2::GatV2Conv;
 pub use gcn::{GcnConfig, GcnConv};
-pub use gcn2::Gcn2Conv;
-pub use gin::GinConv;
+pub use gcn2::{Gcn2Config, Gcn2Conv};
+pub use gin::{GinConfig, GinConv};
 pub use graph::Graph;
 pub use jk::{JkMode, JumpingKnowledge};
 pub use layer::GnnLayer;
@@ -51,8 +63,9 @@ pub use message_passing::{
     aggregate, f_aggregate, f_segment_softmax, segment_softmax, spmm, weighted_x_j, Aggr, Edges,
     MessagePassing,
 };
-pub use models::{Arch, NodeModel, Recipe, Select};
-pub use residual::{ResPlus, Residual};
-pub use sage::SageConv;
-pub use train::{fit, median, train_node, NodeData, RunResult};
+pub use node_model::NodeModel;
+pub use recipe::{node_classification, NodeConfig, NodeSummary};
+pub use residual::{ResPlus, ResPlusConfig, Residual};
+pub use sage::{SageConfig, SageConv};
+pub use train::{fit_node, train_node, NodeData, NodeRun};
 pub use transformer::{TransformerConfig, TransformerConv};

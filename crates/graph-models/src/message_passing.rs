@@ -8,7 +8,7 @@
 
 use tch::{Kind, Tensor};
 
-use crate::error::{GnnError, Result};
+use crate::error::{GnnError, InputError, Result};
 use crate::graph::Graph;
 
 /// How the messages arriving at a node are combined. Nodes without incoming
@@ -98,39 +98,26 @@ pub fn f_segment_softmax(scores: &Tensor, index: &Tensor, num_nodes: i64) -> Res
 /// sync on CUDA), which is why the layers, whose graphs were checked once when
 /// built, skip it.
 fn check_index(f: &str, what: &str, values: &Tensor, index: &Tensor, num_nodes: i64) -> Result<()> {
-    let bad = |m: String| Err(GnnError::Shape(format!("{f}: {m}")));
     if values.dim() < 1 {
-        return bad(format!(
-            "{what} must have an edge axis, got shape {:?}",
-            values.size()
-        ));
+        return Err(InputError::shape(f, what, "[edges, ...]", values.size()).into());
     }
     if num_nodes < 0 {
-        return bad(format!("num_nodes must not be negative, got {num_nodes}"));
+        return Err(GnnError::Config(format!(
+            "{f}: num_nodes must not be negative, got {num_nodes}"
+        )));
     }
     let e = values.size()[0];
     if index.dim() != 1 || index.size()[0] != e {
-        return bad(format!(
-            "expects index of shape [{e}] (one target per row of {what} {:?}), got {:?}",
-            values.size(),
-            index.size()
-        ));
+        let expected = format!("[{e}] (one target per row of {what} {:?})", values.size());
+        return Err(InputError::shape(f, "index", expected, index.size()).into());
     }
-    if index.kind() != Kind::Int64 {
-        return bad(format!("expects an int64 index, got {:?}", index.kind()));
-    }
-    if index.device() != values.device() {
-        return bad(format!(
-            "index on {:?}, {what} on {:?}",
-            index.device(),
-            values.device()
-        ));
-    }
+    InputError::check_kind_device(f, "index", index, Kind::Int64, values.device())?;
     if e > 0 {
         let (lo, hi) = (index.min().int64_value(&[]), index.max().int64_value(&[]));
         if lo < 0 || hi >= num_nodes {
             let v = if lo < 0 { lo } else { hi };
-            return bad(format!("target index {v} is out of range for {num_nodes} nodes"));
+            let expected = format!("target ids in 0..{num_nodes}");
+            return Err(InputError::range(f, "index", expected, v).into());
         }
     }
     Ok(())

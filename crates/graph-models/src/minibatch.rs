@@ -22,6 +22,7 @@
 //! println!("test accuracy {:.3}", run.test_acc);
 //! ```
 
+use std::borrow::Borrow;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -34,9 +35,8 @@ use crate::error::{GnnError, Result};
 use crate::gcn::{GcnConfig, GcnConv};
 use crate::graph::Graph;
 use crate::layer::GnnLayer;
-use crate::message_passing::Aggr;
-use crate::models::Arch;
-use crate::sage::SageConv;
+use crate::arch::Arch;
+use crate::sage::{SageConfig, SageConv};
 
 fn data_err(e: graph_data::error::DataError) -> GnnError {
     GnnError::Graph(format!("sampler: {e}"))
@@ -131,14 +131,20 @@ pub struct BlockNet {
 
 impl BlockNet {
     /// Builds the network under `p`; only [`Arch::Gcn`] and [`Arch::Sage`]
-    /// are supported (a typed error otherwise).
-    pub fn new(arch: Arch, p: &nn::Path, in_dim: i64, classes: i64) -> Result<Self> {
+    /// are supported (panics with [`BlockNet::f_new`]'s message otherwise).
+    pub fn new<'a, P: Borrow<nn::Path<'a>>>(arch: Arch, p: P, in_dim: i64, classes: i64) -> Self {
+        Self::f_new(arch, p, in_dim, classes).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// [`BlockNet::new`], or [`GnnError::Config`] for another architecture.
+    pub fn f_new<'a, P: Borrow<nn::Path<'a>>>(arch: Arch, p: P, in_dim: i64, classes: i64) -> Result<Self> {
+        let p = p.borrow();
         let first = (p / "convs").set_group(1);
         let rest = p / "convs";
         let layers: Vec<Box<dyn GnnLayer>> = match arch {
             Arch::Sage => vec![
-                Box::new(SageConv::new(&(&first / 0), in_dim, 64, Aggr::Mean, false)),
-                Box::new(SageConv::new(&(&rest / 1), 64, classes, Aggr::Mean, false)),
+                Box::new(SageConv::new(&first / 0, in_dim, 64, SageConfig::default())),
+                Box::new(SageConv::new(&rest / 1, 64, classes, SageConfig::default())),
             ],
             Arch::Gcn => {
                 // The normalisation comes with the graph's edge weights
@@ -154,7 +160,7 @@ impl BlockNet {
                 ]
             }
             other => {
-                return Err(GnnError::Shape(format!(
+                return Err(GnnError::Config(format!(
                     "sampled training supports gcn and sage, not {}",
                     other.name()
                 )))
@@ -172,7 +178,7 @@ impl BlockNet {
     /// feature matrix `x`, layer `l` running on `batch.blocks[l]`.
     pub fn forward_batch(&self, x: &Tensor, batch: &MiniBatch, csr: &Csr, train: bool) -> Result<Tensor> {
         if batch.blocks.len() != self.depth() {
-            return Err(GnnError::Shape(format!(
+            return Err(GnnError::Config(format!(
                 "a {}-layer network needs {} blocks, the batch has {}",
                 self.depth(),
                 self.depth(),
@@ -282,9 +288,9 @@ pub fn train_sampled(
 ) -> Result<SampledRun> {
     tch::manual_seed(seed as i64);
     let vs = nn::VarStore::new(Device::Cpu);
-    let net = BlockNet::new(arch, &vs.root(), data.x.size()[1], data.num_classes)?;
+    let net = BlockNet::f_new(arch, vs.root(), data.x.size()[1], data.num_classes)?;
     if config.fanouts.len() != net.depth() {
-        return Err(GnnError::Shape(format!(
+        return Err(GnnError::Config(format!(
             "{} fan-outs for a {}-layer network",
             config.fanouts.len(),
             net.depth()
@@ -357,7 +363,7 @@ mod tests {
         // what it computes on the whole graph, for the seeds.
         let data = cora();
         let vs = nn::VarStore::new(Device::Cpu);
-        let net = BlockNet::new(Arch::Gcn, &vs.root(), data.x.size()[1], data.num_classes).unwrap();
+        let net = BlockNet::new(Arch::Gcn, vs.root(), data.x.size()[1], data.num_classes);
         let sampler = NeighborSampler::new(data.csr.clone(), vec![ALL, ALL], false, 0).unwrap();
         let seeds = [5u32, 17, 1000, 2700];
         let batch = sampler.sample(&seeds, 0).unwrap();
@@ -377,7 +383,7 @@ mod tests {
             err.to_string().contains("needs 2 blocks, the batch has 1"),
             "{err}"
         );
-        assert!(BlockNet::new(Arch::Gat, &vs.root(), 4, 2).is_err());
+        assert!(BlockNet::f_new(Arch::Gat, vs.root(), 4, 2).is_err());
     }
 
     #[test]

@@ -6,8 +6,9 @@
 use tch::{Kind, Tensor};
 
 use crate::graph::Graph;
-use crate::models::{Arch, NodeModel};
-use crate::train::{f_fit, NodeData};
+use crate::arch::Arch;
+use crate::node_model::NodeModel;
+use crate::train::{f_fit_node, NodeData};
 
 /// Dirichlet energy with degree normalisation (Rusch et al. 2023), not
 /// normalised by the scale of `X` (see [`normalized_dirichlet_energy`]),
@@ -125,21 +126,42 @@ fn measure(model: &dyn NodeModel, data: &NodeData) -> (Vec<f64>, Vec<f64>) {
     (energy, record.iter().map(mad).collect())
 }
 
-/// Trains each architecture at each depth (its own recipe, `epochs` capped if
-/// given) over `seeds`, and records accuracy and the per-layer measures.
-pub fn depth_study(
-    data: &NodeData,
-    archs: &[Arch],
-    depths: &[usize],
-    seeds: u64,
-    epochs: Option<usize>,
-) -> Vec<DepthPoint> {
+/// What [`depth_study`] trains.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DepthConfig {
+    /// The architectures, each with its published hyperparameters.
+    pub archs: Vec<Arch>,
+    /// The depths (graph layers) of each.
+    pub depths: Vec<usize>,
+    /// Seeds `0..seeds` per point (at least one).
+    pub seeds: u64,
+    /// Caps every architecture's epoch budget.
+    pub max_epochs: Option<usize>,
+}
+
+impl Default for DepthConfig {
+    /// GCN, residual GCN, JK-Net, GCNII and GAT at 2 to 64 layers, 2 seeds.
+    fn default() -> Self {
+        DepthConfig {
+            archs: vec![Arch::Gcn, Arch::ResGcn, Arch::Jk, Arch::Gcn2, Arch::Gat],
+            depths: vec![2, 4, 8, 16, 32, 64],
+            seeds: 2,
+            max_epochs: None,
+        }
+    }
+}
+
+/// Trains each architecture at each depth (its own hyperparameters, epochs
+/// capped by `config.max_epochs`) over the seeds, and records accuracy and the
+/// per-layer measures; a point whose training diverges is recorded as such.
+pub fn depth_study(data: &NodeData, config: &DepthConfig) -> Vec<DepthPoint> {
+    let seeds = config.seeds;
     let mut points = Vec::new();
-    for &arch in archs {
-        for &depth in depths {
-            let mut recipe = arch.recipe();
-            if let Some(e) = epochs {
-                recipe.epochs = recipe.epochs.min(e);
+    for &arch in &config.archs {
+        for &depth in &config.depths {
+            let mut hyper = arch.hyperparams();
+            if let Some(e) = config.max_epochs {
+                hyper.epochs = hyper.epochs.min(e);
             }
             let mut acc = 0.0;
             let (mut energy, mut mads, mut energy_init) = (Vec::new(), Vec::new(), Vec::new());
@@ -147,11 +169,11 @@ pub fn depth_study(
             for seed in 0..seeds.max(1) {
                 tch::manual_seed(seed as i64);
                 let vs = tch::nn::VarStore::new(data.graph.device());
-                let model = arch.build(&vs.root(), data.x.shape()[1], data.num_classes, depth);
+                let model = arch.build(vs.root(), data.x.shape()[1], data.num_classes, depth);
                 if seed == 0 {
                     energy_init = measure(model.as_ref(), data).0;
                 }
-                let run = match f_fit(model.as_ref(), &vs, data, &recipe) {
+                let run = match f_fit_node(model.as_ref(), &vs, data, &hyper) {
                     Ok(run) => run,
                     Err(e) => {
                         diverged = Some(format!("seed {seed}: {e}"));

@@ -11,7 +11,8 @@ use train_utils::{Adam, RunIdentity, TrainError, Trainer};
 use crate::error::Result;
 use crate::features::NodeFeatures;
 use crate::graph::Graph;
-use crate::models::{Arch, NodeModel, Recipe, Select};
+use crate::arch::{Arch, Hyperparams, Select};
+use crate::node_model::NodeModel;
 
 pub use train_utils::TrainOptions;
 
@@ -55,9 +56,9 @@ impl NodeData {
     }
 }
 
-/// What one training run gives.
+/// What one node-classification training run gives.
 #[derive(Debug, Clone)]
-pub struct RunResult {
+pub struct NodeRun {
     /// Test accuracy at the selected epoch, in [0, 1].
     pub test_acc: f64,
     /// Validation accuracy at the selected epoch.
@@ -76,7 +77,7 @@ fn accuracy(logits: &Tensor, labels: &Tensor, ids: &Tensor) -> f64 {
         .double_value(&[])
 }
 
-/// Trains `arch` of `depth` layers with `recipe` from seed `seed`, without
+/// Trains `arch` of `depth` layers with `hyper` from seed `seed`, without
 /// checkpoints: [`f_train_node`] in tch's panicking idiom.
 ///
 /// # Panics
@@ -85,8 +86,8 @@ fn accuracy(logits: &Tensor, labels: &Tensor, ids: &Tensor) -> f64 {
 /// message of the [`TrainError`] that [`f_train_node`] returns (epoch, the
 /// first parameter whose gradient went bad, a hint). It never returns NaN
 /// accuracies.
-pub fn train_node(arch: Arch, data: &NodeData, depth: usize, seed: u64, recipe: &Recipe) -> RunResult {
-    f_train_node(arch, data, depth, seed, recipe)
+pub fn train_node(arch: Arch, data: &NodeData, depth: usize, seed: u64, hyper: &Hyperparams) -> NodeRun {
+    f_train_node(arch, data, depth, seed, hyper)
         .unwrap_or_else(|e| panic!("train_node({}): {e}", arch.name()))
 }
 
@@ -98,10 +99,10 @@ pub fn f_train_node(
     data: &NodeData,
     depth: usize,
     seed: u64,
-    recipe: &Recipe,
-) -> std::result::Result<RunResult, TrainError> {
-    let options = TrainOptions::epochs(recipe.epochs);
-    train_node_with(arch, data, "node data", depth, seed, recipe, options)
+    hyper: &Hyperparams,
+) -> std::result::Result<NodeRun, TrainError> {
+    let options = TrainOptions::epochs(hyper.epochs);
+    train_node_with(arch, data, "node data", depth, seed, hyper, options)
 }
 
 /// [`train_node`] through `train_utils::Trainer`: checkpoints every
@@ -110,65 +111,58 @@ pub fn f_train_node(
 /// bit for bit on the CPU and refuses a checkpoint of another architecture,
 /// depth, recipe, seed or data set (`dataset` names it); a NaN/Inf loss or
 /// gradient stops the run with [`TrainError::NonFinite`]. `options.epochs`
-/// is the epoch budget (normally `recipe.epochs`).
+/// is the epoch budget (normally `hyper.epochs`).
 pub fn train_node_with(
     arch: Arch,
     data: &NodeData,
     dataset: &str,
     depth: usize,
     seed: u64,
-    recipe: &Recipe,
+    hyper: &Hyperparams,
     options: TrainOptions,
-) -> std::result::Result<RunResult, TrainError> {
+) -> std::result::Result<NodeRun, TrainError> {
     train_utils::determinism::seed_everything(seed);
     let vs = nn::VarStore::new(data.graph.device());
-    let model = arch
-        .try_build(&vs.root(), data.x.shape()[1], data.num_classes, depth)
-        .map_err(model_error)?;
+    let model = arch.f_build(vs.root(), data.x.shape()[1], data.num_classes, depth)?;
     let config = json!({
         "depth": depth, "in_dim": data.x.shape()[1], "classes": data.num_classes,
-        "lr": recipe.lr, "weight_decay": format!("{:?}", recipe.weight_decay),
-        "patience": recipe.patience, "select": format!("{:?}", recipe.select),
+        "lr": hyper.lr, "weight_decay": format!("{:?}", hyper.weight_decay),
+        "patience": hyper.patience, "select": format!("{:?}", hyper.select),
     });
     let identity = RunIdentity::new(arch.name(), config, dataset, checksum(data), seed);
-    fit_with(model.as_ref(), &vs, data, recipe, identity, options)
+    fit_node_with(model.as_ref(), &vs, data, hyper, identity, options)
 }
 
 /// Trains an already built `model` whose parameters live in `vs` for
-/// `recipe.epochs` epochs, without checkpoints: [`f_fit`] in tch's panicking idiom.
+/// `hyper.epochs` epochs, without checkpoints: [`f_fit_node`] in tch's panicking idiom.
 ///
 /// # Panics
 ///
 /// When the loss or a gradient turns NaN/Inf (or libtorch fails), with the
-/// message of the [`TrainError`] that [`f_fit`] returns.
-pub fn fit(model: &dyn NodeModel, vs: &nn::VarStore, data: &NodeData, recipe: &Recipe) -> RunResult {
-    f_fit(model, vs, data, recipe).unwrap_or_else(|e| panic!("fit: {e}"))
+/// message of the [`TrainError`] that [`f_fit_node`] returns.
+pub fn fit_node(model: &dyn NodeModel, vs: &nn::VarStore, data: &NodeData, hyper: &Hyperparams) -> NodeRun {
+    f_fit_node(model, vs, data, hyper).unwrap_or_else(|e| panic!("fit_node: {e}"))
 }
 
-/// [`fit`] returning the typed error ([`TrainError::NonFinite`] on NaN/Inf)
+/// [`fit_node`] returning the typed error ([`TrainError::NonFinite`] on NaN/Inf)
 /// instead of panicking. Per-epoch dropout seeds are drawn from libtorch's
 /// generator, so the caller's seed still decides them.
-pub fn f_fit(
+pub fn f_fit_node(
     model: &dyn NodeModel,
     vs: &nn::VarStore,
     data: &NodeData,
-    recipe: &Recipe,
-) -> std::result::Result<RunResult, TrainError> {
+    hyper: &Hyperparams,
+) -> std::result::Result<NodeRun, TrainError> {
     let seed = Tensor::f_randint(1 << 62, [1], (Kind::Int64, Device::Cpu))?.f_int64_value(&[0])? as u64;
     let identity = RunIdentity::new("model", json!({}), "node data", "", seed);
-    fit_with(
+    fit_node_with(
         model,
         vs,
         data,
-        recipe,
+        hyper,
         identity,
-        TrainOptions::epochs(recipe.epochs),
+        TrainOptions::epochs(hyper.epochs),
     )
-}
-
-/// A layer's or model's refusal, as the trainer reports it.
-fn model_error(e: crate::GnnError) -> TrainError {
-    TrainError::Model(e.to_string())
 }
 
 /// SHA-256 of the features, labels, split and edges: a checkpoint of other data is refused.
@@ -183,43 +177,41 @@ fn checksum(data: &NodeData) -> String {
     ])
 }
 
-/// [`f_fit`] with checkpoints, resume and the NaN guard (see [`train_node_with`]).
-/// Adam is `train_utils::Adam` with the recipe's per-group weight decay. The
+/// [`f_fit_node`] with checkpoints, resume and the NaN guard (see [`train_node_with`]).
+/// Adam is `train_utils::Adam` with `hyper`'s per-group weight decay. The
 /// model selection (best validation loss and accuracy, epochs since either
 /// improved, the selected epoch's validation and test accuracy) is kept in a
 /// non-trained f64 variable `node_selection` added to `vs`, so checkpoints
 /// carry it and early stopping and selection continue across a resume.
-pub fn fit_with(
+pub fn fit_node_with(
     model: &dyn NodeModel,
     vs: &nn::VarStore,
     data: &NodeData,
-    recipe: &Recipe,
+    hyper: &Hyperparams,
     identity: RunIdentity,
     options: TrainOptions,
-) -> std::result::Result<RunResult, TrainError> {
+) -> std::result::Result<NodeRun, TrainError> {
     let device = data.graph.device();
     let selection = vs.root().add(
         "node_selection",
         Tensor::from_slice(&[f64::INFINITY, -1.0, 0.0, 0.0, 0.0]).to_device(device),
         false,
     );
-    let adam = Adam::new(recipe.lr).with_group_weight_decay(vs, &recipe.weight_decay);
+    let adam = Adam::new(hyper.lr).with_group_weight_decay(vs, &hyper.weight_decay);
     let mut trainer = Trainer::new(vs, adam, identity, options);
     let train_labels = data.labels.index_select(0, &data.train);
     let val_labels = data.labels.index_select(0, &data.val);
     let mut epoch_ms = Vec::new();
     let report = trainer.run(|epoch| -> std::result::Result<f64, TrainError> {
         let start = Instant::now();
-        let logits = model
-            .f_forward_t(&data.x, &data.graph, true)
-            .map_err(model_error)?;
+        let logits = model.f_forward_t(&data.x, &data.graph, true)?;
         let loss = logits
             .index_select(0, &data.train)
             .cross_entropy_for_logits(&train_labels);
         epoch.step(&loss)?;
         epoch_ms.push(start.elapsed().as_secs_f64() * 1e3);
 
-        let logits = tch::no_grad(|| model.f_forward_t(&data.x, &data.graph, false)).map_err(model_error)?;
+        let logits = tch::no_grad(|| model.f_forward_t(&data.x, &data.graph, false))?;
         let val_loss = logits
             .index_select(0, &data.val)
             .cross_entropy_for_logits(&val_labels)
@@ -228,7 +220,7 @@ pub fn fit_with(
         let s = Vec::<f64>::try_from(&selection)?;
         let (mut best_loss, mut best_acc, mut since_best) = (s[0], s[1], s[2]);
         let (mut sel_val, mut sel_test) = (s[3], s[4]);
-        let better = match recipe.select {
+        let better = match hyper.select {
             Select::BestValAcc => val_acc > best_acc,
             Select::BestValLoss => val_loss < best_loss,
             Select::BestValAccAndLoss => val_acc >= best_acc && val_loss <= best_loss,
@@ -237,7 +229,7 @@ pub fn fit_with(
             sel_val = val_acc;
             sel_test = accuracy(&logits, &data.labels, &data.test);
         }
-        let improved = match recipe.select {
+        let improved = match hyper.select {
             Select::BestValAccAndLoss => val_loss <= best_loss || val_acc >= best_acc,
             _ => val_loss < best_loss || val_acc > best_acc,
         };
@@ -250,33 +242,18 @@ pub fn fit_with(
         best_acc = best_acc.max(val_acc);
         let state = Tensor::from_slice(&[best_loss, best_acc, since_best, sel_val, sel_test]);
         tch::no_grad(|| selection.shallow_clone().f_copy_(&state))?;
-        if recipe.patience.is_some_and(|p| since_best >= p as f64) {
+        if hyper.patience.is_some_and(|p| since_best >= p as f64) {
             epoch.stop();
         }
         Ok(loss.f_double_value(&[])?)
     })?;
     let s = Vec::<f64>::try_from(&selection)?;
-    Ok(RunResult {
+    Ok(NodeRun {
         test_acc: s[4],
         val_acc: s[3],
         epochs: report.losses.len(),
         epoch_ms,
     })
-}
-
-/// Median of `xs` (0 when empty).
-pub fn median(xs: &[f64]) -> f64 {
-    if xs.is_empty() {
-        return 0.0;
-    }
-    let mut v = xs.to_vec();
-    v.sort_by(f64::total_cmp);
-    let m = v.len() / 2;
-    if v.len() % 2 == 1 {
-        v[m]
-    } else {
-        (v[m - 1] + v[m]) / 2.0
-    }
 }
 
 #[cfg(test)]
@@ -288,7 +265,7 @@ mod tests {
     fn recipes_weight_decay_lands_on_the_right_parameters() {
         let vs = nn::VarStore::new(Device::Cpu);
         let _gcn = Arch::Gcn.build(&vs.root(), 12, 3, 2);
-        let adam = Adam::new(0.01).with_group_weight_decay(&vs, &Arch::Gcn.recipe().weight_decay);
+        let adam = Adam::new(0.01).with_group_weight_decay(&vs, &Arch::Gcn.hyperparams().weight_decay);
         let names: Vec<String> = vs.variables().into_keys().collect();
         assert!(names.iter().any(|n| n.starts_with("convs.1")), "{names:?}");
         for name in &names {
@@ -297,7 +274,7 @@ mod tests {
         }
         let vs = nn::VarStore::new(Device::Cpu);
         let _gat = Arch::Gat.build(&vs.root(), 12, 3, 2);
-        let adam = Adam::new(0.01).with_group_weight_decay(&vs, &Arch::Gat.recipe().weight_decay);
+        let adam = Adam::new(0.01).with_group_weight_decay(&vs, &Arch::Gat.hyperparams().weight_decay);
         for name in vs.variables().keys() {
             assert_eq!(adam.weight_decay_of(name), 5e-4, "{name}");
         }
@@ -324,11 +301,11 @@ mod tests {
         }
     }
 
-    fn recipe() -> Recipe {
-        Recipe {
+    fn hyper() -> Hyperparams {
+        Hyperparams {
             epochs: 3,
             patience: None,
-            ..Arch::Gcn.recipe()
+            ..Arch::Gcn.hyperparams()
         }
     }
 
@@ -338,7 +315,7 @@ mod tests {
     #[test]
     fn nan_losses_are_typed_errors_not_nan_accuracies() {
         let bad = toy(true);
-        let err = f_train_node(Arch::Gcn, &bad, 2, 0, &recipe()).unwrap_err();
+        let err = f_train_node(Arch::Gcn, &bad, 2, 0, &hyper()).unwrap_err();
         let TrainError::NonFinite { epoch, ref what, .. } = err else {
             panic!("expected NonFinite, got {err}");
         };
@@ -352,11 +329,11 @@ mod tests {
 
         let vs = nn::VarStore::new(Device::Cpu);
         let model = Arch::Gcn.build(&vs.root(), 4, 2, 2);
-        let err = f_fit(model.as_ref(), &vs, &bad, &recipe()).unwrap_err();
+        let err = f_fit_node(model.as_ref(), &vs, &bad, &hyper()).unwrap_err();
         assert!(matches!(err, TrainError::NonFinite { epoch: 1, .. }), "{err}");
 
         let panic = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            train_node(Arch::Gcn, &bad, 2, 0, &recipe())
+            train_node(Arch::Gcn, &bad, 2, 0, &hyper())
         }))
         .unwrap_err();
         let text = panic.downcast_ref::<String>().cloned().unwrap_or_default();
@@ -367,13 +344,13 @@ mod tests {
         let vs = nn::VarStore::new(Device::Cpu);
         let model = Arch::Gcn.build(&vs.root(), 4, 2, 2);
         let panic = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            fit(model.as_ref(), &vs, &bad, &recipe())
+            fit_node(model.as_ref(), &vs, &bad, &hyper())
         }))
         .unwrap_err();
         let text = panic.downcast_ref::<String>().cloned().unwrap_or_default();
-        assert!(text.contains("fit: training stopped at epoch 1"), "{text}");
+        assert!(text.contains("fit_node: training stopped at epoch 1"), "{text}");
 
-        let run = f_train_node(Arch::Gcn, &toy(false), 2, 0, &recipe()).unwrap();
+        let run = f_train_node(Arch::Gcn, &toy(false), 2, 0, &hyper()).unwrap();
         assert_eq!(run.epochs, 3);
         assert!((0.0..=1.0).contains(&run.test_acc) && (0.0..=1.0).contains(&run.val_acc));
     }

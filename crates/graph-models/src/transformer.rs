@@ -3,11 +3,13 @@
 //! `x_i' = W_skip x_i + sum_j alpha_ij v_j`. On a complete graph with self loops
 //! and no skip it is multi-head self-attention.
 
+use std::borrow::Borrow;
+
 use tch::{nn, Tensor};
 
 use crate::layer::FastDropout;
 
-use crate::error::Result;
+use crate::error::{check_dropout, check_positive, Result};
 use crate::gat::finish_heads;
 use crate::graph::{check_x, Graph};
 use crate::layer::{lin_weight, linear, GnnLayer};
@@ -39,8 +41,13 @@ impl Default for TransformerConfig {
 
 type Linear = (Tensor, Tensor);
 
-/// Dot-product graph attention. Parameters as PyG: `lin_query`, `lin_key`,
-/// `lin_value`, `lin_skip` (`weight` and `bias` each).
+/// Dot-product graph attention (Shi et al. 2021), per head:
+/// `alpha_ij = softmax_{j in N(i)}((W_q x_i + b_q) . (W_k x_j + b_k) / sqrt(C))`,
+/// `x_i' = W_skip x_i + b_skip + sum_j alpha_ij (W_v x_j + b_v)`.
+///
+/// Shapes: `x` `[N, in_channels]` -> `[N, heads * out_channels]` (concat) or
+/// `[N, out_channels]`. Parameters as PyG's `TransformerConv`: `lin_query`,
+/// `lin_key`, `lin_value`, `lin_skip` (`weight` and `bias` each).
 #[derive(Debug)]
 pub struct TransformerConv {
     query: Linear,
@@ -57,11 +64,33 @@ fn lin(p: &nn::Path, name: &str, i: i64, o: i64) -> Linear {
 }
 
 impl TransformerConv {
-    /// A layer from `in_channels` to `out_channels` per head.
-    pub fn new(p: &nn::Path, in_channels: i64, out_channels: i64, config: TransformerConfig) -> Self {
+    /// A layer from `in_channels` to `out_channels` per head; panics with
+    /// [`TransformerConv::f_new`]'s message on a configuration it refuses.
+    pub fn new<'a, P: Borrow<nn::Path<'a>>>(
+        p: P,
+        in_channels: i64,
+        out_channels: i64,
+        config: TransformerConfig,
+    ) -> Self {
+        Self::f_new(p, in_channels, out_channels, config).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// [`TransformerConv::new`], or [`GnnError::Config`](crate::GnnError::Config)
+    /// for sizes or heads below 1 or a dropout outside `[0, 1)`.
+    pub fn f_new<'a, P: Borrow<nn::Path<'a>>>(
+        p: P,
+        in_channels: i64,
+        out_channels: i64,
+        config: TransformerConfig,
+    ) -> Result<Self> {
+        let p = p.borrow();
+        check_positive("TransformerConv", "in_channels", in_channels)?;
+        check_positive("TransformerConv", "out_channels", out_channels)?;
+        check_positive("TransformerConv", "heads", config.heads)?;
+        check_dropout("TransformerConv", config.dropout)?;
         let hc = config.heads * out_channels;
         let skip_out = if config.concat { hc } else { out_channels };
-        TransformerConv {
+        Ok(TransformerConv {
             query: lin(p, "lin_query", in_channels, hc),
             key: lin(p, "lin_key", in_channels, hc),
             value: lin(p, "lin_value", in_channels, hc),
@@ -71,7 +100,7 @@ impl TransformerConv {
             in_channels,
             out_channels,
             config,
-        }
+        })
     }
 }
 

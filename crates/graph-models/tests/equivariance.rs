@@ -3,13 +3,22 @@
 //! And multi-head self-attention is graph attention on the complete graph.
 
 use graph_models::{
-    Aggr, Appnp, ChebConv, GatConfig, GatConv, GatV2Conv, Gcn2Conv, GcnConfig, GcnConv, GinConv, GnnLayer,
-    Graph, JkMode, JumpingKnowledge, ResPlus, Residual, SageConv, TransformerConfig, TransformerConv,
+    Aggr, Appnp, AppnpConfig, ChebConfig, ChebConv, GatConfig, GatConv, GatV2Conv, Gcn2Config, Gcn2Conv,
+    GcnConfig, GcnConv, GinConfig, GinConv, GnnLayer, Graph, JkMode, JumpingKnowledge, ResPlus,
+    ResPlusConfig, Residual, SageConfig, SageConv, TransformerConfig, TransformerConv,
 };
 use proptest::prelude::*;
 use tch::{nn, Device, Kind, Tensor};
 
 const F: i64 = 4;
+
+fn sage(aggr: Aggr, normalize: bool) -> SageConfig {
+    SageConfig {
+        aggr,
+        normalize,
+        ..Default::default()
+    }
+}
 
 fn layers(p: &nn::Path) -> Vec<(&'static str, Box<dyn GnnLayer>)> {
     let gat = GatConfig {
@@ -25,19 +34,19 @@ fn layers(p: &nn::Path) -> Vec<(&'static str, Box<dyn GnnLayer>)> {
         ("gatv2", Box::new(GatV2Conv::new(&(p / "gatv2"), F, 3, gat))),
         (
             "sage_mean",
-            Box::new(SageConv::new(&(p / "sm"), F, 3, Aggr::Mean, false)),
+            Box::new(SageConv::new(p / "sm", F, 3, SageConfig::default())),
         ),
         (
             "sage_max",
-            Box::new(SageConv::new(&(p / "sx"), F, 3, Aggr::Max, true)),
+            Box::new(SageConv::new(p / "sx", F, 3, sage(Aggr::Max, true))),
         ),
         (
             "sage_min",
-            Box::new(SageConv::new(&(p / "sn"), F, 3, Aggr::Min, false)),
+            Box::new(SageConv::new(p / "sn", F, 3, sage(Aggr::Min, false))),
         ),
         (
             "sage_softmax",
-            Box::new(SageConv::new(&(p / "ss"), F, 3, Aggr::Softmax { t: 1.0 }, false)),
+            Box::new(SageConv::new(p / "ss", F, 3, sage(Aggr::Softmax { t: 1.0 }, false))),
         ),
         (
             "gin",
@@ -45,15 +54,17 @@ fn layers(p: &nn::Path) -> Vec<(&'static str, Box<dyn GnnLayer>)> {
                 &(p / "gin"),
                 GinConv::mlp(&(p / "gin"), F, 5, 3),
                 F,
-                0.1,
-                true,
+                GinConfig {
+                    eps: 0.1,
+                    train_eps: true,
+                },
             )),
         ),
         (
             "cheb",
-            Box::new(ChebConv::new(&(p / "cheb"), F, 3, 3, true).unwrap()),
+            Box::new(ChebConv::new(p / "cheb", F, 3, 3, ChebConfig::default())),
         ),
-        ("appnp", Box::new(Appnp { k: 4, alpha: 0.2 })),
+        ("appnp", Box::new(Appnp::new(AppnpConfig { k: 4, alpha: 0.2 }))),
         (
             "transformer",
             Box::new(TransformerConv::new(
@@ -78,7 +89,7 @@ fn layers(p: &nn::Path) -> Vec<(&'static str, Box<dyn GnnLayer>)> {
                 &(p / "rp"),
                 F,
                 GcnConv::new(&(p / "rp" / "conv"), F, F, Default::default()),
-                0.0,
+                ResPlusConfig::default(),
             )),
         ),
     ]
@@ -124,7 +135,7 @@ proptest! {
             prop_assert!(diff < 1e-9, "{} is not equivariant: {}", name, diff);
         }
         // GCNII also takes the initial representation x_0, permuted alike.
-        let gcn2 = Gcn2Conv::new(&(vs.root() / "gcn2"), F, 0.1, 0.5, 3);
+        let gcn2 = Gcn2Conv::new(vs.root() / "gcn2", F, Gcn2Config { layer: 3, ..Default::default() });
         vs.double();
         let x0 = x.tanh();
         let out = gcn2.forward(&x, &x0, &g).index_select(0, &perm_t);
@@ -159,7 +170,7 @@ fn jumping_knowledge_modes_combine_layers_row_by_row() {
         .f_forward(&xs)
         .unwrap_err();
     assert!(
-        err.to_string().contains("expects 2 layer outputs, got 3"),
+        err.to_string().contains("expects 2 layer outputs (it was built for them), got 3"),
         "{err}"
     );
 }
@@ -223,7 +234,7 @@ fn bad_inputs_get_typed_errors_naming_layer_and_shapes() {
         .to_string()
         .contains("GcnConv expects x of shape [num_nodes=3, 4], got [4, 4]"));
     let x0 = Tensor::zeros([3, 2], (Kind::Float, Device::Cpu));
-    let err = Gcn2Conv::new(&vs.root(), F, 0.1, 0.5, 1)
+    let err = Gcn2Conv::new(vs.root(), F, Gcn2Config::default())
         .f_forward(&x.narrow(1, 0, F), &x0, &graph)
         .unwrap_err();
     assert!(err.to_string().contains("x_0"), "{err}");

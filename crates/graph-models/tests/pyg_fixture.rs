@@ -5,8 +5,9 @@
 use std::collections::HashMap;
 
 use graph_models::{
-    Aggr, Appnp, ChebConv, GatConfig, GatConv, GatV2Conv, Gcn2Conv, GcnConfig, GcnConv, GinConv, GnnLayer,
-    Graph, SageConv, TransformerConfig, TransformerConv,
+    Aggr, Appnp, AppnpConfig, ChebConfig, ChebConv, GatConfig, GatConv, GatV2Conv, Gcn2Config, Gcn2Conv,
+    GcnConfig, GcnConv, GinConfig, GinConv, GnnLayer, Graph, SageConfig, SageConv, TransformerConfig,
+    TransformerConv,
 };
 use tch::{nn, Device, Tensor};
 
@@ -128,19 +129,19 @@ fn layers_reproduce_pyg_outputs() {
         ))
     });
     run(&f, "sage", false, |p| {
-        Box::new(SageConv::new(p, 5, 4, Aggr::Mean, false))
+        Box::new(SageConv::new(p, 5, 4, SageConfig::default()))
     });
     run(&f, "sage_max", false, |p| {
-        Box::new(SageConv::new(p, 5, 4, Aggr::Max, false))
+        Box::new(SageConv::new(p, 5, 4, SageConfig { aggr: Aggr::Max, ..Default::default() }))
     });
     run(&f, "gin", false, |p| {
-        Box::new(GinConv::new(p, GinConv::mlp(p, 5, 8, 4), 5, 0.0, true))
+        Box::new(GinConv::new(p, GinConv::mlp(p, 5, 8, 4), 5, GinConfig { eps: 0.0, train_eps: true }))
     });
     run(&f, "cheb", false, |p| {
-        Box::new(ChebConv::new(p, 5, 4, 3, true).unwrap())
+        Box::new(ChebConv::new(p, 5, 4, 3, ChebConfig::default()))
     });
     run(&f, "cheb_weighted", true, |p| {
-        Box::new(ChebConv::new(p, 5, 4, 2, true).unwrap())
+        Box::new(ChebConv::new(p, 5, 4, 2, ChebConfig::default()))
     });
     run(&f, "transformer", false, |p| {
         Box::new(TransformerConv::new(
@@ -153,14 +154,14 @@ fn layers_reproduce_pyg_outputs() {
             },
         ))
     });
-    run(&f, "appnp", false, |_| Box::new(Appnp { k: 3, alpha: 0.1 }));
+    run(&f, "appnp", false, |_| Box::new(Appnp::new(AppnpConfig { k: 3, alpha: 0.1 })));
 }
 
 #[test]
 fn gcn2_reproduces_pyg() {
     let f = Fixture::load();
     let vs = nn::VarStore::new(Device::Cpu);
-    let conv = Gcn2Conv::new(&(vs.root() / "gcn2"), 5, 0.1, 0.5, 2);
+    let conv = Gcn2Conv::new(vs.root() / "gcn2", 5, Gcn2Config { layer: 2, ..Default::default() });
     f.load_into(&vs, "gcn2");
     let graph = Graph::new(f.get("edge_index"), 10).unwrap();
     f.check("gcn2", &conv.forward(f.get("x"), f.get("x0"), &graph));

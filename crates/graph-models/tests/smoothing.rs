@@ -1,7 +1,7 @@
 //! Over-smoothing measures: repeated GCN propagation drives Dirichlet energy
 //! and MAD towards zero; the depth study returns one measure per layer.
 
-use graph_models::smoothing::{depth_study, dirichlet_energy, mad, normalized_dirichlet_energy};
+use graph_models::smoothing::{depth_study, dirichlet_energy, mad, normalized_dirichlet_energy, DepthConfig};
 use graph_models::{spmm, Arch, Graph, NodeData, NodeFeatures};
 use tch::{Device, Kind, Tensor};
 
@@ -116,13 +116,13 @@ fn depth_study_returns_accuracy_and_one_measure_per_layer() {
         test: ids((10..20).chain(30..40).collect()),
         num_classes: 2,
     };
-    let points = depth_study(
-        &data,
-        &[Arch::Gcn, Arch::ResGcn, Arch::Gcn2, Arch::Jk],
-        &[2, 4],
-        1,
-        Some(40),
-    );
+    let config = DepthConfig {
+        archs: vec![Arch::Gcn, Arch::ResGcn, Arch::Gcn2, Arch::Jk],
+        depths: vec![2, 4],
+        seeds: 1,
+        max_epochs: Some(40),
+    };
+    let points = depth_study(&data, &config);
     assert_eq!(points.len(), 8);
     for p in &points {
         assert_eq!(p.energy.len(), p.depth, "{p:?}");
@@ -146,7 +146,13 @@ fn depth_study_records_a_diverging_network_instead_of_panicking() {
     let fetcher = graph_data::fetch::Fetcher::from_env();
     let ds = graph_data::planetoid::load("cora", &fetcher).expect("Cora from the data mirror");
     let data = NodeData::from_dataset(ds, Device::Cpu).unwrap();
-    let points = depth_study(&data, &[Arch::Gat, Arch::Gcn], &[64], 1, Some(3));
+    let config = DepthConfig {
+        archs: vec![Arch::Gat, Arch::Gcn],
+        depths: vec![64],
+        seeds: 1,
+        max_epochs: Some(3),
+    };
+    let points = depth_study(&data, &config);
     assert_eq!(points.len(), 2);
     let gat = &points[0];
     let why = gat.diverged.as_deref().expect("64-layer GAT diverges");

@@ -1,95 +1,16 @@
 //! The typed error of every fallible entry point of this crate.
 
-use tch::{Device, Kind};
-
-/// What about a tensor does not fit a layer: the typed part of [`SeqError::Input`].
-#[derive(Debug, Clone, PartialEq)]
-pub enum Mismatch {
-    /// Wrong number of dimensions or wrong size along one.
-    Shape {
-        /// The expected shape, in words (e.g. `[batch, time, 12]`).
-        expected: String,
-        /// The shape given.
-        got: Vec<i64>,
-    },
-    /// Wrong element type.
-    Kind {
-        /// The parameters' kind.
-        expected: Kind,
-        /// The kind given.
-        got: Kind,
-    },
-    /// A value outside the range a layer can index (a token id past the vocabulary).
-    Range {
-        /// The allowed values, in words (e.g. `token ids in 0..10`).
-        expected: String,
-        /// The first offending value found.
-        found: i64,
-    },
-    /// Another device than the parameters'.
-    Device {
-        /// The parameters' device.
-        expected: Device,
-        /// The device given.
-        got: Device,
-    },
-}
-
-impl std::fmt::Display for Mismatch {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Mismatch::Shape { expected, got } => write!(f, "shape {expected}, got {got:?}"),
-            Mismatch::Kind { expected, got } => write!(f, "dtype {expected:?}, got {got:?}"),
-            Mismatch::Device { expected, got } => write!(f, "device {expected:?}, got {got:?}"),
-            Mismatch::Range { expected, found } => write!(f, "{expected}, found {found}"),
-        }
-    }
-}
+pub use train_utils::{InputError, Mismatch};
+use train_utils::TrainError;
 
 /// What went wrong, said before libtorch is called where the input is at fault.
 #[derive(Debug, thiserror::Error)]
 pub enum SeqError {
     /// A tensor given to a named layer does not fit it, e.g.
-    /// `Lstm expects input of shape [batch, time, 12], got [4, 12]`.
-    #[error("{layer} expects {what} of {mismatch}")]
-    Input {
-        /// The layer: `Rnn`, `Lstm`, `Gru`, `RnnCell`, `LstmCell`, `GruCell`, `OneToMany`, `Seq2Seq`.
-        layer: &'static str,
-        /// Which tensor (`input`, `state h`, `source tokens`, ...).
-        what: &'static str,
-        /// What does not fit.
-        mismatch: Mismatch,
-    },
-    /// A tensor has the wrong number of dimensions or the wrong size along one.
-    #[error("{what}: expected shape {expected}, got {got:?}")]
-    Shape {
-        /// Which tensor.
-        what: &'static str,
-        /// The expected shape, in words (e.g. `[batch, time, 12]`).
-        expected: String,
-        /// The shape given.
-        got: Vec<i64>,
-    },
-    /// A tensor has the wrong element type.
-    #[error("{what}: expected dtype {expected:?}, got {got:?}")]
-    Kind {
-        /// Which tensor.
-        what: &'static str,
-        /// The expected kind (the parameters' kind for inputs).
-        expected: Kind,
-        /// The kind given.
-        got: Kind,
-    },
-    /// A tensor lives on another device than the parameters.
-    #[error("{what}: expected device {expected:?}, got {got:?}")]
-    Device {
-        /// Which tensor.
-        what: &'static str,
-        /// The parameters' device.
-        expected: Device,
-        /// The device given.
-        got: Device,
-    },
+    /// `Lstm expects input of shape [batch, time, 12], got [4, 12]`: the
+    /// payload every seqgraph crate shares.
+    #[error(transparent)]
+    Input(#[from] InputError),
     /// Sequence lengths that do not fit the batch (wrong count, zero, or longer than the time axis).
     #[error("lengths: {0}")]
     Lengths(String),
@@ -112,3 +33,17 @@ pub enum SeqError {
 
 /// Shorthand for results of this crate.
 pub type Result<T> = std::result::Result<T, SeqError>;
+
+impl From<SeqError> for TrainError {
+    /// Input, configuration, data and libtorch errors keep their type; the
+    /// others are kept whole as [`TrainError::Model`] (downcast to [`SeqError`]).
+    fn from(e: SeqError) -> TrainError {
+        match e {
+            SeqError::Input(e) => TrainError::Input(e),
+            SeqError::Config(m) => TrainError::Config(m),
+            SeqError::Torch(e) => TrainError::Torch(e),
+            SeqError::Data(e) => TrainError::Data(e),
+            e => TrainError::Model(Box::new(e)),
+        }
+    }
+}

@@ -14,7 +14,7 @@ use tch::{nn, nn::Module, Kind, Tensor};
 
 use crate::error::{Mismatch, Result, SeqError};
 use crate::recurrent::{
-    check_lengths, check_tensor, shape_error, CellKind, Recurrent, RecurrentCell, RecurrentConfig, RnnState,
+    check_lengths, check_tensor, input_error, shape_error, CellKind, Recurrent, RecurrentCell, RecurrentConfig, RnnState,
 };
 
 /// The last layer's final state, both directions concatenated: `[batch, directions * hidden]`.
@@ -340,14 +340,14 @@ fn check_token_kind(what: &'static str, tokens: &Tensor) -> Result<()> {
     if tokens.kind() == Kind::Int64 {
         return Ok(());
     }
-    Err(SeqError::Input {
-        layer: "Seq2Seq",
+    Err(input_error(
+        "Seq2Seq",
         what,
-        mismatch: Mismatch::Kind {
+        Mismatch::Kind {
             expected: Kind::Int64,
             got: tokens.kind(),
         },
-    })
+    ))
 }
 
 /// Checks that every token of `tokens` indexes a row of `embedding` (libtorch
@@ -360,14 +360,14 @@ fn check_vocabulary(what: &'static str, tokens: &Tensor, embedding: &nn::Embeddi
     let (lo, hi) = (tokens.min().int64_value(&[]), tokens.max().int64_value(&[]));
     if lo < 0 || hi >= vocab {
         let bad = if lo < 0 { lo } else { hi };
-        return Err(SeqError::Input {
-            layer: "Seq2Seq",
+        return Err(input_error(
+            "Seq2Seq",
             what,
-            mismatch: Mismatch::Range {
+            Mismatch::Range {
                 expected: format!("token ids in 0..{vocab}"),
                 found: bad,
             },
-        });
+        ));
     }
     Ok(())
 }

@@ -46,7 +46,7 @@
 
 use tch::{nn, Kind, Tensor};
 
-use crate::error::{Mismatch, Result, SeqError};
+use crate::error::{InputError, Mismatch, Result, SeqError};
 use crate::schedule::{LevelPlan, Schedule};
 
 /// Which Tree-LSTM cell.
@@ -160,11 +160,11 @@ impl TreeLstm {
         } else {
             return Ok(());
         };
-        Err(SeqError::Input {
-            layer: self.layer(),
-            what: "node inputs x",
+        Err(SeqError::Input(InputError {
+            layer: self.layer().into(),
+            what: "node inputs x".into(),
             mismatch,
-        })
+        }))
     }
 
     /// The cell on a group of `n` nodes: `xw = W_ih x + b_ih` (`[n, 4H]`) and

@@ -1,5 +1,6 @@
 //! The errors of training: I/O, corrupt or mismatched checkpoints, NaN/Inf, interruption.
 
+use crate::input::InputError;
 use std::path::PathBuf;
 
 /// What can stop a training run.
@@ -65,10 +66,21 @@ pub enum TrainError {
         /// Where the checkpoint went.
         checkpoint: Option<PathBuf>,
     },
-    /// The model refused its configuration or its input (a layer's shape
-    /// error, for example), before any step was taken on it.
-    #[error("{0}")]
-    Model(String),
+    /// A tensor does not fit a layer (the payload every crate's input errors share).
+    #[error(transparent)]
+    Input(#[from] InputError),
+    /// The recipe or the model refused its configuration (zero layers, an
+    /// unknown data set for this protocol, ...), before any step was taken.
+    #[error("invalid configuration: {0}")]
+    Config(String),
+    /// The data set could not be fetched or read.
+    #[error(transparent)]
+    Data(#[from] graph_data::DataError),
+    /// Another error of a model crate (a malformed graph, a missing
+    /// state-dict entry): the crate's own typed error, boxed; downcast it
+    /// (`GnnError`, `SeqError`, `HybridError`) to match on it.
+    #[error(transparent)]
+    Model(Box<dyn std::error::Error + Send + Sync>),
     /// An error raised by libtorch.
     #[error(transparent)]
     Torch(#[from] tch::TchError),

@@ -15,6 +15,9 @@
 //!   or Inf it names the epoch, the parameter and a hint.
 //! - [`determinism`]: seeding, per-epoch reseeding (the RNG state a
 //!   checkpoint records), thread counts, and which ops are not deterministic.
+//! - [`input`]: [`InputError`], the one typed "this tensor does not fit"
+//!   payload every crate's errors carry, and that converts into [`TrainError`].
+//! - [`stats`]: mean, sample standard deviation and median over seeds.
 //! - [`memory`]: keep freed memory for reuse (no page faults on every step's
 //!   fresh buffers) and the process's peak resident memory.
 //! - [`Trainer`]: an epoch loop tying them together: checkpoint every N
@@ -48,12 +51,15 @@ pub mod checkpoint;
 pub mod determinism;
 pub mod error;
 pub mod guard;
+pub mod input;
 pub mod interrupt;
 pub mod memory;
+pub mod stats;
 pub mod trainer;
 
 pub use adam::Adam;
 pub use checkpoint::{data_checksum, CheckpointMeta, RunIdentity};
 pub use error::TrainError;
 pub use guard::{GradNorms, NanGuard};
-pub use trainer::{Epoch, TrainOptions, TrainReport, Trainer};
+pub use input::{InputError, Mismatch};
+pub use trainer::{Checkpointing, Epoch, TrainOptions, TrainReport, Trainer};

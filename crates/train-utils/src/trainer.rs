@@ -41,6 +41,50 @@ impl TrainOptions {
     }
 }
 
+/// Checkpoints, resume and Ctrl-C as a recipe over several seeds takes them
+/// (the CLI's `--checkpoint`, `--checkpoint-every`, `--resume`): every recipe's
+/// config carries one, and [`Checkpointing::options`] turns it into one seed's
+/// [`TrainOptions`].
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Checkpointing {
+    /// Where to write checkpoints (with several seeds: `NAME.seedS.EXT`, see
+    /// [`seed_path`](crate::checkpoint::seed_path)); also written on Ctrl-C.
+    pub path: Option<PathBuf>,
+    /// Write one every this many epochs (0: only after the last epoch and on Ctrl-C).
+    pub every: usize,
+    /// Continue from this checkpoint (one seed only; it must be of the same run).
+    pub resume: Option<PathBuf>,
+}
+
+impl Checkpointing {
+    /// Refuses `--resume` with several seeds: a checkpoint continues one run.
+    pub fn check(&self, seeds: u64) -> Result<(), TrainError> {
+        if self.resume.is_some() && seeds > 1 {
+            return Err(TrainError::Config(
+                "resume continues one run: use it with one seed".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// The loop options of seed `seed` of `seeds`: `epochs`, gradient
+    /// clipping at `clip`, this seed's checkpoint file, and the Ctrl-C handler
+    /// when checkpointing (so Ctrl-C saves before stopping).
+    pub fn options(&self, epochs: usize, clip: Option<f64>, seed: u64, seeds: u64) -> TrainOptions {
+        TrainOptions {
+            epochs,
+            checkpoint: self
+                .path
+                .as_deref()
+                .map(|p| crate::checkpoint::seed_path(p, seed, seeds)),
+            checkpoint_every: self.every,
+            resume: self.resume.clone(),
+            clip,
+            catch_interrupt: self.path.is_some(),
+        }
+    }
+}
+
 /// What the loop did.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TrainReport {

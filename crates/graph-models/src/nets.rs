@@ -1,229 +1,23 @@
-//! Node-classification networks built from the layers, with the usual recipes,
-//! each recording its hidden representations layer by layer (for the
+//! The node-classification networks of [`Arch`](crate::Arch), built from the
+//! layers, each recording its hidden representations layer by layer (for the
 //! over-smoothing measures).
+
+use std::borrow::Borrow;
 
 use tch::{nn, nn::Module, Tensor};
 
-use crate::layer::FastDropout;
-
-use crate::error::{GnnError, Result};
+use crate::appnp::{Appnp, AppnpConfig};
+use crate::error::Result;
 use crate::features::NodeFeatures;
 use crate::gat::{GatConfig, GatConv};
 use crate::gcn::{GcnConfig, GcnConv};
-use crate::gcn2::Gcn2Conv;
+use crate::gcn2::{Gcn2Config, Gcn2Conv};
 use crate::graph::{check_x, Graph};
 use crate::jk::{JkMode, JumpingKnowledge};
-use crate::layer::GnnLayer;
-use crate::message_passing::Aggr;
-use crate::residual::ResPlus;
-use crate::sage::SageConv;
-use crate::Appnp;
-
-/// A network mapping node features to class logits.
-///
-/// The fallible entry points check the input through the first layer (its
-/// message names it: "GcnConv expects x of shape [num_nodes=2708, 1433], got
-/// [2708, 1432]"); the panicking ones panic with the same message.
-pub trait NodeModel: std::fmt::Debug {
-    /// Logits `[N, classes]`; every hidden representation (after each graph
-    /// layer) is pushed on `record`.
-    fn f_forward_recorded(
-        &self,
-        x: &NodeFeatures,
-        graph: &Graph,
-        train: bool,
-        record: &mut Vec<Tensor>,
-    ) -> Result<Tensor>;
-
-    /// [`NodeModel::f_forward_recorded`], panicking with its message on bad input.
-    fn forward_recorded(
-        &self,
-        x: &NodeFeatures,
-        graph: &Graph,
-        train: bool,
-        record: &mut Vec<Tensor>,
-    ) -> Tensor {
-        self.f_forward_recorded(x, graph, train, record)
-            .unwrap_or_else(|e| panic!("{e}"))
-    }
-
-    /// Logits `[N, classes]`, or a typed error naming what does not fit.
-    fn f_forward_t(&self, x: &NodeFeatures, graph: &Graph, train: bool) -> Result<Tensor> {
-        self.f_forward_recorded(x, graph, train, &mut Vec::new())
-    }
-
-    /// Logits `[N, classes]`, panicking on bad input.
-    fn forward_t(&self, x: &NodeFeatures, graph: &Graph, train: bool) -> Tensor {
-        self.forward_recorded(x, graph, train, &mut Vec::new())
-    }
-}
-
-/// The architectures `train node --model` knows.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Arch {
-    /// Kipf and Welling's GCN.
-    Gcn,
-    /// Residual GCN: DeepGCN's `res+` blocks (layer norm, ReLU, dropout,
-    /// GCN layer, then the skip), hidden 64.
-    ResGcn,
-    /// GAT, 8 heads of 8 in hidden layers.
-    Gat,
-    /// GraphSAGE, mean aggregator.
-    Sage,
-    /// MLP then APPNP propagation (K = 10, alpha = 0.1).
-    Appnp,
-    /// GCNII (alpha 0.1, theta 0.5).
-    Gcn2,
-    /// GCN layers with jumping knowledge (max) before the classifier.
-    Jk,
-}
-
-impl Arch {
-    /// Parses `gcn`, `res`, `gat`, `sage`, `appnp`, `gcn2`, `jk`.
-    pub fn parse(name: &str) -> Option<Arch> {
-        Some(match name {
-            "gcn" => Arch::Gcn,
-            "res" | "resgcn" => Arch::ResGcn,
-            "gat" => Arch::Gat,
-            "sage" => Arch::Sage,
-            "appnp" => Arch::Appnp,
-            "gcn2" | "gcnii" => Arch::Gcn2,
-            "jk" => Arch::Jk,
-            _ => return None,
-        })
-    }
-
-    /// The short name.
-    pub fn name(self) -> &'static str {
-        match self {
-            Arch::Gcn => "gcn",
-            Arch::ResGcn => "res",
-            Arch::Gat => "gat",
-            Arch::Sage => "sage",
-            Arch::Appnp => "appnp",
-            Arch::Gcn2 => "gcn2",
-            Arch::Jk => "jk",
-        }
-    }
-
-    /// Default depth (graph layers).
-    pub fn default_layers(self) -> usize {
-        match self {
-            Arch::Gcn2 => 64,
-            Arch::Jk => 4,
-            _ => 2,
-        }
-    }
-
-    /// The published training recipe of this architecture.
-    pub fn recipe(self) -> Recipe {
-        let kipf = Recipe {
-            lr: 0.01,
-            epochs: 200,
-            patience: None,
-            weight_decay: vec![(0, 0.0), (1, 5e-4)],
-            select: Select::BestValAcc,
-        };
-        match self {
-            Arch::Gcn | Arch::ResGcn | Arch::Jk | Arch::Sage | Arch::Appnp => kipf,
-            // Velickovic et al.: lr 0.005, weight decay 5e-4, patience 100 on
-            // validation loss and accuracy, and their code's selection rule
-            // (both at their best at once). 10 seeds, 1 thread, this trainer:
-            // Cora 82.64 +- 0.60, CiteSeer 71.58 +- 1.19 (best validation
-            // accuracy alone gave Cora 82.48 +- 0.58, CiteSeer 71.60 +- 1.18).
-            Arch::Gat => Recipe {
-                lr: 0.005,
-                epochs: 1000,
-                patience: Some(100),
-                weight_decay: vec![(0, 5e-4)],
-                select: Select::BestValAccAndLoss,
-            },
-            Arch::Gcn2 => Recipe {
-                lr: 0.01,
-                epochs: 1500,
-                patience: Some(100),
-                weight_decay: vec![(0, 0.01), (1, 5e-4)],
-                select: Select::BestValAcc,
-            },
-        }
-    }
-
-    /// Builds the network under `p` for `depth` graph layers, or says why it
-    /// cannot (no input features, fewer than two classes, no layers).
-    pub fn try_build(
-        self,
-        p: &nn::Path,
-        in_dim: i64,
-        classes: i64,
-        depth: usize,
-    ) -> Result<Box<dyn NodeModel>> {
-        let name = self.name();
-        if in_dim < 1 {
-            return Err(GnnError::Config(format!(
-                "{name}: in_dim must be positive, got {in_dim}"
-            )));
-        }
-        if classes < 2 {
-            return Err(GnnError::Config(format!(
-                "{name}: needs at least 2 classes, got {classes}"
-            )));
-        }
-        if depth < 1 {
-            return Err(GnnError::Config(format!(
-                "{name}: needs at least one graph layer, got 0"
-            )));
-        }
-        Ok(self.build_unchecked(p, in_dim, classes, depth))
-    }
-
-    /// Builds the network under `p` for `depth` graph layers; panics with
-    /// [`Arch::try_build`]'s message on a configuration it refuses.
-    pub fn build(self, p: &nn::Path, in_dim: i64, classes: i64, depth: usize) -> Box<dyn NodeModel> {
-        self.try_build(p, in_dim, classes, depth)
-            .unwrap_or_else(|e| panic!("{e}"))
-    }
-
-    fn build_unchecked(self, p: &nn::Path, in_dim: i64, classes: i64, depth: usize) -> Box<dyn NodeModel> {
-        match self {
-            Arch::Gcn => Box::new(Gcn::new(p, in_dim, 16, classes, depth)),
-            Arch::ResGcn => Box::new(ResGcn::new(p, in_dim, 64, classes, depth)),
-            Arch::Gat => Box::new(Gat::new(p, in_dim, classes, depth)),
-            Arch::Sage => Box::new(Sage::new(p, in_dim, 64, classes, depth)),
-            Arch::Appnp => Box::new(AppnpNet::new(p, in_dim, 64, classes, depth)),
-            Arch::Gcn2 => Box::new(Gcn2Net::new(p, in_dim, 64, classes, depth)),
-            Arch::Jk => Box::new(JkNet::new(p, in_dim, 16, classes, depth, JkMode::Max)),
-        }
-    }
-}
-
-/// Which epoch's test accuracy is reported.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Select {
-    /// The epoch of best validation accuracy (PyG's examples).
-    BestValAcc,
-    /// The epoch of lowest validation loss.
-    BestValLoss,
-    /// The rule of GAT's reference code (Velickovic et al., `execute_cora.py`):
-    /// an epoch is kept when its validation accuracy is at least the best so
-    /// far *and* its validation loss at most the lowest so far; the patience
-    /// counter restarts when either is (ties included).
-    BestValAccAndLoss,
-}
-
-/// Optimisation recipe (Adam).
-#[derive(Debug, Clone, PartialEq)]
-pub struct Recipe {
-    /// Learning rate.
-    pub lr: f64,
-    /// Maximum epochs.
-    pub epochs: usize,
-    /// Stop after this many epochs without a better validation loss.
-    pub patience: Option<usize>,
-    /// Weight decay per parameter group (group 1: the first layer, as Kipf).
-    pub weight_decay: Vec<(usize, f64)>,
-    /// Which epoch is reported.
-    pub select: Select,
-}
+use crate::layer::{FastDropout, GnnLayer};
+use crate::node_model::NodeModel;
+use crate::residual::{ResPlus, ResPlusConfig};
+use crate::sage::{SageConfig, SageConv};
 
 fn relu_dropout(h: Tensor, p: f64, train: bool) -> Tensor {
     h.relu().fast_dropout(p, train)
@@ -286,7 +80,8 @@ pub struct Gcn {
 impl Gcn {
     /// `depth` layers `in -> hidden -> ... -> classes`; the first layer's
     /// parameters sit in group 1 (weight decay).
-    pub fn new(p: &nn::Path, in_dim: i64, hidden: i64, classes: i64, depth: usize) -> Self {
+    pub fn new<'a, P: Borrow<nn::Path<'a>>>(p: P, in_dim: i64, hidden: i64, classes: i64, depth: usize) -> Self {
+        let p = p.borrow();
         let dims: Vec<i64> = std::iter::once(in_dim)
             .chain(std::iter::repeat_n(hidden, depth - 1))
             .chain([classes])
@@ -328,7 +123,8 @@ pub struct ResGcn {
 
 impl ResGcn {
     /// `depth` layers `in -> hidden -> ... -> classes`.
-    pub fn new(p: &nn::Path, in_dim: i64, hidden: i64, classes: i64, depth: usize) -> Self {
+    pub fn new<'a, P: Borrow<nn::Path<'a>>>(p: P, in_dim: i64, hidden: i64, classes: i64, depth: usize) -> Self {
+        let p = p.borrow();
         let dropout = 0.5;
         let first_out = if depth == 1 { classes } else { hidden };
         let conv_in = GcnConv::new(
@@ -341,7 +137,7 @@ impl ResGcn {
             .map(|i| {
                 let path = p / "blocks" / i;
                 let conv = GcnConv::new(&(&path / "conv"), hidden, hidden, GcnConfig::default());
-                ResPlus::new(&path, hidden, conv, dropout)
+                ResPlus::new(&path, hidden, conv, ResPlusConfig { dropout })
             })
             .collect();
         let out = (depth > 1).then(|| {
@@ -398,7 +194,8 @@ pub struct Gat {
 
 impl Gat {
     /// `depth` layers to `classes`.
-    pub fn new(p: &nn::Path, in_dim: i64, classes: i64, depth: usize) -> Self {
+    pub fn new<'a, P: Borrow<nn::Path<'a>>>(p: P, in_dim: i64, classes: i64, depth: usize) -> Self {
+        let p = p.borrow();
         let (heads, hidden, dropout) = (8, 8, 0.6);
         let convs = (0..depth)
             .map(|i| {
@@ -444,12 +241,13 @@ pub struct Sage {
 
 impl Sage {
     /// `depth` layers `in -> hidden -> ... -> classes`.
-    pub fn new(p: &nn::Path, in_dim: i64, hidden: i64, classes: i64, depth: usize) -> Self {
+    pub fn new<'a, P: Borrow<nn::Path<'a>>>(p: P, in_dim: i64, hidden: i64, classes: i64, depth: usize) -> Self {
+        let p = p.borrow();
         let convs = (0..depth)
             .map(|i| {
                 let input = if i == 0 { in_dim } else { hidden };
                 let output = if i + 1 == depth { classes } else { hidden };
-                SageConv::new(&conv_path(p, i), input, output, Aggr::Mean, false)
+                SageConv::new(conv_path(p, i), input, output, SageConfig::default())
             })
             .collect();
         Sage { convs }
@@ -480,16 +278,17 @@ pub struct AppnpNet {
 
 impl AppnpNet {
     /// The network; `depth` scales the propagation steps.
-    pub fn new(p: &nn::Path, in_dim: i64, hidden: i64, classes: i64, depth: usize) -> Self {
+    pub fn new<'a, P: Borrow<nn::Path<'a>>>(p: P, in_dim: i64, hidden: i64, classes: i64, depth: usize) -> Self {
+        let p = p.borrow();
         let lin1 = nn::linear(p.set_group(1) / "lin1", in_dim, hidden, Default::default());
         let lin2 = nn::linear(p / "lin2", hidden, classes, Default::default());
         AppnpNet {
             lin1,
             lin2,
-            prop: Appnp {
+            prop: Appnp::new(AppnpConfig {
                 k: 5 * depth,
                 alpha: 0.1,
-            },
+            }),
         }
     }
 }
@@ -522,12 +321,20 @@ pub struct Gcn2Net {
 
 impl Gcn2Net {
     /// The network.
-    pub fn new(p: &nn::Path, in_dim: i64, hidden: i64, classes: i64, depth: usize) -> Self {
+    pub fn new<'a, P: Borrow<nn::Path<'a>>>(p: P, in_dim: i64, hidden: i64, classes: i64, depth: usize) -> Self {
+        let p = p.borrow();
         let lins = p.set_group(1) / "lins";
         let lin_in = nn::linear(&lins / 0, in_dim, hidden, Default::default());
         let lin_out = nn::linear(&lins / 1, hidden, classes, Default::default());
         let convs = (0..depth)
-            .map(|i| Gcn2Conv::new(&(p / "convs" / i), hidden, 0.1, 0.5, i + 1))
+            .map(|i| {
+                let config = Gcn2Config {
+                    alpha: 0.1,
+                    theta: 0.5,
+                    layer: i + 1,
+                };
+                Gcn2Conv::new(p / "convs" / i, hidden, config)
+            })
             .collect();
         Gcn2Net {
             lin_in,
@@ -567,7 +374,8 @@ pub struct JkNet {
 
 impl JkNet {
     /// The network with the given combination `mode`.
-    pub fn new(p: &nn::Path, in_dim: i64, hidden: i64, classes: i64, depth: usize, mode: JkMode) -> Self {
+    pub fn new<'a, P: Borrow<nn::Path<'a>>>(p: P, in_dim: i64, hidden: i64, classes: i64, depth: usize, mode: JkMode) -> Self {
+        let p = p.borrow();
         let convs = (0..depth)
             .map(|i| {
                 GcnConv::new(
