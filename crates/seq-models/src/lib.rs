@@ -7,17 +7,19 @@
 //! - [`modes`]: one-to-one, one-to-many, many-to-one, many-to-many (aligned and encoder-decoder).
 //! - [`diagnostics`]: gradient norms through time, Jacobian products, scaled-orthogonal init, clipping.
 //! - [`io`]: save and load parameters as safetensors.
+//! - [`recipe`]: the sequence tasks (adding, JapaneseVowels, Moby Dick, sunspots) as one call each.
 #![deny(missing_docs)]
 
 pub mod diagnostics;
 pub mod error;
 pub mod io;
 pub mod modes;
+pub mod recipe;
 pub mod recurrent;
 pub mod schedule;
 pub mod tree_lstm;
 
-pub use error::{Mismatch, Result, SeqError};
+pub use error::{InputError, Mismatch, Result, SeqError};
 pub use recurrent::{
     CellKind, Implementation, Recurrent, RecurrentCell, RecurrentConfig, RnnOutput, RnnState,
 };

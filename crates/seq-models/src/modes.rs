@@ -32,7 +32,8 @@ pub struct OneToOne {
 }
 
 impl OneToOne {
-    /// A cell of `kind` with `hidden` units and a linear head to `outputs`.
+    /// A cell of `kind` with `hidden` units and a linear head to `outputs`;
+    /// panics with [`OneToOne::f_new`]'s message on sizes below 1.
     pub fn new<'a>(
         path: impl Borrow<nn::Path<'a>>,
         kind: CellKind,
@@ -40,16 +41,33 @@ impl OneToOne {
         hidden: i64,
         outputs: i64,
     ) -> Self {
+        Self::f_new(path, kind, inputs, hidden, outputs).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// [`OneToOne::new`], or [`SeqError::Config`] for sizes below 1.
+    pub fn f_new<'a>(
+        path: impl Borrow<nn::Path<'a>>,
+        kind: CellKind,
+        inputs: i64,
+        hidden: i64,
+        outputs: i64,
+    ) -> Result<Self> {
         let p = path.borrow();
-        OneToOne {
-            cell: RecurrentCell::new(p / "cell", kind, inputs, hidden),
+        check_outputs("OneToOne", outputs)?;
+        Ok(OneToOne {
+            cell: RecurrentCell::f_new(p / "cell", kind, inputs, hidden)?,
             head: nn::linear(p / "head", hidden, outputs, Default::default()),
-        }
+        })
     }
 
     /// `[batch, inputs]` to `[batch, outputs]`.
     pub fn f_forward(&self, x: &Tensor) -> Result<Tensor> {
         Ok(self.head.forward(&self.cell.f_step(x, None)?.h))
+    }
+
+    /// [`OneToOne::f_forward`], panicking with its message on bad input.
+    pub fn forward(&self, x: &Tensor) -> Tensor {
+        self.f_forward(x).unwrap_or_else(|e| panic!("{e}"))
     }
 }
 
@@ -64,7 +82,8 @@ pub struct OneToMany {
 }
 
 impl OneToMany {
-    /// A generator of `outputs`-dimensional sequences from `inputs`-dimensional vectors.
+    /// A generator of `outputs`-dimensional sequences from `inputs`-dimensional
+    /// vectors; panics with [`OneToMany::f_new`]'s message on sizes below 1.
     pub fn new<'a>(
         path: impl Borrow<nn::Path<'a>>,
         kind: CellKind,
@@ -72,15 +91,33 @@ impl OneToMany {
         hidden: i64,
         outputs: i64,
     ) -> Self {
+        Self::f_new(path, kind, inputs, hidden, outputs).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// [`OneToMany::new`], or [`SeqError::Config`] for sizes below 1.
+    pub fn f_new<'a>(
+        path: impl Borrow<nn::Path<'a>>,
+        kind: CellKind,
+        inputs: i64,
+        hidden: i64,
+        outputs: i64,
+    ) -> Result<Self> {
         let p = path.borrow();
+        check_outputs("OneToMany", inputs)?;
         // An LSTM's initial state is (h, c): the init layer produces both.
         let width = if kind.has_cell() { 2 * hidden } else { hidden };
-        OneToMany {
+        let cell = RecurrentCell::f_new(p / "cell", kind, outputs, hidden)?;
+        Ok(OneToMany {
             init: nn::linear(p / "init", inputs, width, Default::default()),
-            cell: RecurrentCell::new(p / "cell", kind, outputs, hidden),
+            cell,
             head: nn::linear(p / "head", hidden, outputs, Default::default()),
             outputs,
-        }
+        })
+    }
+
+    /// [`OneToMany::f_generate`], panicking with its message on bad input.
+    pub fn generate(&self, x: &Tensor, steps: i64) -> Tensor {
+        self.f_generate(x, steps).unwrap_or_else(|e| panic!("{e}"))
     }
 
     /// Generates `steps` outputs, `[batch, steps, outputs]`, feeding each output back as the next input.
@@ -138,6 +175,7 @@ pub struct ManyToOne {
 
 impl ManyToOne {
     /// A recurrent layer (`config.batch_first` is forced to true) and a head to `outputs`.
+    /// Panics with [`ManyToOne::f_new`]'s message on a configuration it refuses.
     pub fn new<'a>(
         path: impl Borrow<nn::Path<'a>>,
         kind: CellKind,
@@ -146,8 +184,22 @@ impl ManyToOne {
         outputs: i64,
         config: RecurrentConfig,
     ) -> Self {
+        Self::f_new(path, kind, inputs, hidden, outputs, config).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// [`ManyToOne::new`], or [`SeqError::Config`] for sizes below 1 or a
+    /// configuration [`Recurrent::f_new`] refuses.
+    pub fn f_new<'a>(
+        path: impl Borrow<nn::Path<'a>>,
+        kind: CellKind,
+        inputs: i64,
+        hidden: i64,
+        outputs: i64,
+        config: RecurrentConfig,
+    ) -> Result<Self> {
         let p = path.borrow();
-        let rnn = Recurrent::new(
+        check_outputs("ManyToOne", outputs)?;
+        let rnn = Recurrent::f_new(
             p / "rnn",
             kind,
             inputs,
@@ -156,9 +208,9 @@ impl ManyToOne {
                 batch_first: true,
                 ..config
             },
-        );
+        )?;
         let head = nn::linear(p / "head", rnn.output_size(), outputs, Default::default());
-        ManyToOne { rnn, head }
+        Ok(ManyToOne { rnn, head })
     }
 
     /// The recurrent layer.
@@ -170,6 +222,11 @@ impl ManyToOne {
     pub fn f_forward(&self, x: &Tensor, lengths: Option<&[i64]>, train: bool) -> Result<Tensor> {
         let out = self.rnn.f_forward(x, None, lengths, train)?;
         Ok(self.head.forward(&last_layer_state(&self.rnn, &out.state)))
+    }
+
+    /// [`ManyToOne::f_forward`], panicking with its message on bad input.
+    pub fn forward(&self, x: &Tensor, lengths: Option<&[i64]>, train: bool) -> Tensor {
+        self.f_forward(x, lengths, train).unwrap_or_else(|e| panic!("{e}"))
     }
 }
 
@@ -183,6 +240,7 @@ pub struct ManyToMany {
 
 impl ManyToMany {
     /// A recurrent layer (`config.batch_first` forced to true) and a head to `outputs` per step.
+    /// Panics with [`ManyToMany::f_new`]'s message on a configuration it refuses.
     pub fn new<'a>(
         path: impl Borrow<nn::Path<'a>>,
         kind: CellKind,
@@ -191,8 +249,22 @@ impl ManyToMany {
         outputs: i64,
         config: RecurrentConfig,
     ) -> Self {
+        Self::f_new(path, kind, inputs, hidden, outputs, config).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// [`ManyToMany::new`], or [`SeqError::Config`] for sizes below 1 or a
+    /// configuration [`Recurrent::f_new`] refuses.
+    pub fn f_new<'a>(
+        path: impl Borrow<nn::Path<'a>>,
+        kind: CellKind,
+        inputs: i64,
+        hidden: i64,
+        outputs: i64,
+        config: RecurrentConfig,
+    ) -> Result<Self> {
         let p = path.borrow();
-        let rnn = Recurrent::new(
+        check_outputs("ManyToMany", outputs)?;
+        let rnn = Recurrent::f_new(
             p / "rnn",
             kind,
             inputs,
@@ -201,9 +273,9 @@ impl ManyToMany {
                 batch_first: true,
                 ..config
             },
-        );
+        )?;
         let head = nn::linear(p / "head", rnn.output_size(), outputs, Default::default());
-        ManyToMany { rnn, head }
+        Ok(ManyToMany { rnn, head })
     }
 
     /// The recurrent layer.
@@ -222,6 +294,18 @@ impl ManyToMany {
         let out = self.rnn.f_forward(x, state, lengths, train)?;
         Ok((self.head.forward(&out.output), out.state))
     }
+
+    /// [`ManyToMany::f_forward`], panicking with its message on bad input.
+    pub fn forward(
+        &self,
+        x: &Tensor,
+        state: Option<&RnnState>,
+        lengths: Option<&[i64]>,
+        train: bool,
+    ) -> (Tensor, RnnState) {
+        self.f_forward(x, state, lengths, train)
+            .unwrap_or_else(|e| panic!("{e}"))
+    }
 }
 
 /// Encoder-decoder over token sequences: an embedding and a recurrent encoder read the source; its
@@ -239,7 +323,7 @@ pub struct Seq2Seq {
 
 impl Seq2Seq {
     /// Source and target vocabularies, embedding width, hidden units; `bos` is the target token the
-    /// decoder reads first.
+    /// decoder reads first. Panics with [`Seq2Seq::f_new`]'s message on a configuration it refuses.
     pub fn new<'a>(
         path: impl Borrow<nn::Path<'a>>,
         kind: CellKind,
@@ -249,15 +333,36 @@ impl Seq2Seq {
         hidden: i64,
         bos: i64,
     ) -> Self {
+        Self::f_new(path, kind, vocab_in, vocab_out, embed, hidden, bos).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// [`Seq2Seq::new`], or [`SeqError::Config`] for sizes below 1 or a `bos`
+    /// outside the target vocabulary.
+    pub fn f_new<'a>(
+        path: impl Borrow<nn::Path<'a>>,
+        kind: CellKind,
+        vocab_in: i64,
+        vocab_out: i64,
+        embed: i64,
+        hidden: i64,
+        bos: i64,
+    ) -> Result<Self> {
         let p = path.borrow();
-        Seq2Seq {
+        check_outputs("Seq2Seq", vocab_in)?;
+        check_outputs("Seq2Seq", vocab_out)?;
+        if !(0..vocab_out).contains(&bos) {
+            return Err(SeqError::Config(format!(
+                "Seq2Seq: bos {bos} is not a target token id (0..{vocab_out})"
+            )));
+        }
+        Ok(Seq2Seq {
             src_embed: nn::embedding(p / "src_embed", vocab_in, embed, Default::default()),
-            encoder: Recurrent::new(p / "encoder", kind, embed, hidden, RecurrentConfig::default()),
+            encoder: Recurrent::f_new(p / "encoder", kind, embed, hidden, RecurrentConfig::default())?,
             tgt_embed: nn::embedding(p / "tgt_embed", vocab_out, embed, Default::default()),
-            decoder: RecurrentCell::new(p / "decoder", kind, embed, hidden),
+            decoder: RecurrentCell::f_new(p / "decoder", kind, embed, hidden)?,
             head: nn::linear(p / "head", hidden, vocab_out, Default::default()),
             bos,
-        }
+        })
     }
 
     fn encode(&self, src: &Tensor, lengths: Option<&[i64]>) -> Result<RnnState> {
@@ -322,6 +427,17 @@ impl Seq2Seq {
         Ok(Tensor::stack(&logits, 1))
     }
 
+    /// [`Seq2Seq::f_forward`], panicking with its message on bad input.
+    pub fn forward(&self, src: &Tensor, lengths: Option<&[i64]>, tgt: &Tensor, teacher_forcing: f64) -> Tensor {
+        self.f_forward(src, lengths, tgt, teacher_forcing)
+            .unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// [`Seq2Seq::f_greedy`], panicking with its message on bad input.
+    pub fn greedy(&self, src: &Tensor, lengths: Option<&[i64]>, steps: i64) -> Tensor {
+        self.f_greedy(src, lengths, steps).unwrap_or_else(|e| panic!("{e}"))
+    }
+
     /// Greedy decoding of `steps >= 1` tokens, `[batch, steps]`.
     pub fn f_greedy(&self, src: &Tensor, lengths: Option<&[i64]>, steps: i64) -> Result<Tensor> {
         if steps < 1 {
@@ -333,6 +449,14 @@ impl Seq2Seq {
         let dummy = Tensor::zeros([batch, steps], (Kind::Int64, src.device()));
         Ok(tch::no_grad(|| self.f_forward(src, lengths, &dummy, 0.0))?.argmax(-1, false))
     }
+}
+
+/// Refuses an output (or vocabulary) size below 1.
+fn check_outputs(layer: &str, n: i64) -> Result<()> {
+    if n < 1 {
+        return Err(SeqError::Config(format!("{layer}: sizes must be at least 1, got {n}")));
+    }
+    Ok(())
 }
 
 /// Token ids must be int64 (embedding lookups take no other kind).

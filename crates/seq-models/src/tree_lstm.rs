@@ -38,11 +38,13 @@
 //! let schedule = Schedule::forest(&[&a, &b]);
 //! let plan = schedule.plan(Device::Cpu, Some(2)).unwrap();
 //! let x = Tensor::randn([4, 8], (Kind::Float, Device::Cpu));
-//! let out = cell.forward(&x, &plan).unwrap();
+//! let out = cell.forward(&x, &plan);
 //! assert_eq!(out.h.size(), [4, 16]); // one state per node, in node order
-//! let slow = cell.forward_node_by_node(&x, &schedule).unwrap();
+//! let slow = cell.f_forward_node_by_node(&x, &schedule).unwrap();
 //! assert!(out.h.allclose(&slow.h, 1e-5, 1e-6, false));
 //! ```
+
+use std::borrow::Borrow;
 
 use tch::{nn, Kind, Tensor};
 
@@ -92,7 +94,21 @@ enum Kids<'a> {
 }
 
 impl TreeLstm {
-    fn new(p: &nn::Path, cell: TreeCell, input: i64, hidden: i64) -> TreeLstm {
+    /// A Tree-LSTM `cell` from `input` to `hidden` features under `p`; panics
+    /// with [`TreeLstm::f_new`]'s message on a configuration it refuses.
+    pub fn new<'a, P: Borrow<nn::Path<'a>>>(p: P, cell: TreeCell, input: i64, hidden: i64) -> TreeLstm {
+        Self::f_new(p, cell, input, hidden).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// [`TreeLstm::new`], or [`SeqError::Config`] for sizes below 1 or an
+    /// N-ary cell with `N = 0`.
+    pub fn f_new<'a, P: Borrow<nn::Path<'a>>>(p: P, cell: TreeCell, input: i64, hidden: i64) -> Result<TreeLstm> {
+        let p = p.borrow();
+        if input < 1 || hidden < 1 || cell == TreeCell::NAry(0) {
+            return Err(SeqError::Config(format!(
+                "Tree-LSTM: input {input} and hidden {hidden} must be >= 1, and N >= 1 for an N-ary cell ({cell:?})"
+            )));
+        }
         // PyTorch's LSTM initialisation: U(-1/sqrt(H), 1/sqrt(H)) everywhere.
         let k = 1.0 / (hidden as f64).sqrt();
         let init = nn::Init::Uniform { lo: -k, up: k };
@@ -100,7 +116,7 @@ impl TreeLstm {
             TreeCell::ChildSum => (4 * hidden, hidden),
             TreeCell::NAry(n) => ((3 + n as i64) * hidden, n as i64 * hidden),
         };
-        TreeLstm {
+        Ok(TreeLstm {
             cell,
             input,
             hidden,
@@ -108,18 +124,17 @@ impl TreeLstm {
             w_hh: p.var("weight_hh", &[rows, cols], init),
             b_ih: p.var("bias_ih", &[4 * hidden], init),
             b_hh: p.var("bias_hh", &[rows], init),
-        }
+        })
     }
 
     /// A Child-Sum Tree-LSTM from `input` to `hidden` features.
-    pub fn child_sum(p: &nn::Path, input: i64, hidden: i64) -> TreeLstm {
+    pub fn child_sum<'a, P: Borrow<nn::Path<'a>>>(p: P, input: i64, hidden: i64) -> TreeLstm {
         Self::new(p, TreeCell::ChildSum, input, hidden)
     }
 
     /// An N-ary Tree-LSTM with `n >= 1` ordered child slots (`n = 2` for binarised
-    /// constituency trees).
-    pub fn n_ary(p: &nn::Path, input: i64, hidden: i64, n: usize) -> TreeLstm {
-        assert!(n >= 1, "an N-ary Tree-LSTM needs N >= 1");
+    /// constituency trees); panics for `n = 0`.
+    pub fn n_ary<'a, P: Borrow<nn::Path<'a>>>(p: P, input: i64, hidden: i64, n: usize) -> TreeLstm {
         Self::new(p, TreeCell::NAry(n), input, hidden)
     }
 
@@ -207,9 +222,14 @@ impl TreeLstm {
         }
     }
 
+    /// [`TreeLstm::f_forward`], panicking with its message on bad input.
+    pub fn forward(&self, x: &Tensor, plan: &LevelPlan) -> TreeState {
+        self.f_forward(x, plan).unwrap_or_else(|e| panic!("{e}"))
+    }
+
     /// Level-batched forward pass over every tree of a plan: one step per level
     /// for all nodes of that height. `x` is `[num_nodes, input]` in node order.
-    pub fn forward(&self, x: &Tensor, plan: &LevelPlan) -> Result<TreeState> {
+    pub fn f_forward(&self, x: &Tensor, plan: &LevelPlan) -> Result<TreeState> {
         self.check_x(x, plan.num_nodes)?;
         if let TreeCell::NAry(n) = self.cell {
             if plan.levels.iter().any(|l| l.slot_rows.len() != n) {
@@ -250,8 +270,8 @@ impl TreeLstm {
 
     /// The straightforward reference: a recursion over each tree that computes one
     /// node at a time with the same cell (children first). Same result as
-    /// [`TreeLstm::forward`]; it exists to check and to measure the batching.
-    pub fn forward_node_by_node(&self, x: &Tensor, schedule: &Schedule) -> Result<TreeState> {
+    /// [`TreeLstm::f_forward`]; it exists to check and to measure the batching.
+    pub fn f_forward_node_by_node(&self, x: &Tensor, schedule: &Schedule) -> Result<TreeState> {
         let n = schedule.num_nodes();
         self.check_x(x, n as i64)?;
         let mut is_child = vec![false; n];

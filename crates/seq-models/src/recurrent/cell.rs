@@ -28,20 +28,37 @@ pub struct RecurrentCell {
 }
 
 impl RecurrentCell {
-    /// Creates a cell with biases, initialised as PyTorch does.
+    /// Creates a cell with biases, initialised as PyTorch does; panics with
+    /// [`RecurrentCell::f_new`]'s message on sizes below 1.
     pub fn new<'a>(
         path: impl Borrow<nn::Path<'a>>,
         kind: CellKind,
         input_size: i64,
         hidden_size: i64,
     ) -> Self {
+        Self::f_new(path, kind, input_size, hidden_size).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// [`RecurrentCell::new`], or [`SeqError::Config`] for sizes below 1.
+    pub fn f_new<'a>(
+        path: impl Borrow<nn::Path<'a>>,
+        kind: CellKind,
+        input_size: i64,
+        hidden_size: i64,
+    ) -> Result<Self> {
+        if input_size < 1 || hidden_size < 1 {
+            return Err(SeqError::Config(format!(
+                "{}: input_size {input_size} and hidden_size {hidden_size} must be >= 1",
+                kind.cell_name()
+            )));
+        }
         let p = DirParams::new(path.borrow(), kind, input_size, hidden_size, true, "");
-        RecurrentCell {
+        Ok(RecurrentCell {
             kind,
             input_size,
             hidden_size,
             p,
-        }
+        })
     }
 
     /// The recurrence computed.

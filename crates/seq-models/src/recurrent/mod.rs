@@ -184,7 +184,7 @@ pub struct Recurrent {
 impl Recurrent {
     /// Creates the parameters under `path`, named as PyTorch's state dict, initialised as PyTorch does.
     ///
-    /// Panics on a configuration [`Recurrent::try_new`] rejects.
+    /// Panics with [`Recurrent::f_new`]'s message on a configuration it refuses.
     pub fn new<'a>(
         path: impl Borrow<nn::Path<'a>>,
         kind: CellKind,
@@ -192,11 +192,11 @@ impl Recurrent {
         hidden_size: i64,
         config: RecurrentConfig,
     ) -> Recurrent {
-        Self::try_new(path, kind, input_size, hidden_size, config).unwrap_or_else(|e| panic!("{e}"))
+        Self::f_new(path, kind, input_size, hidden_size, config).unwrap_or_else(|e| panic!("{e}"))
     }
 
     /// Fallible [`Recurrent::new`]: sizes and `num_layers` must be positive, dropout in `[0, 1)`.
-    pub fn try_new<'a>(
+    pub fn f_new<'a>(
         path: impl Borrow<nn::Path<'a>>,
         kind: CellKind,
         input_size: i64,
