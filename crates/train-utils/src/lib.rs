@@ -55,5 +55,5 @@ pub mod trainer;
 pub use adam::Adam;
 pub use checkpoint::{data_checksum, CheckpointMeta, RunIdentity};
 pub use error::TrainError;
-pub use guard::{GradNorms, NanGuard};
+pub use guard::{Divergence, GradNorms, NanGuard};
 pub use trainer::{Epoch, TrainOptions, TrainReport, Trainer};
