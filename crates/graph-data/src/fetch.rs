@@ -469,10 +469,7 @@ fn download_once(
     let response = match request.call() {
         Ok(r) => r,
         Err(ureq::Error::Status(code, r)) => {
-            return Err(fatal(format!(
-                "the server answered {code} {}",
-                r.status_text()
-            )))
+            return Err(fatal(format!("the server answered {code} {}", r.status_text())))
         }
         Err(ureq::Error::Transport(t)) => {
             let stalled = t.kind() == ureq::ErrorKind::Io && t.to_string().contains("timed out");
