@@ -170,9 +170,9 @@ impl NanGuard {
             what,
             param: largest.map(|(n, _)| n),
             hint: format!(
-                "lower the learning rate (now {:e}; try {:e}) or try {clip}; the inputs may also need scaling",
-                self.lr,
-                self.lr / 10.0
+                "lower the learning rate (now {:e}; try 10 times lower) or try {clip}; \
+                 the inputs may also need scaling",
+                self.lr
             ),
             last_checkpoint: None,
         })
