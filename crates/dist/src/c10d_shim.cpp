@@ -18,9 +18,11 @@
 #include <cstring>
 #include <exception>
 #include <new>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
+#include <c10/util/Exception.h>
 #include <torch/csrc/distributed/c10d/Backend.hpp>
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
 #include <torch/csrc/distributed/c10d/Types.hpp>
@@ -62,6 +64,9 @@ int guarded(char** err, F&& f) {
   try {
     f();
     return 0;
+  } catch (const c10::Error& e) {
+    // Without the C++ backtrace c10 appends to what(): the message is for people.
+    *err = copy_message(e.what_without_backtrace());
   } catch (const std::exception& e) {
     *err = copy_message(e.what());
   } catch (...) {
@@ -95,6 +100,21 @@ void* seqgraph_pg_new(const char* host, std::uint16_t port, int rank, int world,
     opts.waitWorkers = true;
     opts.timeout = timeout;
     auto store = c10::make_intrusive<c10d::TCPStore>(std::string(host), opts);
+    // Every rank states its world size and compares it with rank 0's, so a
+    // rank started with another size is named at once instead of leaving
+    // Gloo to wait for a rank that will never come.
+    auto as_bytes = [](const std::string& s) { return std::vector<uint8_t>(s.begin(), s.end()); };
+    auto as_string = [](const std::vector<uint8_t>& v) { return std::string(v.begin(), v.end()); };
+    store->set("seqgraph/world/" + std::to_string(rank), as_bytes(std::to_string(world)));
+    for (int other = 0; other < (rank == 0 ? world : 1); ++other) {
+      if (other == rank) continue;
+      auto theirs = as_string(store->get("seqgraph/world/" + std::to_string(other)));
+      if (theirs != std::to_string(world)) {
+        throw std::runtime_error("world size mismatch: rank " + std::to_string(other) +
+                                 " was started with a world size of " + theirs + ", rank " +
+                                 std::to_string(rank) + " with " + std::to_string(world));
+      }
+    }
     auto options = gloo_options_create_default(timeout);
     void* memory = ::operator new(kProcessGroupGlooSize);
     try {

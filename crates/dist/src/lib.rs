@@ -8,6 +8,11 @@
 //! each backward pass [`ProcessGroup::all_reduce_sum`] sums the gradients so
 //! that every rank takes the same optimiser step.
 //!
+//! A rank that exits, is killed or stalls makes the others' next collective
+//! fail within the group's timeout with [`DistError::Peer`] naming it; a
+//! rendezvous on a port in use or with ranks that disagree on the world size
+//! fails with [`DistError::Rendezvous`] (`tests/faults.rs`).
+//!
 //! ```no_run
 //! use seqgraph_dist::ProcessGroup;
 //! use std::time::Duration;
@@ -33,9 +38,64 @@ pub enum DistError {
     /// A bad argument, refused before libtorch is called.
     #[error("{0}")]
     Invalid(String),
-    /// c10d raised an error (rendezvous timeout, a peer that went away, ...).
+    /// c10d raised an error outside the rendezvous and the collectives.
     #[error("c10d: {0}")]
     C10d(String),
+    /// This rank could not join the group: the port is taken, the ranks
+    /// disagree on the world size, or not every rank came within the timeout.
+    #[error("rank {rank} of {world} could not join the group at {host}:{port}: {message}")]
+    Rendezvous {
+        /// This process's rank.
+        rank: usize,
+        /// The world size this process was started with.
+        world: usize,
+        /// The rendezvous host.
+        host: String,
+        /// The rendezvous port.
+        port: u16,
+        /// What c10d (or the port check) said.
+        message: String,
+    },
+    /// A collective failed because another rank left it: it exited, was
+    /// killed, or stalled past the timeout.
+    #[error(
+        "rank {rank} of {world}: {op} #{index} failed after {elapsed:.1?} (timeout {timeout:?}): {}; c10d: {message}",
+        what_happened(peers, message)
+    )]
+    Peer {
+        /// This process's rank (the one that reports).
+        rank: usize,
+        /// The world size.
+        world: usize,
+        /// The collective (`all_reduce`, `broadcast`).
+        op: &'static str,
+        /// How many collectives this group had completed before it (0-based index of this one).
+        index: u64,
+        /// The other ranks, one of which left (with two ranks: the one that did).
+        peers: Vec<usize>,
+        /// How long the collective waited.
+        elapsed: Duration,
+        /// The group's timeout.
+        timeout: Duration,
+        /// Gloo's message.
+        message: String,
+    },
+}
+
+/// Says who left and how, from Gloo's message (a timeout or a closed connection).
+fn what_happened(peers: &[usize], message: &str) -> String {
+    let who = match peers {
+        [one] => format!("rank {one}"),
+        many => format!(
+            "one of ranks {}",
+            many.iter().map(usize::to_string).collect::<Vec<_>>().join(", ")
+        ),
+    };
+    if message.contains("Timed out") || message.contains("timed out") {
+        format!("{who} did not take part within the timeout (stalled or hung)")
+    } else {
+        format!("{who} closed its connection (it exited or was killed)")
+    }
 }
 
 /// Result of this crate.
@@ -86,6 +146,9 @@ pub struct ProcessGroup {
     raw: *mut c_void,
     rank: usize,
     world_size: usize,
+    timeout: Duration,
+    /// Collectives completed, to say which one failed.
+    done: std::cell::Cell<u64>,
 }
 
 // SAFETY: the group may move to another thread; collectives take `&self` but
@@ -96,11 +159,32 @@ impl ProcessGroup {
     /// Joins the group: rank 0 serves the rendezvous store on `host:port`,
     /// the others connect to it; returns when all `world_size` ranks have
     /// joined, or fails after `timeout` (which also bounds each collective).
+    ///
+    /// Fails with [`DistError::Rendezvous`] when rank 0 finds the port taken,
+    /// when a rank was started with another world size than rank 0 (both
+    /// sizes are named), or when the ranks do not all come within `timeout`.
     pub fn new(host: &str, port: u16, rank: usize, world_size: usize, timeout: Duration) -> Result<Self> {
         if world_size == 0 || rank >= world_size {
             return Err(DistError::Invalid(format!(
                 "rank {rank} is outside a group of {world_size}"
             )));
+        }
+        let rendezvous = |message: String| DistError::Rendezvous {
+            rank,
+            world: world_size,
+            host: host.to_owned(),
+            port,
+            message,
+        };
+        // c10d's own bind error is an errno dump: say plainly that the port is taken.
+        if rank == 0 && port != 0 {
+            if let Err(e) = std::net::TcpListener::bind(("0.0.0.0", port)) {
+                if e.kind() == std::io::ErrorKind::AddrInUse {
+                    return Err(rendezvous(format!(
+                        "port {port} is already in use (another group or program listens there); choose another port"
+                    )));
+                }
+            }
         }
         let host_c =
             CString::new(host).map_err(|_| DistError::Invalid(format!("host {host:?} holds a NUL")))?;
@@ -117,12 +201,14 @@ impl ProcessGroup {
             )
         };
         if raw.is_null() {
-            return Err(DistError::C10d(take_message(err)));
+            return Err(rendezvous(take_message(err)));
         }
         let pg = ProcessGroup {
             raw,
             rank,
             world_size,
+            timeout,
+            done: std::cell::Cell::new(0),
         };
         // SAFETY: `raw` is a live group.
         let (r, s) = unsafe { (seqgraph_pg_rank(raw), seqgraph_pg_size(raw)) };
@@ -161,12 +247,31 @@ impl ProcessGroup {
             .collect()
     }
 
-    fn result(code: c_int, err: *mut c_char) -> Result<()> {
+    /// The group's timeout: the longest a collective waits for the other ranks.
+    pub fn timeout(&self) -> Duration {
+        self.timeout
+    }
+
+    /// Runs one collective through the shim, naming the ranks that left it on failure.
+    fn collective(&self, op: &'static str, call: impl FnOnce(*mut *mut c_char) -> c_int) -> Result<()> {
+        let start = std::time::Instant::now();
+        let mut err = std::ptr::null_mut();
+        let code = call(&mut err);
+        let index = self.done.get();
+        self.done.set(index + 1);
         if code == 0 {
-            Ok(())
-        } else {
-            Err(DistError::C10d(take_message(err)))
+            return Ok(());
         }
+        Err(DistError::Peer {
+            rank: self.rank,
+            world: self.world_size,
+            op,
+            index,
+            peers: (0..self.world_size).filter(|r| *r != self.rank).collect(),
+            elapsed: start.elapsed(),
+            timeout: self.timeout,
+            message: take_message(err),
+        })
     }
 
     /// Replaces each tensor by its sum over all ranks (every rank must call
@@ -197,10 +302,10 @@ impl ProcessGroup {
     /// One Gloo all-reduce per tensor.
     fn all_reduce_raw(&self, tensors: &mut [&mut Tensor]) -> Result<()> {
         let ptrs = Self::check(tensors)?;
-        let mut err = std::ptr::null_mut();
         // SAFETY: live group; pointers are at::Tensor* kept alive by `tensors`.
-        let code = unsafe { seqgraph_pg_allreduce_sum(self.raw, ptrs.as_ptr(), ptrs.len(), &mut err) };
-        Self::result(code, err)
+        self.collective("all_reduce", |err| unsafe {
+            seqgraph_pg_allreduce_sum(self.raw, ptrs.as_ptr(), ptrs.len(), err)
+        })
     }
 
     /// Replaces each tensor by its mean over all ranks.
@@ -221,11 +326,10 @@ impl ProcessGroup {
             )));
         }
         let ptrs = Self::check(tensors)?;
-        let mut err = std::ptr::null_mut();
         // SAFETY: as in `all_reduce_sum`.
-        let code =
-            unsafe { seqgraph_pg_broadcast(self.raw, ptrs.as_ptr(), ptrs.len(), root as c_int, &mut err) };
-        Self::result(code, err)
+        self.collective("broadcast", |err| unsafe {
+            seqgraph_pg_broadcast(self.raw, ptrs.as_ptr(), ptrs.len(), root as c_int, err)
+        })
     }
 }
 

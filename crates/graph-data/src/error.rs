@@ -51,6 +51,23 @@ pub enum DataError {
         /// What went wrong.
         message: String,
     },
+    /// A downloaded file whose SHA-256 is not the manifest's: it was deleted, never used.
+    #[error(
+        "data set `{dataset}`, file {file}: the download from {url} has SHA-256 {actual}, \
+         the manifest expects {expected}; the download was deleted, not used"
+    )]
+    DownloadChecksum {
+        /// The data set.
+        dataset: String,
+        /// The file, inside the data set's folder.
+        file: String,
+        /// Where it came from.
+        url: String,
+        /// Expected digest (hex).
+        expected: String,
+        /// Digest of what was downloaded (hex).
+        actual: String,
+    },
     /// An archive entry that would be written outside its target folder.
     #[error("{archive}: entry `{entry}` would be extracted outside the target folder; refusing")]
     UnsafeArchivePath {

@@ -6,11 +6,21 @@
 //!
 //! 1. the mirror folder `$SEQGRAPH_DATA_MIRROR`, else `../shared/datasets`
 //!    next to the workspace when it exists;
-//! 2. the file's original URL (resumable, unless `SEQGRAPH_OFFLINE` is set).
+//! 2. the file's original URL, or `$SEQGRAPH_DATA_URL/MIRROR/FILE` when a
+//!    base URL serving the mirror's layout is set (unless `SEQGRAPH_OFFLINE`
+//!    is set).
 //!
 //! Every file is written to a temporary name, checked against its SHA-256
 //! and only then renamed into place, so a cache never holds a half-written
 //! or altered file. A cached file that fails its checksum is fetched again.
+//!
+//! A download that is cut off (connection reset, truncated body, no data for
+//! [`Fetcher::timeout`]) is resumed with an HTTP Range request from the bytes
+//! already on disk, up to [`Fetcher::retries`] times; the next fetch resumes
+//! the same way after a killed process. A server that ignores the Range
+//! request sends the whole file again, which is then written from the start.
+//! Archives marked `extract` are unpacked into the data set's folder, and an
+//! archive with a member that would land outside it is refused whole.
 //!
 //! ```no_run
 //! use graph_data::fetch::{Fetcher, Manifest};
@@ -27,6 +37,7 @@ use sha2::{Digest, Sha256};
 use std::fs::{self, File};
 use std::io::{Read, Write};
 use std::path::{Component, Path, PathBuf};
+use std::time::Duration;
 
 const BUILTIN_MANIFEST: &str = include_str!("../../../datasets/manifest.toml");
 const MANIFEST_PATH: &str = "datasets/manifest.toml";
@@ -73,6 +84,10 @@ pub struct DataFile {
     pub size: u64,
     /// Original download location.
     pub url: Option<String>,
+    /// A zip archive: once verified, its members are extracted into the data
+    /// set's folder (none may lead outside it).
+    #[serde(default)]
+    pub extract: bool,
 }
 
 impl Manifest {
@@ -128,7 +143,22 @@ pub struct Fetcher {
     pub mirrors: Vec<PathBuf>,
     /// Whether original URLs may be used.
     pub allow_network: bool,
+    /// A base URL that serves the mirror's layout (`BASE/MIRROR/FILE`),
+    /// used instead of every file's original URL: a private or local copy of
+    /// the data sets.
+    pub url_base: Option<String>,
+    /// How long a download waits to connect, and for each read, before it
+    /// counts as stalled.
+    pub timeout: Duration,
+    /// How many times a download that was cut off or stalled is resumed
+    /// before the fetch gives up.
+    pub retries: u32,
 }
+
+/// [`Fetcher::timeout`] unless `SEQGRAPH_FETCH_TIMEOUT` says otherwise.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+/// [`Fetcher::retries`] by default.
+pub const DEFAULT_RETRIES: u32 = 3;
 
 /// The workspace this crate was built in, if it is still there.
 pub fn workspace_root() -> Option<PathBuf> {
@@ -158,7 +188,9 @@ impl Fetcher {
     ///   else `~/.cache/seqgraph/datasets`;
     /// - mirrors: `$SEQGRAPH_DATA_MIRROR`, else `../shared/datasets` next to
     ///   the workspace when it exists;
-    /// - network allowed unless `SEQGRAPH_OFFLINE` is set.
+    /// - network allowed unless `SEQGRAPH_OFFLINE` is set;
+    /// - URLs: `$SEQGRAPH_DATA_URL/MIRROR/FILE` when set, else each file's own;
+    /// - timeout: `$SEQGRAPH_FETCH_TIMEOUT` seconds (a decimal number), else 30 s.
     pub fn from_env() -> Self {
         let root = workspace_root();
         let cache = env_path("SEQGRAPH_DATA_DIR")
@@ -182,10 +214,34 @@ impl Fetcher {
             }
         }
         let allow_network = std::env::var_os("SEQGRAPH_OFFLINE").is_none();
+        let url_base = std::env::var("SEQGRAPH_DATA_URL").ok().filter(|u| !u.is_empty());
+        let timeout = std::env::var("SEQGRAPH_FETCH_TIMEOUT")
+            .ok()
+            .and_then(|t| t.trim().parse::<f64>().ok())
+            .filter(|t| t.is_finite() && *t > 0.0)
+            .map_or(DEFAULT_TIMEOUT, Duration::from_secs_f64);
         Fetcher {
             cache,
             mirrors,
             allow_network,
+            url_base,
+            timeout,
+            retries: DEFAULT_RETRIES,
+        }
+    }
+
+    /// Where `file` is downloaded from: under [`Fetcher::url_base`] when it
+    /// is set, else the manifest's URL (none for files converted for the mirror).
+    pub fn url_of(&self, ds: &Dataset, file: &DataFile) -> Option<String> {
+        match &self.url_base {
+            Some(base) => Some(format!(
+                "{}/{}/{}",
+                base.trim_end_matches('/'),
+                ds.mirror,
+                file.path
+            )),
+            None if ds.mirror_only => None,
+            None => file.url.clone(),
         }
     }
 
@@ -200,7 +256,10 @@ impl Fetcher {
         let folder = self.folder(ds);
         fs::create_dir_all(&folder).map_err(|e| DataError::io(&folder, e))?;
         for file in &ds.files {
-            self.fetch_file(ds, file)?;
+            let path = self.fetch_file(ds, file)?;
+            if file.extract {
+                extract_zip(&path, &folder)?;
+            }
         }
         Ok(folder)
     }
@@ -248,13 +307,30 @@ impl Fetcher {
                 }
             }
         }
-        match (&file.url, self.allow_network, ds.mirror_only) {
-            (_, _, true) => tried.push("no URL: this file was converted for the mirror".into()),
-            (None, _, _) => tried.push("no URL in the manifest".into()),
-            (Some(_), false, _) => tried.push("network disabled by SEQGRAPH_OFFLINE".into()),
-            (Some(url), true, false) => {
-                download(url, &partial, file.size)?;
-                verify(&partial, &file.sha256)?;
+        match (self.url_of(ds, file), self.allow_network) {
+            (None, _) if ds.mirror_only => {
+                tried.push("no URL: this file was converted for the mirror".into())
+            }
+            (None, _) => tried.push("no URL in the manifest".into()),
+            (Some(_), false) => tried.push("network disabled by SEQGRAPH_OFFLINE".into()),
+            (Some(url), true) => {
+                // A process killed after its download ended but before the
+                // rename leaves a whole file: use it if it verifies.
+                let whole = fs::metadata(&partial).is_ok_and(|m| m.len() == file.size);
+                if !(whole && verify(&partial, &file.sha256).is_ok()) {
+                    self.download(&url, &partial, file.size)?;
+                }
+                if let Err(DataError::Checksum { expected, actual, .. }) = verify(&partial, &file.sha256) {
+                    // Never kept: the next fetch must not resume from wrong bytes.
+                    let _ = fs::remove_file(&partial);
+                    return Err(DataError::DownloadChecksum {
+                        dataset: ds.name.clone(),
+                        file: file.path.clone(),
+                        url,
+                        expected,
+                        actual,
+                    });
+                }
                 return finish(&partial, &target);
             }
         }
@@ -306,26 +382,121 @@ pub fn verify(path: &Path, expected: &str) -> Result<()> {
     }
 }
 
-/// Downloads `url` into `partial`, resuming from what `partial` already holds.
-fn download(url: &str, partial: &Path, expected_size: u64) -> Result<()> {
-    let err = |message: String| DataError::Download {
-        url: url.to_owned(),
-        message,
+/// Why one download attempt ended without the whole file.
+enum Attempt {
+    /// Cut off or stalled: resume from what is on disk.
+    Retry(String),
+    /// No point trying again (an HTTP error status, a local I/O error).
+    Fatal(DataError),
+}
+
+impl Fetcher {
+    /// Downloads `url` into `partial`, resuming from what `partial` already
+    /// holds, until it holds `expected_size` bytes or the retries run out.
+    fn download(&self, url: &str, partial: &Path, expected_size: u64) -> Result<()> {
+        let agent = ureq::AgentBuilder::new()
+            .timeout_connect(self.timeout)
+            .timeout_read(self.timeout)
+            .build();
+        let mut attempt = 0;
+        loop {
+            match download_once(&agent, url, partial, expected_size, self.timeout) {
+                Ok(()) => return Ok(()),
+                Err(Attempt::Fatal(e)) => return Err(e),
+                Err(Attempt::Retry(message)) if attempt < self.retries => {
+                    attempt += 1;
+                    eprintln!(
+                        "seqgraph: download of {url}: {message}; resuming (retry {attempt} of {})",
+                        self.retries
+                    );
+                }
+                Err(Attempt::Retry(message)) => {
+                    return Err(DataError::Download {
+                        url: url.to_owned(),
+                        message: format!(
+                            "{message} (gave up after {} attempts; what arrived is kept and the next fetch resumes it)",
+                            attempt + 1
+                        ),
+                    })
+                }
+            }
+        }
+    }
+}
+
+/// Says what an I/O error while downloading means, naming a stall as such.
+fn describe(e: &std::io::Error, timeout: Duration) -> String {
+    if matches!(
+        e.kind(),
+        std::io::ErrorKind::TimedOut | std::io::ErrorKind::WouldBlock
+    ) {
+        format!(
+            "no data for {:.1} s, timed out (SEQGRAPH_FETCH_TIMEOUT sets the limit in seconds)",
+            timeout.as_secs_f64()
+        )
+    } else {
+        format!("connection lost: {e}")
+    }
+}
+
+/// The first byte of a 206 response's `Content-Range: bytes FIRST-LAST/TOTAL`.
+fn range_start(response: &ureq::Response) -> Option<u64> {
+    let value = response.header("Content-Range")?;
+    let range = value.trim().strip_prefix("bytes")?.trim();
+    range.split('-').next()?.trim().parse().ok()
+}
+
+/// One request: appends to `partial` when the server answers a Range request
+/// with the rest of the file, else writes the whole body from the start.
+fn download_once(
+    agent: &ureq::Agent,
+    url: &str,
+    partial: &Path,
+    expected_size: u64,
+    timeout: Duration,
+) -> std::result::Result<(), Attempt> {
+    let fatal = |message: String| {
+        Attempt::Fatal(DataError::Download {
+            url: url.to_owned(),
+            message,
+        })
     };
     let have = fs::metadata(partial).map(|m| m.len()).unwrap_or(0);
-    let mut request = ureq::get(url);
+    let mut request = agent.get(url);
     if have > 0 && have < expected_size {
         request = request.set("Range", &format!("bytes={have}-"));
     }
-    let response = request.call().map_err(|e| err(e.to_string()))?;
-    let resumed = response.status() == 206;
+    let response = match request.call() {
+        Ok(r) => r,
+        Err(ureq::Error::Status(code, r)) => {
+            return Err(fatal(format!("the server answered {code} {}", r.status_text())))
+        }
+        Err(ureq::Error::Transport(t)) => {
+            let stalled = t.kind() == ureq::ErrorKind::Io && t.to_string().contains("timed out");
+            return Err(Attempt::Retry(if stalled {
+                describe(&std::io::ErrorKind::TimedOut.into(), timeout)
+            } else {
+                format!("cannot connect: {t}")
+            }));
+        }
+    };
+    // Only a 206 for exactly the missing bytes continues the file.
+    let resumed = response.status() == 206 && range_start(&response) == Some(have);
+    if response.status() == 206 && !resumed {
+        let _ = fs::remove_file(partial);
+        return Err(Attempt::Retry(format!(
+            "the server sent another range ({}) than the one asked for",
+            response.header("Content-Range").unwrap_or("none")
+        )));
+    }
+    let local = |e: std::io::Error| Attempt::Fatal(DataError::io(partial, e));
     let mut out = fs::OpenOptions::new()
         .create(true)
         .write(true)
         .append(resumed)
         .truncate(!resumed)
         .open(partial)
-        .map_err(|e| DataError::io(partial, e))?;
+        .map_err(local)?;
     let start = if resumed { have } else { 0 };
     let bar = indicatif::ProgressBar::new(expected_size);
     bar.set_style(
@@ -337,16 +508,39 @@ fn download(url: &str, partial: &Path, expected_size: u64) -> Result<()> {
     bar.set_position(start);
     let mut reader = response.into_reader();
     let mut buf = vec![0u8; 1 << 16];
-    loop {
-        let n = reader.read(&mut buf).map_err(|e| err(e.to_string()))?;
-        if n == 0 {
-            break;
+    let mut got = start;
+    let ended = loop {
+        match reader.read(&mut buf) {
+            Ok(0) => break Ok(()),
+            Ok(n) => {
+                out.write_all(&buf[..n]).map_err(local)?;
+                got += n as u64;
+                bar.inc(n as u64);
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => break Err(e),
         }
-        out.write_all(&buf[..n]).map_err(|e| DataError::io(partial, e))?;
-        bar.inc(n as u64);
-    }
+    };
     bar.finish_and_clear();
-    out.sync_all().map_err(|e| DataError::io(partial, e))?;
+    // What arrived is kept (flushed) for the next attempt to resume from.
+    out.sync_all().map_err(local)?;
+    if let Err(e) = ended {
+        return Err(Attempt::Retry(format!(
+            "{} after {got} of {expected_size} bytes",
+            describe(&e, timeout)
+        )));
+    }
+    if got < expected_size {
+        return Err(Attempt::Retry(format!(
+            "the body ended after {got} of {expected_size} bytes"
+        )));
+    }
+    if got > expected_size {
+        let _ = fs::remove_file(partial);
+        return Err(fatal(format!(
+            "the server sent {got} bytes, the manifest expects {expected_size}"
+        )));
+    }
     Ok(())
 }
 
@@ -360,19 +554,20 @@ fn is_plain_relative(p: &Path) -> bool {
 pub fn extract_zip(archive: &Path, target: &Path) -> Result<Vec<PathBuf>> {
     let file = File::open(archive).map_err(|e| DataError::io(archive, e))?;
     let mut zip = zip::ZipArchive::new(file).map_err(|e| DataError::parse(archive, None, e.to_string()))?;
+    // Every name is checked before anything is written: a refused archive
+    // leaves no member behind, inside the folder or out of it.
+    if let Some(name) = zip.file_names().find(|n| !is_plain_relative(Path::new(n))) {
+        return Err(DataError::UnsafeArchivePath {
+            archive: archive.to_owned(),
+            entry: name.to_owned(),
+        });
+    }
     let mut written = Vec::new();
     for i in 0..zip.len() {
         let mut entry = zip
             .by_index(i)
             .map_err(|e| DataError::parse(archive, Some(i + 1), e.to_string()))?;
-        let name = entry.name().to_owned();
-        let rel = PathBuf::from(&name);
-        if !is_plain_relative(&rel) {
-            return Err(DataError::UnsafeArchivePath {
-                archive: archive.to_owned(),
-                entry: name,
-            });
-        }
+        let rel = PathBuf::from(entry.name());
         let out_path = target.join(&rel);
         if entry.is_dir() {
             fs::create_dir_all(&out_path).map_err(|e| DataError::io(&out_path, e))?;
@@ -438,6 +633,7 @@ mod tests {
                 sha256: sha.into(),
                 size,
                 url: None,
+                extract: false,
             }],
         }
     }
@@ -453,6 +649,9 @@ mod tests {
             cache: dir.path().join("cache"),
             mirrors: vec![mirror.clone()],
             allow_network: false,
+            url_base: None,
+            timeout: DEFAULT_TIMEOUT,
+            retries: DEFAULT_RETRIES,
         };
         let ds = one_file_dataset(&sha, 5);
         let folder = fetcher.fetch(&ds).unwrap();
@@ -486,5 +685,7 @@ mod tests {
         let err = extract_zip(&archive, &target).unwrap_err();
         assert!(matches!(err, DataError::UnsafeArchivePath { .. }), "{err}");
         assert!(!dir.path().join("escaped.txt").exists());
+        // Refused whole: not even the good member was written.
+        assert!(!target.join("good/ok.txt").exists());
     }
 }

@@ -213,6 +213,8 @@ fn corrupt(path: &Path, reason: impl std::fmt::Display) -> TrainError {
 
 /// Writes `bytes` to `path` through a temporary file in the same folder and a
 /// rename; on failure the temporary file is removed and `path` is untouched.
+/// A process killed mid-write leaves `path` whole and its temporary file
+/// behind; the next write of `path` removes that file.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), TrainError> {
     let dir = path
         .parent()
@@ -224,6 +226,16 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), TrainError> {
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
     let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
+    // A process killed during an earlier write of this file left its
+    // temporary behind (one writer per checkpoint): remove it.
+    let stale = format!(".{name}.tmp-");
+    if let Ok(entries) = std::fs::read_dir(dir) {
+        for e in entries.flatten() {
+            if e.file_name().to_string_lossy().starts_with(&stale) {
+                let _ = std::fs::remove_file(e.path());
+            }
+        }
+    }
     let written = (|| {
         let mut f = std::fs::File::create(&tmp).map_err(io(&tmp))?;
         f.write_all(bytes).map_err(io(&tmp))?;

@@ -1,4 +1,4 @@
-//! The errors of training: I/O, corrupt or mismatched checkpoints, NaN/Inf, interruption.
+//! The errors of training: I/O, corrupt or mismatched checkpoints, NaN/Inf, divergence, interruption.
 
 use crate::input::InputError;
 use std::path::PathBuf;
@@ -49,6 +49,27 @@ pub enum TrainError {
         /// What went bad, with its value ("loss is NaN", "gradient norm of `w` is inf").
         what: String,
         /// The first parameter (in name order) whose gradient is not finite, if any.
+        param: Option<String>,
+        /// What to try.
+        hint: String,
+        /// The last checkpoint written before the failure, kept untouched.
+        last_checkpoint: Option<PathBuf>,
+    },
+    /// The run stayed finite but diverged: the loss grew past
+    /// [`crate::Divergence::loss_factor`] times its reference, or a gradient
+    /// norm past [`crate::Divergence::max_grad_norm`]. Parameters were left
+    /// as they were before this step.
+    #[error(
+        "training diverged at epoch {epoch}: {what}{}. Hint: {hint}{}",
+        param.as_ref().map(|p| format!(" (largest gradient: `{p}`)")).unwrap_or_default(),
+        last_checkpoint.as_ref().map(|p| format!(". Last good checkpoint: {}", p.display())).unwrap_or_default()
+    )]
+    Diverged {
+        /// The epoch (1-based) whose step diverged.
+        epoch: usize,
+        /// What grew past which limit, with the values.
+        what: String,
+        /// The parameter with the largest gradient norm at that step, if any.
         param: Option<String>,
         /// What to try.
         hint: String,

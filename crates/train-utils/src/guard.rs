@@ -1,5 +1,10 @@
-//! NaN / Inf guard: checks the loss and each parameter's gradient norm before
-//! the optimiser may step.
+//! NaN / Inf and divergence guard: checks the loss and each parameter's
+//! gradient norm before the optimiser may step.
+//!
+//! A run can also diverge without ever producing a NaN: with a learning rate
+//! of 1e30 saturated activations keep every number finite while the loss
+//! grows by orders of magnitude. [`Divergence`] sets the limits past which a
+//! finite run is stopped all the same ([`TrainError::Diverged`]).
 
 use crate::error::TrainError;
 use tch::Tensor;
@@ -13,6 +18,37 @@ pub struct GradNorms {
     pub total: f64,
 }
 
+/// When a finite run counts as diverged. The defaults are far from anything
+/// a working recipe produces (its loss falls, its gradient norms stay below
+/// 1e3), so they only stop runs that are already lost.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Divergence {
+    /// Stop when a step's loss (in magnitude) exceeds this many times the
+    /// reference loss: the run's first step loss during the first epoch, the
+    /// first epoch's mean loss after it (which a checkpoint holds, so a
+    /// resumed run checks against the same value). Default 1e4.
+    pub loss_factor: f64,
+    /// Stop when one parameter's gradient norm exceeds this. Default 1e8.
+    pub max_grad_norm: f64,
+}
+
+impl Default for Divergence {
+    fn default() -> Self {
+        Divergence {
+            loss_factor: 1e4,
+            max_grad_norm: 1e8,
+        }
+    }
+}
+
+impl Divergence {
+    /// No divergence check (NaN and Inf are still caught).
+    pub const OFF: Divergence = Divergence {
+        loss_factor: f64::INFINITY,
+        max_grad_norm: f64::INFINITY,
+    };
+}
+
 /// Checks a step's loss and gradients and says what to try when they go bad.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct NanGuard {
@@ -20,6 +56,8 @@ pub struct NanGuard {
     pub lr: f64,
     /// The gradient clipping threshold in use, quoted in the hint.
     pub clip: Option<f64>,
+    /// The limits of [`NanGuard::check_divergence`].
+    pub divergence: Divergence,
 }
 
 impl NanGuard {
@@ -84,6 +122,58 @@ impl NanGuard {
             what,
             param: bad_param.map(|(n, _)| n.clone()),
             hint,
+            last_checkpoint: None,
+        })
+    }
+
+    /// Ok when a finite step stays within [`NanGuard::divergence`]; otherwise
+    /// [`TrainError::Diverged`] naming `epoch`, the parameter with the
+    /// largest gradient norm and a hint. `reference` is the loss the step's
+    /// is compared with (see [`Divergence::loss_factor`]); `None` skips that
+    /// comparison, as does a reference of 0.
+    pub fn check_divergence(
+        &self,
+        epoch: usize,
+        step: u64,
+        loss: f64,
+        reference: Option<f64>,
+        norms: &GradNorms,
+    ) -> Result<(), TrainError> {
+        let limits = self.divergence;
+        let largest = norms
+            .per_param
+            .iter()
+            .max_by(|a, b| a.1.total_cmp(&b.1))
+            .map(|(n, x)| (n.clone(), *x));
+        let grew = reference.filter(|r| *r != 0.0 && loss.abs() > limits.loss_factor * r.abs());
+        let what = if let Some(r) = grew {
+            format!(
+                "at optimiser step {step} the loss is {loss:.4e}, over {:e} times the reference {r:.4e} \
+                 (the first step's loss in epoch 1, the first epoch's mean after it)",
+                limits.loss_factor
+            )
+        } else {
+            match &largest {
+                Some((n, x)) if *x > limits.max_grad_norm => format!(
+                    "at optimiser step {step} the gradient norm of `{n}` is {x:.4e}, over the bound {:e}",
+                    limits.max_grad_norm
+                ),
+                _ => return Ok(()),
+            }
+        };
+        let clip = match self.clip {
+            Some(c) => format!("a smaller clipping threshold (now {c})"),
+            None => "clipping gradients (e.g. --clip 1.0)".to_owned(),
+        };
+        Err(TrainError::Diverged {
+            epoch,
+            what,
+            param: largest.map(|(n, _)| n),
+            hint: format!(
+                "lower the learning rate (now {:e}; try 10 times lower) or try {clip}; \
+                 the inputs may also need scaling",
+                self.lr
+            ),
             last_checkpoint: None,
         })
     }

@@ -12,7 +12,9 @@
 //!   renamed; loading refuses a checkpoint of another model, config, seed or
 //!   data set and names the field that differs.
 //! - [`NanGuard`]: checks the loss and every parameter's gradient norm; on NaN
-//!   or Inf it names the epoch, the parameter and a hint.
+//!   or Inf it names the epoch, the parameter and a hint, and so it does when
+//!   a finite run diverges ([`Divergence`]: a loss past 1e4 times its first
+//!   value, a gradient norm past 1e8, by default).
 //! - [`determinism`]: seeding, per-epoch reseeding (the RNG state a
 //!   checkpoint records), thread counts, and which ops are not deterministic.
 //! - [`input`]: [`InputError`], the one typed "this tensor does not fit"
@@ -60,6 +62,6 @@ pub mod trainer;
 pub use adam::Adam;
 pub use checkpoint::{data_checksum, CheckpointMeta, RunIdentity};
 pub use error::TrainError;
-pub use guard::{GradNorms, NanGuard};
+pub use guard::{Divergence, GradNorms, NanGuard};
 pub use input::{InputError, Mismatch};
 pub use trainer::{Checkpointing, Epoch, TrainOptions, TrainReport, Trainer};

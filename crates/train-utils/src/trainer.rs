@@ -1,10 +1,10 @@
-//! An epoch loop with checkpoints, `--resume`, the NaN guard, clipping and Ctrl-C.
+//! An epoch loop with checkpoints, `--resume`, the NaN and divergence guard, clipping and Ctrl-C.
 
 use crate::adam::Adam;
 use crate::checkpoint::{self, AdamMeta, CheckpointMeta, RunIdentity, FORMAT};
 use crate::determinism::epoch_seed;
 use crate::error::TrainError;
-use crate::guard::{GradNorms, NanGuard};
+use crate::guard::{Divergence, GradNorms, NanGuard};
 use crate::interrupt;
 use std::path::PathBuf;
 use std::time::Instant;
@@ -109,8 +109,43 @@ pub struct Epoch<'a> {
     params: &'a [(String, Tensor)],
     adam: &'a mut Adam,
     guard: NanGuard,
+    /// The loss a step's is compared with ([`Divergence::loss_factor`]).
+    reference: Option<f64>,
     last_checkpoint: Option<PathBuf>,
     stop: bool,
+}
+
+/// Gives a guard's error the last checkpoint written, which it leaves untouched.
+fn with_last_checkpoint(e: TrainError, last: &Option<PathBuf>) -> TrainError {
+    match e {
+        TrainError::NonFinite {
+            epoch,
+            what,
+            param,
+            hint,
+            ..
+        } => TrainError::NonFinite {
+            epoch,
+            what,
+            param,
+            hint,
+            last_checkpoint: last.clone(),
+        },
+        TrainError::Diverged {
+            epoch,
+            what,
+            param,
+            hint,
+            ..
+        } => TrainError::Diverged {
+            epoch,
+            what,
+            param,
+            hint,
+            last_checkpoint: last.clone(),
+        },
+        other => other,
+    }
 }
 
 impl Epoch<'_> {
@@ -131,33 +166,25 @@ impl Epoch<'_> {
     }
 
     /// Zeroes the gradients, back-propagates `loss`, checks the loss and every
-    /// gradient ([`NanGuard`]), clips if asked, and takes an Adam step. On NaN
-    /// or Inf it returns the error without touching the parameters.
+    /// gradient ([`NanGuard`]: NaN, Inf and [`Divergence`]), clips if asked,
+    /// and takes an Adam step. When a check fails it returns the error
+    /// without touching the parameters.
     pub fn step(&mut self, loss: &Tensor) -> Result<GradNorms, TrainError> {
         for (_, p) in self.params {
             p.shallow_clone().zero_grad();
         }
         loss.f_backward()?;
         let value = loss.f_double_value(&[])?;
+        let (epoch, step) = (self.index + 1, self.adam.step + 1);
         let norms = self
             .guard
-            .check(self.index + 1, self.adam.step + 1, value, self.params)
-            .map_err(|e| match e {
-                TrainError::NonFinite {
-                    epoch,
-                    what,
-                    param,
-                    hint,
-                    ..
-                } => TrainError::NonFinite {
-                    epoch,
-                    what,
-                    param,
-                    hint,
-                    last_checkpoint: self.last_checkpoint.clone(),
-                },
-                other => other,
-            })?;
+            .check(epoch, step, value, self.params)
+            .map_err(|e| with_last_checkpoint(e, &self.last_checkpoint))?;
+        // The run's first step sets the reference for the rest of epoch 1.
+        let reference = *self.reference.get_or_insert(value);
+        self.guard
+            .check_divergence(epoch, step, value, Some(reference), &norms)
+            .map_err(|e| with_last_checkpoint(e, &self.last_checkpoint))?;
         if let Some(max) = self.guard.clip {
             if norms.total > max {
                 let _no_grad = tch::no_grad_guard();
@@ -184,6 +211,7 @@ pub struct Trainer<'a> {
     pub adam: Adam,
     identity: RunIdentity,
     options: TrainOptions,
+    divergence: Divergence,
 }
 
 impl<'a> Trainer<'a> {
@@ -198,7 +226,20 @@ impl<'a> Trainer<'a> {
             adam,
             identity,
             options,
+            divergence: Divergence::default(),
         }
+    }
+
+    /// Sets the limits past which a finite run is stopped as diverged
+    /// (default: [`Divergence::default`]; [`Divergence::OFF`] turns them off).
+    pub fn with_divergence(mut self, divergence: Divergence) -> Self {
+        self.divergence = divergence;
+        self
+    }
+
+    /// The divergence limits in force.
+    pub fn divergence(&self) -> Divergence {
+        self.divergence
     }
 
     /// The variable store trained.
@@ -256,6 +297,7 @@ impl<'a> Trainer<'a> {
         let guard = NanGuard {
             lr: self.adam.lr,
             clip: self.options.clip,
+            divergence: self.divergence,
         };
         let start = Instant::now();
         let first = losses.len();
@@ -267,11 +309,14 @@ impl<'a> Trainer<'a> {
                 params: &self.params,
                 adam: &mut self.adam,
                 guard,
+                // After epoch 1 its mean loss is the reference: a checkpoint holds it.
+                reference: losses.first().copied(),
                 last_checkpoint: last_checkpoint.clone(),
                 stop: false,
             };
             let loss = epoch_fn(&mut epoch)?;
             stopped = epoch.stop;
+            let reference = epoch.reference;
             if !loss.is_finite() {
                 return Err(TrainError::NonFinite {
                     epoch: index + 1,
@@ -285,6 +330,19 @@ impl<'a> Trainer<'a> {
                 }
                 .into());
             }
+            // The mean too: an epoch function may step on other losses than it reports.
+            guard
+                .check_divergence(
+                    index + 1,
+                    self.adam.step,
+                    loss,
+                    reference,
+                    &GradNorms {
+                        per_param: Vec::new(),
+                        total: 0.0,
+                    },
+                )
+                .map_err(|e| with_last_checkpoint(e, &last_checkpoint))?;
             losses.push(loss);
             let done = index + 1;
             let every = self.options.checkpoint_every;
