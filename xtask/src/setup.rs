@@ -307,7 +307,7 @@ pub fn project_config(libtorch: &Path) -> Result<String> {
 # for torch-sys's build (LIBTORCH) and for the programs, tests and doc tests
 # built here (rpath, so they run without LD_LIBRARY_PATH).
 [env]
-LIBTORCH = {libtorch}
+LIBTORCH = {{ value = {libtorch}, relative = false }}
 
 [target.'cfg(unix)']
 rustflags = ["-C", {rpath}]
@@ -324,7 +324,10 @@ rustdocflags = ["-C", {rpath}]
 /// that file already exists with other content.
 pub fn write_project_config(root: &Path, project: &Path) -> Result<()> {
     if !project.is_dir() {
-        bail!("seqgraph: {} is not a folder (give the folder of your crate's Cargo.toml)", project.display());
+        bail!(
+            "seqgraph: {} is not a folder (give the folder of your crate's Cargo.toml)",
+            project.display()
+        );
     }
     let link = workspace_link(root);
     let libtorch = std::fs::canonicalize(&link)
@@ -379,4 +382,59 @@ fn dir_size(dir: &Path) -> u64 {
 
 fn human_size(bytes: u64) -> String {
     format!("{:.0} MB", bytes as f64 / 1e6)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A workspace whose `.libtorch` link points at an (empty) install folder.
+    fn fake_workspace() -> (tempfile::TempDir, PathBuf) {
+        let dir = tempfile::tempdir().unwrap();
+        let install = dir.path().join("cache/lib torch \"2.13\"");
+        std::fs::create_dir_all(&install).unwrap();
+        std::os::unix::fs::symlink(&install, workspace_link(dir.path())).unwrap();
+        (dir, install.canonicalize().unwrap())
+    }
+
+    #[test]
+    fn project_config_names_the_install_and_is_left_alone_once_edited() {
+        let (ws, install) = fake_workspace();
+        let project = ws.path().join("mine");
+        std::fs::create_dir(&project).unwrap();
+        write_project_config(ws.path(), &project).unwrap();
+        let path = project.join(".cargo/config.toml");
+        let written = std::fs::read_to_string(&path).unwrap();
+        assert_eq!(written, project_config(&install).unwrap());
+        // Valid TOML although the path has a space and quotes; the rpath names the lib folder.
+        let parsed: toml::Table = toml::from_str(&written).unwrap();
+        assert_eq!(parsed["env"]["LIBTORCH"]["value"].as_str(), install.to_str());
+        let rpath = format!("link-arg=-Wl,-rpath,{}/lib", install.display());
+        for flags in [
+            &parsed["target"]["cfg(unix)"]["rustflags"],
+            &parsed["build"]["rustdocflags"],
+        ] {
+            assert_eq!(
+                flags.as_array().unwrap(),
+                &vec!["-C".into(), rpath.clone().into()]
+            );
+        }
+
+        // A second run keeps it; a config of the user's own is never overwritten.
+        write_project_config(ws.path(), &project).unwrap();
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), written);
+        std::fs::write(&path, "[alias]\nb = \"build\"\n").unwrap();
+        write_project_config(ws.path(), &project).unwrap();
+        assert_eq!(
+            std::fs::read_to_string(&path).unwrap(),
+            "[alias]\nb = \"build\"\n"
+        );
+    }
+
+    #[test]
+    fn project_config_needs_an_existing_folder() {
+        let (ws, _) = fake_workspace();
+        let err = write_project_config(ws.path(), &ws.path().join("missing")).unwrap_err();
+        assert!(err.to_string().contains("is not a folder"), "{err}");
+    }
 }

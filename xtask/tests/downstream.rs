@@ -54,7 +54,11 @@ fn downstream_example_builds_and_runs_with_the_written_config() {
     let manifest = std::fs::read_to_string(example.join("Cargo.toml")).unwrap();
     let crates = format!("path = \"{}/crates/", root.display());
     let moved = manifest.replace("path = \"../../crates/", &crates);
-    assert_eq!(moved.matches(&crates).count(), 2, "the example's path dependencies moved");
+    assert_eq!(
+        moved.matches(&crates).count(),
+        2,
+        "the example's path dependencies moved"
+    );
     std::fs::write(dir.join("Cargo.toml"), moved).unwrap();
     std::fs::create_dir(dir.join("src")).unwrap();
     std::fs::copy(example.join("src/main.rs"), dir.join("src/main.rs")).unwrap();
@@ -70,12 +74,18 @@ fn downstream_example_builds_and_runs_with_the_written_config() {
     );
     assert!(said.contains("wrote"), "setup said: {said}");
     let config = std::fs::read_to_string(dir.join(".cargo/config.toml")).unwrap();
-    assert!(config.contains("LIBTORCH = \"/"), "an absolute LIBTORCH:\n{config}");
+    assert!(
+        config.contains("LIBTORCH = { value = \"/"),
+        "an absolute LIBTORCH:\n{config}"
+    );
 
     let target = root.join("target/downstream");
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
     let mut build = Command::new(cargo);
-    build.args(["build", "--quiet"]).current_dir(dir).env("CARGO_TARGET_DIR", &target);
+    build
+        .args(["build", "--quiet"])
+        .current_dir(dir)
+        .env("CARGO_TARGET_DIR", &target);
     for var in WORKSPACE_ENV {
         build.env_remove(var);
     }
