@@ -180,7 +180,7 @@ const PACKAGE_WORKSPACE: [&str; 6] = [
 
 /// What the first release build of the `seqgraph` command costs, measured
 /// from a clean target folder (see the README).
-const FIRST_BUILD: &str = "about 7 minutes on 2 cores, once per clone";
+const FIRST_BUILD: &str = "3 to 7 minutes on 2 cores, once per clone";
 
 fn workspace_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
