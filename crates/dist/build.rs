@@ -9,8 +9,9 @@ fn main() {
     let libtorch = PathBuf::from(std::env::var("LIBTORCH").expect("LIBTORCH names the libtorch folder"));
     // The shim hard-codes ProcessGroupGloo's size and mangled names (no Gloo
     // headers ship with pip's libtorch): refuse any other version.
-    let version = std::fs::read_to_string(libtorch.join("version.py")).unwrap_or_default();
-    if !version.contains("'2.13.0") {
+    // `build-version` in a libtorch zip (and in `cargo xtask setup`'s install), `version.py` in pip's.
+    let read = |file: &str| std::fs::read_to_string(libtorch.join(file)).unwrap_or_default();
+    if !(read("build-version").starts_with("2.13.0") || read("version.py").contains("'2.13.0")) {
         panic!(
             "seqgraph-dist's c10d shim is written for libtorch 2.13.0; {} has another version",
             libtorch.display()

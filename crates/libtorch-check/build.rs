@@ -37,7 +37,8 @@ fn main() {
 fn fail(why: &str) -> ! {
     eprintln!();
     eprintln!("seqgraph: {why}.");
-    eprintln!("seqgraph: run `cargo xtask setup` once (it installs libtorch {REQUIRED} into ~/.cache/seqgraph and links it here).");
+    eprintln!("seqgraph: run `cargo xtask setup` once in the seqgraph workspace (it installs libtorch {REQUIRED} into ~/.cache/seqgraph and links it there);");
+    eprintln!("seqgraph: for a crate of your own, `cargo xtask setup --project DIR` then writes the .cargo/config.toml it needs.");
     eprintln!();
     std::process::exit(1);
 }

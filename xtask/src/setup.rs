@@ -292,6 +292,80 @@ fn point_link(link: &Path, target: &Path) -> Result<()> {
     Ok(())
 }
 
+/// The `.cargo/config.toml` a crate outside this workspace needs to build and
+/// run against the libtorch at `libtorch`: `LIBTORCH` for torch-sys's build,
+/// and an rpath so its programs, tests and doc tests find the libraries.
+pub fn project_config(libtorch: &Path) -> Result<String> {
+    let dir = libtorch
+        .to_str()
+        .with_context(|| format!("seqgraph: {} is not UTF-8", libtorch.display()))?;
+    // A JSON string is a valid TOML basic string (same escapes).
+    let quoted = |s: &str| serde_json::to_string(s).expect("a string serialises");
+    let rpath = quoted(&format!("link-arg=-Wl,-rpath,{dir}/lib"));
+    Ok(format!(
+        r#"# Written by seqgraph's `cargo xtask setup --project`: where libtorch {TORCH_VERSION} is,
+# for torch-sys's build (LIBTORCH) and for the programs, tests and doc tests
+# built here (rpath, so they run without LD_LIBRARY_PATH).
+[env]
+LIBTORCH = {{ value = {libtorch}, relative = false }}
+
+[target.'cfg(unix)']
+rustflags = ["-C", {rpath}]
+
+[build]
+rustdocflags = ["-C", {rpath}]
+"#,
+        libtorch = quoted(dir),
+    ))
+}
+
+/// `cargo xtask setup --project DIR`: writes `DIR/.cargo/config.toml` for the
+/// libtorch the workspace is set up with, or prints what to add to it when
+/// that file already exists with other content.
+pub fn write_project_config(root: &Path, project: &Path) -> Result<()> {
+    if !project.is_dir() {
+        bail!(
+            "seqgraph: {} is not a folder (give the folder of your crate's Cargo.toml)",
+            project.display()
+        );
+    }
+    let link = workspace_link(root);
+    let libtorch = std::fs::canonicalize(&link)
+        .with_context(|| format!("seqgraph: {} does not point at a libtorch", link.display()))?;
+    let config = project_config(&libtorch)?;
+    let path = project.join(".cargo").join("config.toml");
+    match std::fs::read_to_string(&path) {
+        Ok(existing) if existing == config => {
+            println!("seqgraph: {} is up to date", path.display());
+        }
+        Ok(_) => {
+            println!(
+                "seqgraph: {} exists, so it is left as it is; merge this into it:\n\n{config}",
+                path.display()
+            );
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            std::fs::create_dir_all(path.parent().expect("config.toml has a parent"))?;
+            std::fs::write(&path, &config).with_context(|| format!("cannot write {}", path.display()))?;
+            println!(
+                "seqgraph: wrote {} (LIBTORCH={} and an rpath to its lib folder); `cargo build`, `cargo run` and `cargo test` work there now",
+                path.display(),
+                libtorch.display()
+            );
+        }
+        Err(e) => return Err(e).with_context(|| format!("cannot read {}", path.display())),
+    }
+    Ok(())
+}
+
+/// The one thing a crate of the user's own needs, said after a plain setup.
+pub fn print_project_hint() {
+    println!(
+        "seqgraph: a crate of your own that depends on these crates needs LIBTORCH and an rpath in its \
+         .cargo/config.toml: `cargo xtask setup --project PATH/TO/YOUR/CRATE` writes it"
+    );
+}
+
 fn dir_size(dir: &Path) -> u64 {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return 0;
@@ -308,4 +382,59 @@ fn dir_size(dir: &Path) -> u64 {
 
 fn human_size(bytes: u64) -> String {
     format!("{:.0} MB", bytes as f64 / 1e6)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A workspace whose `.libtorch` link points at an (empty) install folder.
+    fn fake_workspace() -> (tempfile::TempDir, PathBuf) {
+        let dir = tempfile::tempdir().unwrap();
+        let install = dir.path().join("cache/lib torch \"2.13\"");
+        std::fs::create_dir_all(&install).unwrap();
+        std::os::unix::fs::symlink(&install, workspace_link(dir.path())).unwrap();
+        (dir, install.canonicalize().unwrap())
+    }
+
+    #[test]
+    fn project_config_names_the_install_and_is_left_alone_once_edited() {
+        let (ws, install) = fake_workspace();
+        let project = ws.path().join("mine");
+        std::fs::create_dir(&project).unwrap();
+        write_project_config(ws.path(), &project).unwrap();
+        let path = project.join(".cargo/config.toml");
+        let written = std::fs::read_to_string(&path).unwrap();
+        assert_eq!(written, project_config(&install).unwrap());
+        // Valid TOML although the path has a space and quotes; the rpath names the lib folder.
+        let parsed: toml::Table = toml::from_str(&written).unwrap();
+        assert_eq!(parsed["env"]["LIBTORCH"]["value"].as_str(), install.to_str());
+        let rpath = format!("link-arg=-Wl,-rpath,{}/lib", install.display());
+        for flags in [
+            &parsed["target"]["cfg(unix)"]["rustflags"],
+            &parsed["build"]["rustdocflags"],
+        ] {
+            assert_eq!(
+                flags.as_array().unwrap(),
+                &vec!["-C".into(), rpath.clone().into()]
+            );
+        }
+
+        // A second run keeps it; a config of the user's own is never overwritten.
+        write_project_config(ws.path(), &project).unwrap();
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), written);
+        std::fs::write(&path, "[alias]\nb = \"build\"\n").unwrap();
+        write_project_config(ws.path(), &project).unwrap();
+        assert_eq!(
+            std::fs::read_to_string(&path).unwrap(),
+            "[alias]\nb = \"build\"\n"
+        );
+    }
+
+    #[test]
+    fn project_config_needs_an_existing_folder() {
+        let (ws, _) = fake_workspace();
+        let err = write_project_config(ws.path(), &ws.path().join("missing")).unwrap_err();
+        assert!(err.to_string().contains("is not a folder"), "{err}");
+    }
 }

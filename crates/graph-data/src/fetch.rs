@@ -1,8 +1,9 @@
 //! The data set manifest and verified fetching.
 //!
-//! `datasets/manifest.toml` (compiled into this crate) describes every data
-//! set: files, original URLs, SHA-256, size, licence and citation. A fetch
-//! copies each file into a cache folder from the first place that has it:
+//! `datasets/manifest.toml` of the workspace (compiled into this crate, which
+//! packages it as `datasets.toml` through a link) describes every data set:
+//! files, original URLs, SHA-256, size, licence and citation. A fetch copies
+//! each file into a cache folder from the first place that has it:
 //!
 //! 1. the mirror folder `$SEQGRAPH_DATA_MIRROR`, else `../shared/datasets`
 //!    next to the workspace when it exists;
@@ -39,7 +40,9 @@ use std::io::{Read, Write};
 use std::path::{Component, Path, PathBuf};
 use std::time::Duration;
 
-const BUILTIN_MANIFEST: &str = include_str!("../../../datasets/manifest.toml");
+// A link to the workspace's `datasets/manifest.toml`, the one copy people
+// edit and read; `cargo package` stores the file it points at.
+const BUILTIN_MANIFEST: &str = include_str!("../datasets.toml");
 const MANIFEST_PATH: &str = "datasets/manifest.toml";
 
 /// All data sets seqgraph knows.

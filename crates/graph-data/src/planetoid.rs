@@ -1,5 +1,5 @@
 //! Planetoid raw files (`ind.NAME.{x,y,tx,ty,allx,ally,graph,test.index}`,
-//! Yang et al. 2016), read with the restricted [`pickle`](crate::pickle)
+//! Yang et al. 2016), read with the restricted [`pickle`]
 //! reader and assembled exactly as PyG's `read_planetoid_data` does:
 //!
 //! - features are `allx` followed by `tx`, the `k`-th row of `tx` going to
