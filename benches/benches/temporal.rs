@@ -30,6 +30,7 @@ fn chickenpox_epoch(c: &mut Criterion) {
             periods: data.periods,
             nodes: data.nodes(),
             horizon: 1,
+            head: hybrid::Head::ReluLinear,
         };
         let model = Forecaster::new(vs.root(), &config).expect("model");
         let mut opt = nn::Adam::default().build(&vs, 0.01).expect("Adam");

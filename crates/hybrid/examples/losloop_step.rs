@@ -4,7 +4,7 @@
 //! `cargo run --release -p hybrid --example losloop_step -- tgcn dcrnn`
 
 use graph_data::fetch::Fetcher;
-use hybrid::{Forecaster, Graph, ModelConfig, ModelKind};
+use hybrid::{Forecaster, Supports, ModelConfig, ModelKind};
 use std::time::Instant;
 use tch::nn::OptimizerConfig;
 use tch::{nn, Device, Kind, Tensor};
@@ -21,7 +21,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     for kind in kinds {
         for dense in [false, true] {
             tch::manual_seed(0);
-            let graph = Graph::Static(kind.support_kind().supports(&adj, dense)?);
+            let graph = Supports::Static(kind.support_kind().supports(&adj, dense)?);
             let config = ModelConfig {
                 kind,
                 in_features: 1,
@@ -34,9 +34,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 periods: 12,
                 nodes: n,
                 horizon: 3,
+                ..ModelConfig::default()
             };
             let vs = nn::VarStore::new(Device::Cpu);
-            let model = Forecaster::new(vs.root(), &config)?;
+            let model = Forecaster::new(vs.root(), &config);
             let mut opt = nn::Adam::default().build(&vs, 1e-3)?;
             let x = Tensor::rand([32, 12, n, 1], (Kind::Float, Device::Cpu));
             let y = Tensor::rand([32, n, 3], (Kind::Float, Device::Cpu));

@@ -7,7 +7,8 @@
 
 use graph_data::csr::Csr;
 use graph_data::generate;
-use hybrid::{keep_freed_memory, peak_rss_mib, Forecaster, Graph, ModelConfig, ModelKind};
+use train_utils::memory::{keep_freed_memory, peak_rss_mib};
+use hybrid::{Forecaster, Supports, ModelConfig, ModelKind};
 use std::time::Instant;
 use tch::nn::OptimizerConfig;
 use tch::{nn, Device, Kind, Tensor};
@@ -28,7 +29,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     tch::manual_seed(0);
     let adj = Csr::from_edge_list(&generate::grid(rows, cols))?;
     let n = adj.num_nodes() as i64;
-    let graph = Graph::Static(ModelKind::GConvGru.support_kind().supports(&adj, false)?);
+    let graph = Supports::Static(ModelKind::GConvGru.support_kind().supports(&adj, false)?);
     let (b, t) = (32, 12);
     let config = ModelConfig {
         kind: ModelKind::GConvGru,
@@ -38,9 +39,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         periods: t,
         nodes: n,
         horizon: 12,
+        head: hybrid::Head::ReluLinear,
     };
     let vs = nn::VarStore::new(Device::Cpu);
-    let model = Forecaster::new(vs.root(), &config)?;
+    let model = Forecaster::new(vs.root(), &config);
     let mut opt = nn::Adam::default().build(&vs, 1e-3)?;
     let x = Tensor::randn([b, t, n, 1], (Kind::Float, Device::Cpu));
     let y = Tensor::randn([b, n, 12], (Kind::Float, Device::Cpu));

@@ -10,8 +10,8 @@
 //! Inside, activations are kept as `(B, T, N, C)`; temporal convolutions run
 //! as `conv2d` with `(1, kt)` kernels over `(B, C, N, T)`.
 
-use crate::error::{HybridError, Result};
-use crate::graph::{check_sequence, Graph, GraphOp};
+use crate::error::{HybridError, InputError, Result};
+use crate::graph::{check_sequence, Supports, GraphOp};
 use crate::recurrent::Encoder;
 use std::borrow::Borrow;
 use tch::{nn, Kind, Tensor};
@@ -147,7 +147,20 @@ impl Stgcn {
 
     /// An STGCN over sequences of exactly `periods` steps of `nodes` nodes
     /// with `in_features` features, Chebyshev order `k`.
+    /// Panics with [`Self::f_new`]'s message on a configuration it refuses.
     pub fn new<'a, P: Borrow<nn::Path<'a>>>(
+        path: P,
+        in_features: i64,
+        hidden: i64,
+        k: i64,
+        nodes: i64,
+        periods: i64,
+    ) -> Self {
+        Self::f_new(path, in_features, hidden, k, nodes, periods).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// [`Self::new`], or the typed error for a configuration it refuses.
+    pub fn f_new<'a, P: Borrow<nn::Path<'a>>>(
         path: P,
         in_features: i64,
         hidden: i64,
@@ -199,7 +212,7 @@ impl Encoder for Stgcn {
         self.hidden
     }
 
-    fn f_encode(&self, x: &Tensor, graph: &Graph) -> Result<Tensor> {
+    fn f_encode(&self, x: &Tensor, graph: &Supports) -> Result<Tensor> {
         let (_, t, _) = check_sequence(
             "Stgcn",
             x,
@@ -209,14 +222,8 @@ impl Encoder for Stgcn {
             graph,
         )?;
         if t != self.periods {
-            return Err(HybridError::Shape {
-                what: "Stgcn",
-                expected: format!(
-                    "x of shape [B, T={}, N={}, F={}]",
-                    self.periods, self.nodes, self.in_features
-                ),
-                got: x.size(),
-            });
+            let expected = format!("[B, T={}, N={}, F={}]", self.periods, self.nodes, self.in_features);
+            return Err(InputError::shape("Stgcn", "x", expected, x.size()).into());
         }
         let train = training();
         let mut h = x.shallow_clone();
@@ -280,7 +287,20 @@ impl GraphWaveNet {
     /// A Graph WaveNet over `nodes` nodes with `in_features` features,
     /// `hidden` residual channels and `k` diffusion terms per support (`K = 3`:
     /// the paper's order 2).
+    /// Panics with [`Self::f_new`]'s message on a configuration it refuses.
     pub fn new<'a, P: Borrow<nn::Path<'a>>>(
+        path: P,
+        in_features: i64,
+        hidden: i64,
+        k: i64,
+        nodes: i64,
+        supports: usize,
+    ) -> Self {
+        Self::f_new(path, in_features, hidden, k, nodes, supports).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// [`Self::new`], or the typed error for a configuration it refuses.
+    pub fn f_new<'a, P: Borrow<nn::Path<'a>>>(
         path: P,
         in_features: i64,
         hidden: i64,
@@ -350,20 +370,20 @@ impl GraphWaveNet {
 
 /// The given supports plus `extra` at every step, for the last `steps` steps
 /// of a sequence padded in front to `padded_steps`.
-fn with_extra(graph: &Graph, extra: &Tensor, steps: i64, padded_steps: i64) -> Graph {
+fn with_extra(graph: &Supports, extra: &Tensor, steps: i64, padded_steps: i64) -> Supports {
     let add = |set: &[Tensor]| {
         let mut s: Vec<Tensor> = set.iter().map(Tensor::shallow_clone).collect();
         s.push(extra.shallow_clone());
         s
     };
     match graph {
-        Graph::Static(s) => Graph::Static(add(s)),
-        Graph::PerStep(sets) => {
+        Supports::Static(s) => Supports::Static(add(s)),
+        Supports::PerStep(sets) => {
             // Step `i` of the last `steps` is step `padded_steps - steps + i` of the padded
             // input; the padded steps in front use the first step's graph.
             let pad = padded_steps - sets.len() as i64;
             let first = padded_steps - steps;
-            Graph::PerStep(
+            Supports::PerStep(
                 (first..padded_steps)
                     .map(|i| add(&sets[(i - pad).max(0) as usize]))
                     .collect(),
@@ -377,7 +397,7 @@ impl Encoder for GraphWaveNet {
         16 * self.hidden
     }
 
-    fn f_encode(&self, x: &Tensor, graph: &Graph) -> Result<Tensor> {
+    fn f_encode(&self, x: &Tensor, graph: &Supports) -> Result<Tensor> {
         let (_, t, _) = check_sequence(
             "GraphWaveNet",
             x,

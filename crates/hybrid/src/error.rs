@@ -1,19 +1,16 @@
 //! Errors of the hybrid models: wrong shapes and graphs are refused before
 //! libtorch sees them.
 
+pub use train_utils::{InputError, Mismatch};
+use train_utils::TrainError;
+
 /// What can go wrong when calling a hybrid model.
 #[derive(Debug, thiserror::Error)]
 pub enum HybridError {
-    /// An input tensor has the wrong rank or size.
-    #[error("{what}: expected {expected}, got shape {got:?}")]
-    Shape {
-        /// Which input.
-        what: &'static str,
-        /// The shape that was expected, in words.
-        expected: String,
-        /// The shape that was given.
-        got: Vec<i64>,
-    },
+    /// An input tensor does not fit the model (shape, kind, device): the
+    /// payload every seqgraph crate shares.
+    #[error(transparent)]
+    Input(#[from] InputError),
     /// The graph operators do not fit the input or the model.
     #[error("graph: {0}")]
     Graph(String),
@@ -36,9 +33,11 @@ pub(crate) fn in_layer(layer: &str, e: HybridError) -> HybridError {
     }
 }
 
-/// Checks that `t` has rank `rank` (and the sizes given as `Some`).
+/// Checks that `t` has the rank of `expected` and the sizes given as `Some`;
+/// `words` is the expected shape in words (`[B, T, N, F=2]`).
 pub(crate) fn check_shape(
-    what: &'static str,
+    layer: &str,
+    what: &str,
     t: &tch::Tensor,
     expected: &[Option<i64>],
     words: &str,
@@ -48,10 +47,19 @@ pub(crate) fn check_shape(
     if ok {
         Ok(got)
     } else {
-        Err(HybridError::Shape {
-            what,
-            expected: words.to_owned(),
-            got,
-        })
+        Err(InputError::shape(layer, what, words, got).into())
+    }
+}
+
+impl From<HybridError> for TrainError {
+    /// Input, configuration and libtorch errors keep their type; a graph that
+    /// does not fit is kept whole as [`TrainError::Model`] (downcast to [`HybridError`]).
+    fn from(e: HybridError) -> TrainError {
+        match e {
+            HybridError::Input(e) => TrainError::Input(e),
+            HybridError::Config(m) => TrainError::Config(m),
+            HybridError::Torch(e) => TrainError::Torch(e),
+            e @ HybridError::Graph(_) => TrainError::Model(Box::new(e)),
+        }
     }
 }

@@ -3,7 +3,7 @@
 
 use crate::conv::{GraphWaveNet, Stgcn};
 use crate::error::{HybridError, Result};
-use crate::graph::{Graph, SupportKind};
+use crate::graph::{Supports, SupportKind};
 use crate::recurrent::{A3tgcn, Encoder, GConvLstm, GraphGru};
 use crate::seq2seq::{DcrnnSeq2Seq, TeacherForcing};
 use std::borrow::Borrow;
@@ -93,7 +93,18 @@ impl FromStr for ModelKind {
     }
 }
 
-/// What a [`Forecaster`] is built from.
+/// What sits between a [`Forecaster`]'s encoder and its forecast.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Head {
+    /// ReLU, then `Linear(hidden, horizon)`: PyG Temporal's recipes.
+    ReluLinear,
+    /// `Linear(hidden, horizon)` on the last hidden state: T-GCN's regressor.
+    Linear,
+}
+
+/// What a [`Forecaster`] is built from. `Default`: DCRNN, one feature, hidden
+/// 32, K 2, 12 steps in, one node, one step out, ReLU head (set `nodes` and
+/// `periods` to the data's).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ModelConfig {
     /// The recurrent model.
@@ -110,6 +121,23 @@ pub struct ModelConfig {
     pub nodes: i64,
     /// Number of values forecast per node.
     pub horizon: i64,
+    /// The head after the encoder (unused by [`ModelKind::DcrnnSeq2Seq`]).
+    pub head: Head,
+}
+
+impl Default for ModelConfig {
+    fn default() -> Self {
+        ModelConfig {
+            kind: ModelKind::Dcrnn,
+            in_features: 1,
+            hidden: 32,
+            k: 2,
+            periods: 12,
+            nodes: 1,
+            horizon: 1,
+            head: Head::ReluLinear,
+        }
+    }
 }
 
 /// Encoder, ReLU, `Linear(hidden, horizon)`, or DCRNN's encoder-decoder:
@@ -131,15 +159,15 @@ pub enum Forecaster {
 }
 
 impl Forecaster {
-    /// Builds the model of `config` under `path` (`recurrent` and `linear`, as PGT names them).
-    pub fn new<'a, P: Borrow<nn::Path<'a>>>(path: P, config: &ModelConfig) -> Result<Self> {
-        Self::with_relu(path, config, true)
+    /// Builds the model of `config` under `path` (`recurrent` and `linear`, as
+    /// PGT names them); panics with [`Forecaster::f_new`]'s message on a
+    /// configuration it refuses.
+    pub fn new<'a, P: Borrow<nn::Path<'a>>>(path: P, config: &ModelConfig) -> Self {
+        Self::f_new(path, config).unwrap_or_else(|e| panic!("{e}"))
     }
 
-    /// [`new`](Self::new), choosing whether ReLU sits between the encoder and
-    /// the linear head (`false`: T-GCN's regressor, `Linear(hidden, horizon)`
-    /// on the last hidden state). No effect on [`Forecaster::Seq2Seq`].
-    pub fn with_relu<'a, P: Borrow<nn::Path<'a>>>(path: P, config: &ModelConfig, relu: bool) -> Result<Self> {
+    /// [`Forecaster::new`], or [`HybridError::Config`] for sizes it refuses.
+    pub fn f_new<'a, P: Borrow<nn::Path<'a>>>(path: P, config: &ModelConfig) -> Result<Self> {
         let p = path.borrow();
         let r = p / "recurrent";
         let c = config;
@@ -150,17 +178,17 @@ impl Forecaster {
             )));
         }
         let encoder: Box<dyn Encoder> = match c.kind {
-            ModelKind::Dcrnn => Box::new(GraphGru::dcrnn(r, c.in_features, c.hidden, c.k)?),
-            ModelKind::GConvGru => Box::new(GraphGru::gconv_gru(r, c.in_features, c.hidden, c.k)?),
-            ModelKind::GConvLstm => Box::new(GConvLstm::new(r, c.in_features, c.hidden, c.k)?),
-            ModelKind::Tgcn => Box::new(GraphGru::tgcn(r, c.in_features, c.hidden)?),
-            ModelKind::A3tgcn => Box::new(A3tgcn::new(r, c.in_features, c.hidden, c.periods)?),
-            ModelKind::Stgcn => Box::new(Stgcn::new(r, c.in_features, c.hidden, c.k, c.nodes, c.periods)?),
+            ModelKind::Dcrnn => Box::new(GraphGru::f_dcrnn(r, c.in_features, c.hidden, c.k)?),
+            ModelKind::GConvGru => Box::new(GraphGru::f_gconv_gru(r, c.in_features, c.hidden, c.k)?),
+            ModelKind::GConvLstm => Box::new(GConvLstm::f_new(r, c.in_features, c.hidden, c.k)?),
+            ModelKind::Tgcn => Box::new(GraphGru::f_tgcn(r, c.in_features, c.hidden)?),
+            ModelKind::A3tgcn => Box::new(A3tgcn::f_new(r, c.in_features, c.hidden, c.periods)?),
+            ModelKind::Stgcn => Box::new(Stgcn::f_new(r, c.in_features, c.hidden, c.k, c.nodes, c.periods)?),
             ModelKind::GraphWaveNet => {
-                Box::new(GraphWaveNet::new(r, c.in_features, c.hidden, c.k, c.nodes, 2)?)
+                Box::new(GraphWaveNet::f_new(r, c.in_features, c.hidden, c.k, c.nodes, 2)?)
             }
             ModelKind::DcrnnSeq2Seq => {
-                return Ok(Forecaster::Seq2Seq(Box::new(DcrnnSeq2Seq::new(
+                return Ok(Forecaster::Seq2Seq(Box::new(DcrnnSeq2Seq::f_new(
                     r,
                     c.in_features,
                     c.hidden,
@@ -173,13 +201,18 @@ impl Forecaster {
         Ok(Forecaster::Head {
             encoder,
             linear,
-            relu,
+            relu: c.head == Head::ReluLinear,
         })
+    }
+
+    /// [`Forecaster::f_forward`], panicking with its message on bad input.
+    pub fn forward(&self, x: &Tensor, graph: &Supports) -> Tensor {
+        self.f_forward(x, graph).unwrap_or_else(|e| panic!("{e}"))
     }
 
     /// Forecasts `(B, N, horizon)` from `x` `(B, T, N, F)` (the decoder, if
     /// any, fed its own predictions).
-    pub fn f_forward(&self, x: &Tensor, graph: &Graph) -> Result<Tensor> {
+    pub fn f_forward(&self, x: &Tensor, graph: &Supports) -> Result<Tensor> {
         match self {
             Forecaster::Head {
                 encoder,
@@ -200,7 +233,7 @@ impl Forecaster {
     pub fn f_forward_train(
         &self,
         x: &Tensor,
-        graph: &Graph,
+        graph: &Supports,
         y: &Tensor,
         batches_seen: usize,
     ) -> Result<Tensor> {

@@ -6,7 +6,7 @@
 //! normalisation for T-GCN, the scaled Laplacian for Chebyshev convolutions,
 //! the forward and backward random-walk transition matrices for DCRNN.
 
-use crate::error::{check_shape, in_layer, HybridError, Result};
+use crate::error::{check_shape, in_layer, HybridError, InputError, Result};
 use graph_data::csr::Csr;
 use graph_data::norm::LaplacianNorm;
 use tch::Tensor;
@@ -57,28 +57,28 @@ impl SupportKind {
 /// The supports for a whole sequence: the same at every step, or one set per
 /// step (a dynamic graph over a fixed node set).
 #[derive(Debug)]
-pub enum Graph {
+pub enum Supports {
     /// One set of supports used at every step.
     Static(Vec<Tensor>),
     /// `supports[t]` is used at step `t`; there must be one set per step.
     PerStep(Vec<Vec<Tensor>>),
 }
 
-impl Graph {
+impl Supports {
     /// The supports at step `t`.
     pub fn at(&self, t: usize) -> &[Tensor] {
         match self {
-            Graph::Static(s) => s,
-            Graph::PerStep(s) => &s[t],
+            Supports::Static(s) => s,
+            Supports::PerStep(s) => &s[t],
         }
     }
 
     /// Moves every support to `device`.
-    pub fn to_device(&self, device: tch::Device) -> Graph {
+    pub fn to_device(&self, device: tch::Device) -> Supports {
         let move_all = |s: &Vec<Tensor>| s.iter().map(|a| a.to_device(device)).collect();
         match self {
-            Graph::Static(s) => Graph::Static(move_all(s)),
-            Graph::PerStep(s) => Graph::PerStep(s.iter().map(move_all).collect()),
+            Supports::Static(s) => Supports::Static(move_all(s)),
+            Supports::PerStep(s) => Supports::PerStep(s.iter().map(move_all).collect()),
         }
     }
 
@@ -86,8 +86,8 @@ impl Graph {
     /// `supports` supports per step that a layer with operator `op` was built for.
     pub(crate) fn check(&self, op: GraphOp, supports: usize, steps: usize, nodes: i64) -> Result<()> {
         let sets: &[Vec<Tensor>] = match self {
-            Graph::Static(s) => std::slice::from_ref(s),
-            Graph::PerStep(s) => {
+            Supports::Static(s) => std::slice::from_ref(s),
+            Supports::PerStep(s) => {
                 if s.len() != steps {
                     return Err(HybridError::Graph(format!(
                         "{} per-step support sets for a sequence of {steps} steps",
@@ -121,21 +121,19 @@ pub(crate) fn check_sequence(
     in_features: i64,
     nodes: Option<i64>,
     (op, supports): (GraphOp, usize),
-    graph: &Graph,
+    graph: &Supports,
 ) -> Result<(i64, i64, i64)> {
     let n_words = nodes.map_or("N".to_owned(), |n| format!("N={n}"));
     let s = check_shape(
         layer,
+        "x",
         x,
         &[None, None, nodes, Some(in_features)],
-        &format!("x of shape [B, T, {n_words}, F={in_features}]"),
+        &format!("[B, T, {n_words}, F={in_features}]"),
     )?;
     if s[..3].contains(&0) {
-        return Err(HybridError::Shape {
-            what: layer,
-            expected: "x with at least one sequence, one time step and one node".into(),
-            got: s,
-        });
+        let expected = format!("[B >= 1, T >= 1, {n_words} >= 1, F={in_features}]");
+        return Err(InputError::shape(layer, "x", expected, s).into());
     }
     graph
         .check(op, supports, s[1] as usize, s[2])
@@ -258,15 +256,15 @@ impl GraphOp {
     /// The graph features of a whole sequence `x` of shape `(B, T, N, F)`,
     /// giving `(B, T, N, terms * F)`. With a static graph all steps go through
     /// the operator at once.
-    pub fn basis_seq(self, x: &Tensor, graph: &Graph) -> Tensor {
+    pub fn basis_seq(self, x: &Tensor, graph: &Supports) -> Tensor {
         let size = x.size();
         let (b, t, n, f) = (size[0], size[1], size[2], size[3]);
         match graph {
-            Graph::Static(s) => {
+            Supports::Static(s) => {
                 let out = self.basis(&x.reshape([b * t, n, f]), s);
                 out.reshape([b, t, n, -1])
             }
-            Graph::PerStep(_) => {
+            Supports::PerStep(_) => {
                 let steps: Vec<Tensor> = (0..t)
                     .map(|i| self.basis(&x.select(1, i), graph.at(i as usize)))
                     .collect();

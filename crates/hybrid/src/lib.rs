@@ -2,7 +2,7 @@
 //!
 //! Every model reads a whole batch of sequences `(B, T, N, F)` at once (PyG
 //! Temporal's layers take one snapshot at a time), on a static graph or on a
-//! graph per step ([`Graph`]).
+//! graph per step ([`Supports`]).
 //!
 //! - [`graph`]: supports over time and the graph operators inside the gates
 //!   (diffusion, Chebyshev, GCN).
@@ -10,19 +10,28 @@
 //! - [`conv`]: [`Stgcn`] and [`GraphWaveNet`], convolutions over time.
 //! - [`seq2seq`]: [`DcrnnSeq2Seq`], DCRNN's encoder-decoder with scheduled sampling.
 //! - [`forecast`]: encoder + ReLU + linear head, built by name.
-//! - [`train`]: batched training, prediction, the persistence baseline.
-//! - [`recipe`]: Chickenpox (PyG Temporal's recipe) and Los-loop (T-GCN's protocol).
-//! - [`metrics`]: MAE, RMSE, MAPE, optionally masking zeros, per horizon.
+//! - [`protocol`]: the published data protocols (PyG Temporal's Chickenpox
+//!   recipe, T-GCN's Los-loop, flu_bybw, england_covid), baselines, test scores.
+//! - [`train`]: [`fit_forecaster`], the training loop (checkpoints, guards,
+//!   dynamic graphs, validation selection, patience), and prediction.
+//! - [`recipe`]: [`forecast`](recipe::forecast), a data set, its protocol and
+//!   several seeds as one call from a [`ForecastConfig`].
+//! - [`mod@metrics`]: MAE, RMSE, MAPE, optionally masking zeros, per horizon.
+//!
+//! Every model follows one convention: `new(p, ...)` where `p` borrows an
+//! `nn::Path`, a fallible twin `f_new` (or `f_dcrnn`, ...), and `forward` /
+//! `f_forward`, whose input errors carry the
+//! [`InputError`](train_utils::InputError) every seqgraph crate shares.
 //!
 //! ```
-//! use hybrid::{Graph, GraphGru};
+//! use hybrid::{GraphGru, Supports};
 //! use tch::{nn, Device, Kind, Tensor};
 //!
 //! let vs = nn::VarStore::new(Device::Cpu);
-//! let cell = GraphGru::tgcn(vs.root(), 2, 8).unwrap();
+//! let cell = GraphGru::tgcn(vs.root(), 2, 8);
 //! let a_hat = Tensor::eye(5, (Kind::Float, Device::Cpu)); // a graph of 5 isolated nodes
 //! let x = Tensor::randn([3, 4, 5, 2], (Kind::Float, Device::Cpu)); // (B, T, N, F)
-//! let (all, last) = cell.f_forward(&x, &Graph::Static(vec![a_hat]), None).unwrap();
+//! let (all, last) = cell.f_forward(&x, &Supports::Static(vec![a_hat]), None).unwrap();
 //! assert_eq!(all.size(), [3, 4, 5, 8]);
 //! assert_eq!(last.size(), [3, 5, 8]);
 //! ```
@@ -33,18 +42,18 @@ pub mod error;
 pub mod forecast;
 pub mod graph;
 pub mod metrics;
+pub mod protocol;
 pub mod recipe;
 pub mod recurrent;
 pub mod seq2seq;
 pub mod train;
 
 pub use conv::{GraphWaveNet, Stgcn};
-pub use error::{HybridError, Result};
-pub use forecast::{Forecaster, ModelConfig, ModelKind};
-pub use graph::{propagate, Graph, GraphOp, SupportKind};
+pub use error::{HybridError, InputError, Mismatch, Result};
+pub use forecast::{Forecaster, Head, ModelConfig, ModelKind};
+pub use graph::{propagate, GraphOp, SupportKind, Supports};
 pub use metrics::{metrics, metrics_per_horizon, Mask, Metrics};
 pub use recurrent::{A3tgcn, Encoder, GConvLstm, GraphGru};
 pub use seq2seq::{DcrnnSeq2Seq, TeacherForcing};
-pub use train::{
-    fit, keep_freed_memory, peak_rss_mib, persistence, predict, FitConfig, FitReport, Loss, Samples,
-};
+pub use recipe::{forecast, Dataset, ForecastConfig, ForecastSummary};
+pub use train::{fit_forecaster, persistence, predict, EpochLog, FitConfig, Fitted, Loss, Samples};

@@ -1,11 +1,11 @@
 //! Forecasting metrics, optionally masked: in the traffic literature a zero
 //! reading is a missing value (a broken loop detector), not a speed of zero.
 
-use crate::error::{HybridError, Result};
+use crate::error::{InputError, Result};
 use tch::{Kind, Tensor};
 
 /// Errors of a forecast against its target.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
 pub struct Metrics {
     /// Mean absolute error.
     pub mae: f64,
@@ -31,11 +31,8 @@ pub enum Mask {
 
 fn check_same(pred: &Tensor, target: &Tensor) -> Result<()> {
     if pred.size() != target.size() {
-        return Err(HybridError::Shape {
-            what: "prediction",
-            expected: format!("the target's shape {:?}", target.size()),
-            got: pred.size(),
-        });
+        let expected = format!("{:?} (the target's shape)", target.size());
+        return Err(InputError::shape("metrics", "prediction", expected, pred.size()).into());
     }
     Ok(())
 }

@@ -1,582 +1,570 @@
-//! Published protocols as functions: samples cut from a signal with tensor
-//! windows, a chronological split, training over seeds, test metrics.
+//! Spatio-temporal forecasting as one library call: a data set and its
+//! protocol, a model, several seeds, the summary `cargo xtask train temporal`
+//! prints. Each protocol's defaults are the settings behind the numbers in
+//! `docs/temporal.md`; every `Option` of [`ForecastConfig`] left `None` takes them.
+//!
+//! ```no_run
+//! use hybrid::recipe::{forecast, Dataset, ForecastConfig};
+//! use hybrid::ModelKind;
+//!
+//! // T-GCN on Los-loop at 15 minutes: z-score, Adam 0.01, up to 60 epochs, patience 10.
+//! let config = ForecastConfig { model: ModelKind::Tgcn, dataset: Dataset::LosLoop, ..Default::default() };
+//! let summary = forecast(&config)?;
+//! println!("RMSE {:.4} (persistence {:.4})", summary.rmse, summary.persistence.rmse);
+//! # Ok::<(), train_utils::TrainError>(())
+//! ```
 
-use crate::error::{HybridError, Result};
-use crate::forecast::{Forecaster, ModelConfig, ModelKind};
-use crate::graph::{Graph, SupportKind};
-use crate::metrics::{metrics, metrics_per_horizon, Mask, Metrics};
-use crate::train::{fit, persistence, predict, FitConfig, Loss, Samples};
-use graph_data::csr::Csr;
-use graph_data::temporal::{DynamicGraphSignal, StaticGraphSignal};
-use tch::{nn, Device, Kind, Tensor};
+use graph_data::fetch::Fetcher;
+use graph_data::pgt::Signal;
+use serde::Serialize;
+use serde_json::json;
+use tch::{nn, Device};
+use train_utils::{Checkpointing, RunIdentity, TrainError, TrainOptions};
 
-/// Where the input steps of each sample go.
+use crate::forecast::{Forecaster, Head, ModelConfig, ModelKind};
+use crate::metrics::Metrics;
+use crate::protocol::{self, Evaluation, Prepared, Scaling, CHICKENPOX_FIT};
+use crate::train::{fit_forecaster, FitConfig, Fitted, Loss};
+
+/// A data set with its protocol.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum LagLayout {
-    /// `T` lags as the `T` features of one step, `(S, 1, N, T)`: PyG
-    /// Temporal's lag view, what its recurrent recipes read.
-    Features,
-    /// `T` lags as `T` steps of one feature, `(S, T, N, 1)`.
-    Steps,
+pub enum Dataset {
+    /// Chickenpox Hungary, PyG Temporal's recipe: 4 lags as features, train
+    /// ratio 0.2, 200 full-batch epochs of Adam 0.01, hidden 32, K 1 (3 for
+    /// STGCN and Graph WaveNet), no validation.
+    Chickenpox,
+    /// Los-loop, T-GCN's protocol: 12 steps in, 3 out (15 minutes), 80/20
+    /// chronological split, z-scored speeds, T-GCN's linear head, hidden 64,
+    /// K 2, batches of 32, Adam 0.01, up to 60 epochs with patience 10 on the
+    /// last 10 % of the training windows.
+    LosLoop,
+    /// flu_bybw: 8 weeks in, 1 out, z-scored counts, hidden 32, K 2, batches of
+    /// 32, Adam 0.01, up to 60 epochs with patience 20.
+    FluBybw,
+    /// england_covid (a graph per day): 8 days in, 1 out, hidden 32, K 2,
+    /// batches of 8, Adam 0.001, 150 epochs, best validation epoch kept.
+    EnglandCovid,
 }
 
-/// Cuts a `(steps, N)` series into samples of `t_in` inputs and the next
-/// `horizon` values: `x` as `layout` says, `y` `(S, N, horizon)`, with
-/// `S = steps - t_in - horizon + 1`.
-pub fn windows(series: &Tensor, t_in: i64, horizon: i64, layout: LagLayout) -> Result<Samples> {
-    let size = series.size();
-    if size.len() != 2 || size[0] < t_in + horizon || t_in < 1 || horizon < 1 {
-        return Err(HybridError::Shape {
-            what: "series",
-            expected: format!("(steps >= {}, N)", t_in + horizon),
-            got: size,
-        });
-    }
-    // (S, N, t_in + horizon): window s holds steps s .. s + t_in + horizon.
-    let w = series.unfold(0, t_in + horizon, 1);
-    let x = w.narrow(2, 0, t_in);
-    let x = match layout {
-        LagLayout::Features => x.unsqueeze(1),
-        LagLayout::Steps => x.permute([0, 2, 1]).unsqueeze(-1),
-    };
-    Samples::new(x.contiguous(), w.narrow(2, t_in, horizon).contiguous())
-}
-
-/// A data set ready for a model: samples, split, supports.
-#[derive(Debug)]
-pub struct Prepared {
-    /// Data set name.
-    pub dataset: String,
-    /// Training samples (the first part, in time order).
-    pub train: Samples,
-    /// Test samples (the rest).
-    pub test: Samples,
-    /// The model's supports.
-    pub graph: Graph,
-    /// Features per step `F`.
-    pub in_features: i64,
-    /// Steps per sample `T`.
-    pub periods: i64,
-    /// Values forecast per node.
-    pub horizon: i64,
-    /// Values in the data's units are `scaled * scale + offset`: metrics are
-    /// reported in the data's units.
-    pub scale: f64,
-    /// See `scale` (0 for max scaling).
-    pub offset: f64,
-    /// Which test targets count in the metrics.
-    pub mask: Mask,
-    /// Validation samples for early stopping (the chronological tail of the
-    /// training part), when the protocol keeps some.
-    pub val: Option<Samples>,
-    /// A dynamic graph: each sample's own supports (one set per input step),
-    /// for the training, validation and test samples in order. `graph` is
-    /// then the first training sample's.
-    pub sample_graphs: Option<SampleGraphs>,
-}
-
-/// The supports of each sample of a dynamic graph (england_covid: one graph
-/// per day, so every window has its own sequence of graphs).
-#[derive(Debug)]
-pub struct SampleGraphs {
-    /// One per training sample.
-    pub train: Vec<Graph>,
-    /// One per validation sample.
-    pub val: Vec<Graph>,
-    /// One per test sample.
-    pub test: Vec<Graph>,
-}
-
-fn series_tensor(signal: &StaticGraphSignal) -> Result<Tensor> {
-    if signal.features != 1 {
-        return Err(HybridError::Config(format!(
-            "expected one feature per node, the signal has {}",
-            signal.features
-        )));
-    }
-    Ok(Tensor::from_slice(&signal.values).reshape([signal.steps as i64, signal.nodes() as i64]))
-}
-
-/// The model's supports for the signal's graph: dense for small or dense
-/// graphs, sparse otherwise (Los-loop, 6.6 % non-zero, propagates ~5x faster sparse).
-fn graph_for(kind: ModelKind, signal: &StaticGraphSignal) -> Result<Graph> {
-    let adj = Csr::from_edge_list(&signal.edges).map_err(|e| HybridError::Graph(e.to_string()))?;
-    let n = adj.num_nodes();
-    let dense = n <= 64 || adj.nnz() * 20 > n * n;
-    Ok(Graph::Static(kind.support_kind().supports(&adj, dense)?))
-}
-
-/// PyG Temporal's Chickenpox recipe: `lags` lagged weeks as features (as
-/// steps for the models that [read steps](ModelKind::reads_steps)), next week as target, the first `train_ratio` of the
-/// snapshots for training (`int(ratio * S)`, as `temporal_signal_split`).
-pub fn chickenpox(
-    signal: &StaticGraphSignal,
-    kind: ModelKind,
-    lags: i64,
-    train_ratio: f64,
-) -> Result<Prepared> {
-    let layout = if kind.reads_steps() {
-        LagLayout::Steps
-    } else {
-        LagLayout::Features
-    };
-    let all = windows(&series_tensor(signal)?, lags, 1, layout)?;
-    let n_train = (train_ratio * all.len() as f64) as i64;
-    let (in_features, periods) = if layout == LagLayout::Features {
-        (lags, 1)
-    } else {
-        (1, lags)
-    };
-    Ok(Prepared {
-        dataset: "chickenpox".into(),
-        train: all.slice(0, n_train),
-        test: all.slice(n_train, all.len()),
-        graph: graph_for(kind, signal)?,
-        in_features,
-        periods,
-        horizon: 1,
-        scale: 1.0,
-        offset: 0.0,
-        mask: Mask::None,
-        val: None,
-        sample_graphs: None,
-    })
-}
-
-/// How a protocol scales its series before the model sees it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Scaling {
-    /// Divided by the maximum (T-GCN's reference code: of the whole series).
-    Max,
-    /// Minus the training part's mean, divided by its standard deviation
-    /// (DCRNN's and Graph WaveNet's `StandardScaler`).
-    ZScore,
-}
-
-/// `(offset, scale)` of `scaling` fitted on `values`.
-fn fit_scaling(values: &Tensor, scaling: Scaling) -> (f64, f64) {
-    let v = values.to_kind(Kind::Double);
-    match scaling {
-        Scaling::Max => (0.0, v.max().double_value(&[]).max(1e-12)),
-        Scaling::ZScore => (
-            v.mean(Kind::Double).double_value(&[]),
-            v.std(true).double_value(&[]).max(1e-12),
-        ),
-    }
-}
-
-/// T-GCN's support: `D^-1/2 (A + I) D^-1/2` with the identity added to
-/// whatever diagonal the adjacency has (Los-loop's file already holds ones,
-/// so its self loops weigh 2, as in T-GCN's `calculate_laplacian_with_self_loop`).
-fn tgcn_support(adj: &Csr, dense: bool) -> Result<Vec<Tensor>> {
-    let n = adj.num_nodes();
-    let mut entries: Vec<(u32, u32, f32)> = Vec::with_capacity(adj.nnz() + n);
-    for r in 0..n {
-        let (cols, w) = adj.row(r);
-        for (i, &c) in cols.iter().enumerate() {
-            entries.push((r as u32, c, w.map_or(1.0, |w| w[i])));
+impl Dataset {
+    /// The name the command line takes.
+    pub fn name(self) -> &'static str {
+        match self {
+            Dataset::Chickenpox => "chickenpox",
+            Dataset::LosLoop => "los-loop",
+            Dataset::FluBybw => "flu-bybw",
+            Dataset::EnglandCovid => "england-covid",
         }
-        entries.push((r as u32, r as u32, 1.0));
     }
-    let (src, dst, w): (Vec<u32>, Vec<u32>, Vec<f32>) = entries.into_iter().fold(
-        (Vec::new(), Vec::new(), Vec::new()),
-        |(mut s, mut d, mut w), (a, b, c)| {
-            s.push(a);
-            d.push(b);
-            w.push(c);
-            (s, d, w)
-        },
-    );
-    let edges =
-        graph_data::EdgeList::new(n, src, dst, Some(w)).map_err(|e| HybridError::Graph(e.to_string()))?;
-    // Duplicate (r, r) entries are summed by the CSR build: A_rr + 1.
-    let plus_i = Csr::from_edge_list(&edges)
-        .map_err(|e| HybridError::Graph(e.to_string()))?
-        .deduplicated(graph_data::csr::Dedup::Sum);
-    let t = plus_i
-        .gcn_normalized(false, false)
-        .transpose()
-        .to_sparse_coo_tensor();
-    Ok(vec![if dense { t.to_dense(None, false) } else { t }])
-}
 
-/// The first `1 - val_fraction` of `samples` and the rest (`None` when
-/// `val_fraction` is 0).
-fn split_val(samples: Samples, val_fraction: f64) -> (Samples, Option<Samples>) {
-    let n = samples.len();
-    let n_val = (val_fraction * n as f64).round() as i64;
-    if n_val <= 0 || n_val >= n {
-        return (samples, None);
-    }
-    (samples.slice(0, n - n_val), Some(samples.slice(n - n_val, n)))
-}
-
-/// T-GCN's Los-loop protocol (Zhao et al. 2019 and its reference code): speeds
-/// divided by the maximum of the whole series (or z-scored with the training
-/// part's statistics, `scaling`), the first 80 % of the steps for
-/// training and the rest for testing, windows of `t_in` (12) steps and the
-/// next `horizon` steps cut inside each part (T-GCN trains one model per
-/// horizon: 3 steps for its "15 minutes"). The last `val_fraction` of the
-/// training windows are held out for early stopping (T-GCN has none). T-GCN
-/// and A3T-GCN get T-GCN's support `D^-1/2 (A + I) D^-1/2`. Metrics are not
-/// masked (Los-loop has no zero speeds, so masking would change nothing).
-pub fn los_loop(
-    signal: &StaticGraphSignal,
-    kind: ModelKind,
-    t_in: i64,
-    horizon: i64,
-    val_fraction: f64,
-    scaling: Scaling,
-) -> Result<Prepared> {
-    let series = series_tensor(signal)?;
-    let steps = signal.steps as i64;
-    let n_train = (0.8 * steps as f64) as i64;
-    // T-GCN divides by the maximum of the whole series (train and test).
-    let (offset, scale) = match scaling {
-        Scaling::Max => fit_scaling(&series, scaling),
-        Scaling::ZScore => fit_scaling(&series.narrow(0, 0, n_train), scaling),
-    };
-    let series = (series - offset) / scale;
-    let cut = |s: &Tensor| windows(s, t_in, horizon, LagLayout::Steps);
-    let graph = if kind.support_kind() == SupportKind::GcnNormalised {
-        let adj = Csr::from_edge_list(&signal.edges).map_err(|e| HybridError::Graph(e.to_string()))?;
-        Graph::Static(tgcn_support(&adj, false)?)
-    } else {
-        graph_for(kind, signal)?
-    };
-    let (train, val) = split_val(cut(&series.narrow(0, 0, n_train))?, val_fraction);
-    Ok(Prepared {
-        dataset: "los-loop".into(),
-        train,
-        test: cut(&series.narrow(0, n_train, steps - n_train))?,
-        graph,
-        in_features: 1,
-        periods: t_in,
-        horizon,
-        scale,
-        offset,
-        mask: Mask::None,
-        val,
-        sample_graphs: None,
-    })
-}
-
-/// flu_bybw (140 districts, 416 weekly influenza counts): `t_in` weeks in
-/// (as steps), the next `horizon` weeks out, windows cut inside each part of
-/// an 80/20 chronological split of the weeks, counts scaled with the training
-/// part's statistics (`scaling`; metrics in counts, unmasked: a zero count is a real zero),
-/// the last `val_fraction` of the training windows held out for early stopping.
-pub fn flu_bybw(
-    signal: &StaticGraphSignal,
-    kind: ModelKind,
-    t_in: i64,
-    horizon: i64,
-    val_fraction: f64,
-    scaling: Scaling,
-) -> Result<Prepared> {
-    let series = series_tensor(signal)?;
-    let steps = signal.steps as i64;
-    let n_train = (0.8 * steps as f64) as i64;
-    let (offset, scale) = fit_scaling(&series.narrow(0, 0, n_train), scaling);
-    let series = (series - offset) / scale;
-    let cut = |s: &Tensor| windows(s, t_in, horizon, LagLayout::Steps);
-    let (train, val) = split_val(cut(&series.narrow(0, 0, n_train))?, val_fraction);
-    Ok(Prepared {
-        dataset: "flu-bybw".into(),
-        train,
-        test: cut(&series.narrow(0, n_train, steps - n_train))?,
-        graph: graph_for(kind, signal)?,
-        in_features: 1,
-        periods: t_in,
-        horizon,
-        scale,
-        offset,
-        mask: Mask::None,
-        val,
-        sample_graphs: None,
-    })
-}
-
-/// england_covid (129 regions, 61 days, a mobility graph per day), PyG
-/// Temporal's lag view (`lags` days in, the next day out) with the days as
-/// steps so that step `j` of the window starting at day `s` reads day
-/// `s + j`'s graph; windows are split 80/20 in time order (`int(0.8 * S)`,
-/// as `temporal_signal_split`), the last `val_fraction` of the training
-/// windows held out; cases divided by the training part's maximum, metrics
-/// in cases, unmasked.
-pub fn england_covid(
-    signal: &DynamicGraphSignal,
-    kind: ModelKind,
-    lags: i64,
-    val_fraction: f64,
-) -> Result<Prepared> {
-    if signal.features != 1 {
-        return Err(HybridError::Config(format!(
-            "expected one feature per node, the signal has {}",
-            signal.features
-        )));
-    }
-    let (steps, n) = (signal.steps() as i64, signal.nodes() as i64);
-    let series = Tensor::from_slice(&signal.values).reshape([steps, n]);
-    let all = windows(&series, lags, 1, LagLayout::Steps)?;
-    let total = all.len();
-    let n_train = (0.8 * total as f64) as i64;
-    // Scale by the largest value any training sample sees (inputs or target).
-    let scale = series
-        .narrow(0, 0, n_train + lags)
-        .max()
-        .double_value(&[])
-        .max(1e-12);
-    let offset = 0.0;
-    let all = Samples::new(all.x / scale, all.y / scale)?;
-    let dense = n <= 64;
-    let day_supports = signal
-        .edges
-        .iter()
-        .map(|e| {
-            let adj = Csr::from_edge_list(e).map_err(|e| HybridError::Graph(e.to_string()))?;
-            kind.support_kind().supports(&adj, dense)
+    /// Parses `chickenpox`, `los-loop`, `flu-bybw`, `england-covid` (or with `_`).
+    pub fn parse(name: &str) -> Option<Dataset> {
+        Some(match name.replace('_', "-").as_str() {
+            "chickenpox" => Dataset::Chickenpox,
+            "los-loop" => Dataset::LosLoop,
+            "flu-bybw" => Dataset::FluBybw,
+            "england-covid" => Dataset::EnglandCovid,
+            _ => return None,
         })
-        .collect::<Result<Vec<_>>>()?;
-    let graph_of = |start: i64| {
-        Graph::PerStep(
-            (start..start + lags)
-                .map(|d| {
-                    day_supports[d as usize]
-                        .iter()
-                        .map(Tensor::shallow_clone)
-                        .collect()
-                })
-                .collect(),
-        )
-    };
-    let (train, val) = split_val(all.slice(0, n_train), val_fraction);
-    let n_fit = train.len();
-    let n_val = val.as_ref().map_or(0, Samples::len);
-    Ok(Prepared {
-        dataset: "england-covid".into(),
-        train,
-        test: all.slice(n_train, total),
-        graph: graph_of(0),
-        in_features: 1,
-        periods: lags,
-        horizon: 1,
-        scale,
-        offset,
-        mask: Mask::None,
-        val,
-        sample_graphs: Some(SampleGraphs {
-            train: (0..n_fit).map(graph_of).collect(),
-            val: (n_fit..n_fit + n_val).map(graph_of).collect(),
-            test: (n_train..total).map(graph_of).collect(),
-        }),
-    })
-}
-
-impl Prepared {
-    /// Number of nodes `N`.
-    pub fn nodes(&self) -> i64 {
-        self.train.x.size()[2]
     }
 }
 
-/// What one training run reached.
+/// What [`forecast`] runs; every `None` takes the protocol's default.
+/// `Default`: DCRNN on Chickenpox, one seed.
 #[derive(Debug, Clone, PartialEq)]
-pub struct RunResult {
-    /// Test metrics over all horizon steps flattened together, in the data's
-    /// units (T-GCN's convention: its "15 minutes" are steps 1 to 3 together).
-    pub test: Metrics,
-    /// Test metrics at each horizon step.
-    pub per_horizon: Vec<Metrics>,
-    /// The persistence baseline's test metrics.
-    pub persistence: Metrics,
-    /// The persistence baseline's test metrics at each horizon step.
-    pub persistence_per_horizon: Vec<Metrics>,
-    /// Test metrics over the steps `1..=h` flattened, for each `h` (T-GCN's
-    /// convention for its horizons: "30 minutes" are steps 1 to 6).
-    pub to_step: Vec<Metrics>,
-    /// The persistence baseline's [`to_step`](Self::to_step).
-    pub persistence_to_step: Vec<Metrics>,
-    /// The historical-average baseline's [`to_step`](Self::to_step).
-    pub historical_average_to_step: Vec<Metrics>,
-    /// The historical-average baseline's test metrics (see [`historical_average`]).
-    pub historical_average: Metrics,
-    /// The historical-average baseline's test metrics at each horizon step.
-    pub historical_average_per_horizon: Vec<Metrics>,
-    /// Seconds per training epoch.
-    pub seconds_per_epoch: f64,
-    /// Last epoch's training loss.
-    pub final_train_loss: f64,
+pub struct ForecastConfig {
+    /// The model.
+    pub model: ModelKind,
+    /// The data set and its protocol.
+    pub dataset: Dataset,
+    /// Seeds `1..=seeds` (at least one).
+    pub seeds: u64,
+    /// Epochs (at most, with patience).
+    pub epochs: Option<usize>,
+    /// Hidden size.
+    pub hidden: Option<i64>,
+    /// Filter size `K` (diffusion terms or Chebyshev order).
+    pub k: Option<i64>,
+    /// Input steps (lags).
+    pub t_in: Option<i64>,
+    /// Steps forecast (Los-loop and flu-bybw; the others forecast one).
+    pub horizon: Option<i64>,
+    /// Adam's learning rate.
+    pub lr: Option<f64>,
+    /// Adam's weight decay.
+    pub weight_decay: Option<f64>,
+    /// Samples per optimiser step.
+    pub batch_size: Option<i64>,
+    /// Fraction of the training windows (the chronological tail) held out for
+    /// model selection (Chickenpox has none).
+    pub val_fraction: Option<f64>,
+    /// Epochs without a better validation RMSE before stopping (0: never).
+    pub patience: Option<usize>,
+    /// The head after the encoder.
+    pub head: Option<Head>,
+    /// How Los-loop and flu-bybw scale their series.
+    pub scaling: Option<Scaling>,
+    /// Clip the global gradient norm at this value.
+    pub clip: Option<f64>,
+    /// Checkpoints and resume.
+    pub checkpointing: Checkpointing,
+    /// Where to train.
+    pub device: Device,
+    /// Print each epoch's training loss and validation RMSE to stderr.
+    pub verbose: bool,
 }
 
-/// Which samples of a [`Prepared`] data set.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Part {
-    /// The training samples.
-    Train,
-    /// The validation samples (none: an error).
-    Val,
-    /// The test samples.
-    Test,
-}
-
-impl Prepared {
-    /// Scaled values back in the data's units: `v * scale + offset`.
-    pub fn unscale(&self, v: &Tensor) -> Tensor {
-        v * self.scale + self.offset
-    }
-
-    /// The samples of `part`.
-    pub fn part(&self, part: Part) -> Result<&Samples> {
-        match part {
-            Part::Train => Ok(&self.train),
-            Part::Test => Ok(&self.test),
-            Part::Val => self
-                .val
-                .as_ref()
-                .ok_or_else(|| HybridError::Config(format!("{} has no validation samples", self.dataset))),
+impl Default for ForecastConfig {
+    fn default() -> Self {
+        ForecastConfig {
+            model: ModelKind::Dcrnn,
+            dataset: Dataset::Chickenpox,
+            seeds: 1,
+            epochs: None,
+            hidden: None,
+            k: None,
+            t_in: None,
+            horizon: None,
+            lr: None,
+            weight_decay: None,
+            batch_size: None,
+            val_fraction: None,
+            patience: None,
+            head: None,
+            scaling: None,
+            clip: None,
+            checkpointing: Checkpointing::default(),
+            device: Device::cuda_if_available(),
+            verbose: false,
         }
     }
+}
 
-    /// Each sample's graph for `part` on a dynamic graph, `None` on a static one.
-    pub fn graphs(&self, part: Part) -> Option<&[Graph]> {
-        self.sample_graphs.as_ref().map(|g| match part {
-            Part::Train => g.train.as_slice(),
-            Part::Val => g.val.as_slice(),
-            Part::Test => g.test.as_slice(),
+/// The settings a run used: the protocol's defaults with the config's overrides.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Settings {
+    /// Training.
+    pub fit: FitConfig,
+    /// Hidden size.
+    pub hidden: i64,
+    /// Filter size.
+    pub k: i64,
+    /// Input steps.
+    pub t_in: i64,
+    /// Steps forecast.
+    pub horizon: i64,
+    /// Validation fraction.
+    pub val_fraction: f64,
+    /// Head.
+    pub head: Head,
+    /// Scaling.
+    pub scaling: Scaling,
+}
+
+impl ForecastConfig {
+    /// The effective settings, or [`TrainError::Config`] for an override the
+    /// protocol cannot take.
+    pub fn settings(&self) -> Result<Settings, TrainError> {
+        let convolutional = matches!(self.model, ModelKind::Stgcn | ModelKind::GraphWaveNet);
+        // (epochs, lr, batch, patience, hidden, k, t_in, horizon, val, head, scaling)
+        let (epochs, lr, batch, patience, hidden, k, t_in, horizon, val, head, scaling) = match self.dataset {
+            Dataset::Chickenpox => (
+                CHICKENPOX_FIT.epochs,
+                CHICKENPOX_FIT.lr,
+                None,
+                0,
+                32,
+                1,
+                4,
+                1,
+                0.0,
+                Head::ReluLinear,
+                Scaling::Max,
+            ),
+            Dataset::LosLoop => (60, 0.01, Some(32), 10, 64, 2, 12, 3, 0.1, Head::Linear, Scaling::ZScore),
+            Dataset::FluBybw => (60, 0.01, Some(32), 20, 32, 2, 8, 1, 0.1, Head::ReluLinear, Scaling::ZScore),
+            Dataset::EnglandCovid => (150, 0.001, Some(8), 0, 32, 2, 8, 1, 0.1, Head::ReluLinear, Scaling::Max),
+        };
+        // Graph WaveNet's paper uses 32 residual channels; the convolutional
+        // models' papers use Ks = 3 (diffusion order 2).
+        let hidden = self
+            .hidden
+            .unwrap_or(if self.model == ModelKind::GraphWaveNet { 32 } else { hidden });
+        let k = self.k.unwrap_or(if convolutional { 3 } else { k });
+        let val_fraction = self.val_fraction.unwrap_or(val);
+        if !(0.0..0.9).contains(&val_fraction) {
+            return Err(TrainError::Config(format!(
+                "the validation fraction must be in [0, 0.9), got {val_fraction}"
+            )));
+        }
+        if self.dataset == Dataset::Chickenpox && val_fraction > 0.0 {
+            return Err(TrainError::Config(
+                "Chickenpox follows PGT's recipe, which has no validation part".into(),
+            ));
+        }
+        let horizon = self.horizon.unwrap_or(horizon);
+        if matches!(self.dataset, Dataset::Chickenpox | Dataset::EnglandCovid) && horizon != 1 {
+            return Err(TrainError::Config(format!(
+                "{} forecasts the next step only",
+                self.dataset.name()
+            )));
+        }
+        Ok(Settings {
+            fit: FitConfig {
+                epochs: self.epochs.unwrap_or(epochs),
+                lr: self.lr.unwrap_or(lr),
+                weight_decay: self.weight_decay.unwrap_or(0.0),
+                batch_size: self.batch_size.or(batch),
+                loss: Loss::Mse,
+                patience: self.patience.unwrap_or(patience),
+            },
+            hidden,
+            k,
+            t_in: self.t_in.unwrap_or(t_in),
+            horizon,
+            val_fraction,
+            head: self.head.unwrap_or(head),
+            scaling: self.scaling.unwrap_or(scaling),
         })
     }
-}
 
-/// The historical-average forecast (T-GCN's "HA" baseline): each node's mean
-/// over all the input values of its window (every step and lag), repeated
-/// over the horizon, `(S, N, horizon)`.
-pub fn historical_average(x: &Tensor, horizon: i64) -> Tensor {
-    x.mean_dim([1i64, 3].as_slice(), false, Kind::Float)
-        .unsqueeze(-1)
-        .repeat([1, 1, horizon])
-}
-
-/// The model's forecasts for `part` (scaled units), `(S, N, horizon)`: in
-/// batches of 1024 on a static graph, sample by sample on a dynamic one.
-/// `graph` is `data.graph` already on `device`.
-pub fn predict_part(
-    model: &Forecaster,
-    graph: &Graph,
-    data: &Prepared,
-    part: Part,
-    device: Device,
-) -> Result<Tensor> {
-    let samples = data.part(part)?;
-    let x = samples.x.to_device(device);
-    match data.graphs(part) {
-        None => predict(model, graph, &x, 1024),
-        Some(graphs) => {
-            let _guard = tch::no_grad_guard();
-            let preds = graphs
-                .iter()
-                .enumerate()
-                .map(|(i, g)| model.f_forward(&x.narrow(0, i as i64, 1), &g.to_device(device)))
-                .collect::<Result<Vec<_>>>()?;
-            Ok(Tensor::cat(&preds, 0))
+    /// The protocol in words, as the summary states it.
+    fn protocol_words(&self, s: &Settings) -> String {
+        let (t_in, horizon, val, scaling) = (s.t_in, s.horizon, s.val_fraction, s.scaling);
+        match self.dataset {
+            Dataset::Chickenpox => "PyG Temporal's recipe: lags 4 as features, train ratio 0.2, one Adam step per \
+                                    epoch on the mean MSE"
+                .into(),
+            Dataset::LosLoop => format!(
+                "T-GCN: speeds scaled ({scaling:?}), 80/20 chronological split, {t_in} steps in, {horizon} out, \
+                 last {val} of the training windows for validation (best epoch kept), metrics over \
+                 all {horizon} steps flattened (T-GCN's convention) and per step, unmasked (no zero speeds)"
+            ),
+            Dataset::FluBybw => format!(
+                "weekly windows: {t_in} weeks in, next {horizon} out, 80/20 chronological split of the weeks, \
+                 counts scaled ({scaling:?}, training part), last {val} of the training windows for validation, unmasked"
+            ),
+            Dataset::EnglandCovid => format!(
+                "PGT's lag view (lags {t_in}, next day) with the days as steps, each step on its own day's graph, \
+                 80/20 split of the windows in time order, cases / training max, last {val} of the \
+                 training windows for validation, unmasked"
+            ),
         }
     }
 }
 
-/// The model's metrics on `part` (over all horizon steps, in the data's units).
-pub fn score(
-    model: &Forecaster,
-    graph: &Graph,
-    data: &Prepared,
-    part: Part,
-    device: Device,
-) -> Result<Metrics> {
-    let pred = data.unscale(&predict_part(model, graph, data, part, device)?.to_kind(Kind::Float));
-    let y = data.unscale(&data.part(part)?.y.to_device(device));
-    metrics(&pred, &y, data.mask)
-}
-
-/// Builds the model of `config` with `seed`, trains it on `data.train` and
-/// evaluates it on `data.test`, on `device` (static graphs only).
-pub fn run(
-    data: &Prepared,
-    config: &ModelConfig,
-    fit_config: &FitConfig,
-    seed: i64,
-    device: Device,
-) -> Result<RunResult> {
-    run_with_head(data, config, fit_config, true, seed, device)
-}
-
-/// [`run`] choosing the head: ReLU then linear (`relu`) or T-GCN's linear
-/// regressor. Trains `fit_config.epochs` epochs and keeps the last parameters
-/// (no validation).
-pub fn run_with_head(
-    data: &Prepared,
-    config: &ModelConfig,
-    fit_config: &FitConfig,
-    relu: bool,
-    seed: i64,
-    device: Device,
-) -> Result<RunResult> {
-    if data.sample_graphs.is_some() {
-        return Err(HybridError::Config(format!(
-            "recipe::run trains on a static graph; {} has a graph per sample",
-            data.dataset
-        )));
-    }
-    tch::manual_seed(seed);
-    let vs = nn::VarStore::new(device);
-    let model = Forecaster::with_relu(vs.root(), config, relu)?;
-    let graph = data.graph.to_device(device);
-    let train = data.train.to_device(device);
-    let report = fit(&model, &vs, &graph, &train, fit_config)?;
-    let final_loss = report.losses.last().copied().unwrap_or(f64::NAN);
-    evaluate(&model, &graph, data, device, report.seconds_per_epoch, final_loss)
-}
-
-/// Scores a trained model on `data.test` (in the data's original units),
-/// overall and per horizon step, beside the persistence and historical-average
-/// baselines. `graph` must already be on `device`, the model's device.
-pub fn evaluate(
-    model: &Forecaster,
-    graph: &Graph,
-    data: &Prepared,
-    device: Device,
-    seconds_per_epoch: f64,
-    final_train_loss: f64,
-) -> Result<RunResult> {
-    let test = data.test.to_device(device);
-    let pred = data.unscale(&predict_part(model, graph, data, Part::Test, device)?.to_kind(Kind::Float));
-    let y = data.unscale(&test.y);
-    let base = data.unscale(&persistence(&test.x, data.horizon));
-    let ha = data.unscale(&historical_average(&test.x, data.horizon));
-    let to_step = |p: &Tensor| {
-        (1..=data.horizon)
-            .map(|h| metrics(&p.narrow(-1, 0, h), &y.narrow(-1, 0, h), data.mask))
-            .collect::<Result<Vec<_>>>()
+/// Loads the data set of `config` and prepares it as its protocol says.
+pub fn prepare(config: &ForecastConfig, settings: &Settings) -> Result<Prepared, TrainError> {
+    let fetcher = Fetcher::from_env();
+    let (kind, s) = (config.model, settings);
+    let data = match config.dataset {
+        Dataset::Chickenpox => {
+            let Signal::Static(signal) = graph_data::pgt::load("chickenpox", &fetcher)? else {
+                return Err(TrainError::Config("Chickenpox should have a static graph".into()));
+            };
+            protocol::chickenpox(&signal, kind, s.t_in, 0.2)?
+        }
+        Dataset::LosLoop => {
+            let signal = graph_data::tabular::load_los_loop(&fetcher)?;
+            protocol::los_loop(&signal, kind, s.t_in, s.horizon, s.val_fraction, s.scaling)?
+        }
+        Dataset::FluBybw => {
+            let signal = graph_data::tabular::load_flu_bybw(&fetcher)?;
+            protocol::flu_bybw(&signal, kind, s.t_in, s.horizon, s.val_fraction, s.scaling)?
+        }
+        Dataset::EnglandCovid => {
+            let Signal::Dynamic(signal) = graph_data::pgt::load("england-covid", &fetcher)? else {
+                return Err(TrainError::Config("england_covid should have a graph per day".into()));
+            };
+            protocol::england_covid(&signal, kind, s.t_in, s.val_fraction)?
+        }
     };
-    Ok(RunResult {
-        to_step: to_step(&pred)?,
-        persistence_to_step: to_step(&base)?,
-        historical_average_to_step: to_step(&ha)?,
-        test: metrics(&pred, &y, data.mask)?,
-        per_horizon: metrics_per_horizon(&pred, &y, data.mask)?,
-        persistence: metrics(&base, &y, data.mask)?,
-        persistence_per_horizon: metrics_per_horizon(&base, &y, data.mask)?,
-        historical_average: metrics(&ha, &y, data.mask)?,
-        historical_average_per_horizon: metrics_per_horizon(&ha, &y, data.mask)?,
-        seconds_per_epoch,
-        final_train_loss,
+    Ok(data)
+}
+
+/// One seed's training and test scores.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SeedRun {
+    /// The seed.
+    pub seed: u64,
+    /// What training did (history, kept epoch, validation RMSE).
+    pub fit: Fitted,
+    /// Test scores beside the baselines.
+    pub evaluation: Evaluation,
+}
+
+/// The model configuration `settings` builds for `data`.
+pub fn model_config(kind: ModelKind, data: &Prepared, settings: &Settings) -> ModelConfig {
+    ModelConfig {
+        kind,
+        in_features: data.in_features,
+        hidden: settings.hidden,
+        k: settings.k,
+        periods: data.periods,
+        nodes: data.nodes(),
+        horizon: data.horizon,
+        head: settings.head,
+    }
+}
+
+/// What a checkpoint of this run must match: the model, every size and
+/// training setting except the epoch count (a run may be extended), the data
+/// (checksum of the train and test tensors) and the seed.
+fn identity(data: &Prepared, config: &ModelConfig, fit: &FitConfig, seed: u64) -> RunIdentity {
+    let c = config;
+    RunIdentity::new(
+        c.kind.name(),
+        json!({
+            "in_features": c.in_features, "hidden": c.hidden, "k": c.k, "periods": c.periods,
+            "horizon": c.horizon, "lr": fit.lr, "weight_decay": fit.weight_decay,
+            "batch_size": fit.batch_size, "loss": format!("{:?}", fit.loss),
+        }),
+        data.dataset.clone(),
+        train_utils::data_checksum(&[&data.train.x, &data.train.y, &data.test.x, &data.test.y]),
+        seed,
+    )
+}
+
+/// Builds the model of `model` with `seed`, trains it on `data` with
+/// [`fit_forecaster`] and scores it on the test samples.
+pub fn train_seed(
+    data: &Prepared,
+    model: &ModelConfig,
+    fit: &FitConfig,
+    seed: u64,
+    device: Device,
+    options: TrainOptions,
+    verbose: bool,
+) -> Result<SeedRun, TrainError> {
+    train_utils::determinism::seed_everything(seed);
+    let vs = nn::VarStore::new(device);
+    let forecaster = Forecaster::f_new(vs.root(), model)?;
+    let fitted = fit_forecaster(&forecaster, &vs, data, fit, identity(data, model, fit, seed), options, verbose)?;
+    let graph = data.graph.to_device(device);
+    let evaluation = protocol::evaluate(&forecaster, &graph, data, device)?;
+    Ok(SeedRun {
+        seed,
+        fit: fitted,
+        evaluation,
     })
 }
 
-/// PyG Temporal's Chickenpox training: 200 epochs, Adam 0.01, one step per
-/// epoch on the mean MSE of all training snapshots.
-pub const CHICKENPOX_FIT: FitConfig = FitConfig {
-    epochs: 200,
-    lr: 0.01,
-    weight_decay: 0.0,
-    batch_size: None,
-    loss: Loss::Mse,
-};
+/// One horizon step of the summary, means over seeds (the baselines are the
+/// same for every seed).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct StepSummary {
+    /// 1-based step.
+    pub step: usize,
+    /// The model at this step alone.
+    pub mae: f64,
+    /// The model at this step alone.
+    pub rmse: f64,
+    /// Sample standard deviation of `rmse` over seeds.
+    pub rmse_std: f64,
+    /// The model at this step alone, percent.
+    pub mape: f64,
+    /// Persistence at this step.
+    pub persistence_mae: f64,
+    /// Persistence at this step.
+    pub persistence_rmse: f64,
+    /// Historical average at this step.
+    pub ha_mae: f64,
+    /// Historical average at this step.
+    pub ha_rmse: f64,
+    /// Steps `1..=step` flattened (T-GCN's longer horizons).
+    pub to_step: ToStep,
+}
+
+/// Steps `1..=step` flattened, means over seeds.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ToStep {
+    /// The model.
+    pub mae: f64,
+    /// The model.
+    pub rmse: f64,
+    /// Sample standard deviation of `rmse` over seeds.
+    pub rmse_std: f64,
+    /// Persistence.
+    pub persistence_mae: f64,
+    /// Persistence.
+    pub persistence_rmse: f64,
+    /// Historical average.
+    pub ha_mae: f64,
+    /// Historical average.
+    pub ha_rmse: f64,
+}
+
+/// The result over seeds (the JSON of `train temporal --json`): test metrics
+/// over all horizon steps flattened, means and sample standard deviations.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ForecastSummary {
+    /// The model's name.
+    pub model: String,
+    /// The data set's name.
+    pub dataset: String,
+    /// The protocol in words.
+    pub protocol: String,
+    /// Steps forecast.
+    pub horizon: i64,
+    /// What the top-level metrics are over.
+    pub metrics_over: String,
+    /// Mean test MAE.
+    pub mae: f64,
+    /// Its standard deviation.
+    pub mae_std: f64,
+    /// Mean test RMSE.
+    pub rmse: f64,
+    /// Its standard deviation.
+    pub rmse_std: f64,
+    /// Mean test MSE.
+    pub mse: f64,
+    /// Its standard deviation.
+    pub mse_std: f64,
+    /// Mean test MAPE, percent.
+    pub mape: f64,
+    /// Seeds run.
+    pub seeds: usize,
+    /// Each seed's test RMSE.
+    pub per_seed_rmse: Vec<f64>,
+    /// Each seed's kept epoch.
+    pub best_epoch: Vec<usize>,
+    /// Each seed's epochs run.
+    pub epochs_run: Vec<usize>,
+    /// Each seed's validation RMSE of the kept parameters.
+    pub val_rmse: Vec<Option<f64>>,
+    /// Mean seconds per epoch.
+    pub s_per_epoch: f64,
+    /// Peak resident memory of the process, MiB.
+    pub peak_rss_mib: Option<f64>,
+    /// Epoch budget.
+    pub epochs: usize,
+    /// Patience.
+    pub patience: usize,
+    /// Learning rate.
+    pub lr: f64,
+    /// Weight decay.
+    pub weight_decay: f64,
+    /// Batch size (`None`: full batch).
+    pub batch_size: Option<i64>,
+    /// Hidden size.
+    pub hidden: i64,
+    /// Filter size.
+    pub k: i64,
+    /// `relu+linear` or `linear`.
+    pub head: String,
+    /// Per horizon step (every step up to 3, then every third).
+    pub per_horizon: Vec<StepSummary>,
+    /// Persistence over all steps.
+    pub persistence: Metrics,
+    /// Historical average over all steps.
+    pub historical_average: Metrics,
+    /// The device, as tch prints it.
+    pub device: String,
+    /// libtorch's intra-op threads.
+    pub threads: i32,
+    /// Every seed's run.
+    #[serde(skip)]
+    pub runs: Vec<SeedRun>,
+}
+
+/// Trains `config.model` on `config.dataset` with its protocol for seeds
+/// `1..=config.seeds` and summarises the test scores.
+pub fn forecast(config: &ForecastConfig) -> Result<ForecastSummary, TrainError> {
+    let settings = config.settings()?;
+    let seeds = config.seeds.max(1);
+    config.checkpointing.check(seeds)?;
+    let data = prepare(config, &settings)?;
+    let model = model_config(config.model, &data, &settings);
+    let mut runs = Vec::new();
+    for seed in 1..=seeds {
+        let options = config
+            .checkpointing
+            .options(settings.fit.epochs, config.clip, seed, seeds);
+        runs.push(train_seed(
+            &data,
+            &model,
+            &settings.fit,
+            seed,
+            config.device,
+            options,
+            config.verbose,
+        )?);
+    }
+    Ok(summarise(config, &settings, &data, runs))
+}
+
+fn summarise(config: &ForecastConfig, s: &Settings, data: &Prepared, runs: Vec<SeedRun>) -> ForecastSummary {
+    use train_utils::stats::mean_std;
+    let stat = |f: &dyn Fn(&SeedRun) -> f64| mean_std(&runs.iter().map(f).collect::<Vec<_>>());
+    let (mse, mse_std) = stat(&|r| r.evaluation.model.overall.mse);
+    let (mae, mae_std) = stat(&|r| r.evaluation.model.overall.mae);
+    let (rmse, rmse_std) = stat(&|r| r.evaluation.model.overall.rmse);
+    let (mape, _) = stat(&|r| r.evaluation.model.overall.mape);
+    let (spe, _) = stat(&|r| r.fit.seconds_per_epoch);
+    let first = &runs[0].evaluation;
+    let per_horizon = (0..data.horizon as usize)
+        .filter(|h| data.horizon <= 3 || (h + 1) % 3 == 0)
+        .map(|h| {
+            let (base, ha) = (&first.persistence, &first.historical_average);
+            StepSummary {
+                step: h + 1,
+                mae: stat(&|r| r.evaluation.model.per_step[h].mae).0,
+                rmse: stat(&|r| r.evaluation.model.per_step[h].rmse).0,
+                rmse_std: stat(&|r| r.evaluation.model.per_step[h].rmse).1,
+                mape: stat(&|r| r.evaluation.model.per_step[h].mape).0,
+                persistence_mae: base.per_step[h].mae,
+                persistence_rmse: base.per_step[h].rmse,
+                ha_mae: ha.per_step[h].mae,
+                ha_rmse: ha.per_step[h].rmse,
+                to_step: ToStep {
+                    mae: stat(&|r| r.evaluation.model.to_step[h].mae).0,
+                    rmse: stat(&|r| r.evaluation.model.to_step[h].rmse).0,
+                    rmse_std: stat(&|r| r.evaluation.model.to_step[h].rmse).1,
+                    persistence_mae: base.to_step[h].mae,
+                    persistence_rmse: base.to_step[h].rmse,
+                    ha_mae: ha.to_step[h].mae,
+                    ha_rmse: ha.to_step[h].rmse,
+                },
+            }
+        })
+        .collect();
+    ForecastSummary {
+        model: config.model.name().into(),
+        dataset: data.dataset.clone(),
+        protocol: config.protocol_words(s),
+        horizon: data.horizon,
+        metrics_over: format!("all {} horizon steps flattened", data.horizon),
+        mae,
+        mae_std,
+        rmse,
+        rmse_std,
+        mse,
+        mse_std,
+        mape,
+        seeds: runs.len(),
+        per_seed_rmse: runs.iter().map(|r| r.evaluation.model.overall.rmse).collect(),
+        best_epoch: runs.iter().map(|r| r.fit.best_epoch).collect(),
+        epochs_run: runs.iter().map(|r| r.fit.epochs_run).collect(),
+        val_rmse: runs.iter().map(|r| r.fit.val_rmse).collect(),
+        s_per_epoch: spe,
+        peak_rss_mib: train_utils::memory::peak_rss_mib(),
+        epochs: s.fit.epochs,
+        patience: s.fit.patience,
+        lr: s.fit.lr,
+        weight_decay: s.fit.weight_decay,
+        batch_size: s.fit.batch_size,
+        hidden: s.hidden,
+        k: s.k,
+        head: match s.head {
+            Head::ReluLinear => "relu+linear",
+            Head::Linear => "linear",
+        }
+        .into(),
+        persistence: first.persistence.overall,
+        historical_average: first.historical_average.overall,
+        per_horizon,
+        device: format!("{:?}", config.device),
+        threads: tch::get_num_threads(),
+        runs,
+    }
+}

@@ -7,8 +7,8 @@
 //! only the recurrent half. This is what makes a whole epoch of PyG Temporal's
 //! snapshot loop a handful of libtorch calls.
 
-use crate::error::{check_shape, HybridError, Result};
-use crate::graph::{check_sequence, Graph, GraphOp};
+use crate::error::{check_shape, HybridError, InputError, Result};
+use crate::graph::{check_sequence, Supports, GraphOp};
 use std::borrow::Borrow;
 use tch::{nn, Kind, Tensor};
 
@@ -18,15 +18,16 @@ pub trait Encoder: std::fmt::Debug {
     /// Size `H` of the summary.
     fn hidden_size(&self) -> i64;
     /// Summarises `x` of shape `(B, T, N, F)`; shapes and graph are checked first.
-    fn f_encode(&self, x: &Tensor, graph: &Graph) -> Result<Tensor>;
+    fn f_encode(&self, x: &Tensor, graph: &Supports) -> Result<Tensor>;
 }
 
 fn check_state(layer: &'static str, which: &str, h: &Tensor, b: i64, n: i64, hidden: i64) -> Result<()> {
     check_shape(
         layer,
+        which,
         h,
         &[Some(b), Some(n), Some(hidden)],
-        &format!("{which} of shape [B={b}, N={n}, H={hidden}]"),
+        &format!("[B={b}, N={n}, H={hidden}]"),
     )
     .map(|_| ())
 }
@@ -64,7 +65,19 @@ pub struct GraphGru {
 impl GraphGru {
     /// A graph GRU from `in_features` to `hidden` with operator `op` and
     /// `supports` supports per step (2 for DCRNN's two directions).
+    /// Panics with [`Self::f_new`]'s message on a configuration it refuses.
     pub fn new<'a, P: Borrow<nn::Path<'a>>>(
+        path: P,
+        op: GraphOp,
+        supports: usize,
+        in_features: i64,
+        hidden: i64,
+    ) -> Self {
+        Self::f_new(path, op, supports, in_features, hidden).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// [`Self::new`], or the typed error for a configuration it refuses.
+    pub fn f_new<'a, P: Borrow<nn::Path<'a>>>(
         path: P,
         op: GraphOp,
         supports: usize,
@@ -92,30 +105,58 @@ impl GraphGru {
 
     /// DCRNN's encoder cell: bidirectional diffusion convolution with `K`
     /// terms per direction; give it `[P_forward, P_backward]` as supports.
+    /// Panics with [`Self::f_dcrnn`]'s message on a configuration it refuses.
     pub fn dcrnn<'a, P: Borrow<nn::Path<'a>>>(
         path: P,
         in_features: i64,
         hidden: i64,
         k: i64,
-    ) -> Result<Self> {
-        Self::new(path, GraphOp::Diffusion { k }, 2, in_features, hidden)
+    ) -> Self {
+        Self::f_dcrnn(path, in_features, hidden, k).unwrap_or_else(|e| panic!("{e}"))
     }
 
-    /// GConvGRU (Seo et al. 2018): Chebyshev convolutions of order `K`; give
-    /// it the scaled Laplacian as its one support.
-    pub fn gconv_gru<'a, P: Borrow<nn::Path<'a>>>(
+    /// [`Self::dcrnn`], or the typed error for a configuration it refuses.
+    pub fn f_dcrnn<'a, P: Borrow<nn::Path<'a>>>(
         path: P,
         in_features: i64,
         hidden: i64,
         k: i64,
     ) -> Result<Self> {
-        Self::new(path, GraphOp::Chebyshev { k }, 1, in_features, hidden)
+        Self::f_new(path, GraphOp::Diffusion { k }, 2, in_features, hidden)
+    }
+
+    /// GConvGRU (Seo et al. 2018): Chebyshev convolutions of order `K`; give
+    /// it the scaled Laplacian as its one support.
+    /// Panics with [`Self::f_gconv_gru`]'s message on a configuration it refuses.
+    pub fn gconv_gru<'a, P: Borrow<nn::Path<'a>>>(
+        path: P,
+        in_features: i64,
+        hidden: i64,
+        k: i64,
+    ) -> Self {
+        Self::f_gconv_gru(path, in_features, hidden, k).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// [`Self::gconv_gru`], or the typed error for a configuration it refuses.
+    pub fn f_gconv_gru<'a, P: Borrow<nn::Path<'a>>>(
+        path: P,
+        in_features: i64,
+        hidden: i64,
+        k: i64,
+    ) -> Result<Self> {
+        Self::f_new(path, GraphOp::Chebyshev { k }, 1, in_features, hidden)
     }
 
     /// T-GCN (Zhao et al. 2019): one GCN propagation in the gates; give it the
     /// GCN-normalised adjacency (with self loops) as its one support.
-    pub fn tgcn<'a, P: Borrow<nn::Path<'a>>>(path: P, in_features: i64, hidden: i64) -> Result<Self> {
-        Self::new(path, GraphOp::Gcn, 1, in_features, hidden)
+    /// Panics with [`Self::f_tgcn`]'s message on a configuration it refuses.
+    pub fn tgcn<'a, P: Borrow<nn::Path<'a>>>(path: P, in_features: i64, hidden: i64) -> Self {
+        Self::f_tgcn(path, in_features, hidden).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// [`Self::tgcn`], or the typed error for a configuration it refuses.
+    pub fn f_tgcn<'a, P: Borrow<nn::Path<'a>>>(path: P, in_features: i64, hidden: i64) -> Result<Self> {
+        Self::f_new(path, GraphOp::Gcn, 1, in_features, hidden)
     }
 
     /// The graph operator in the gates.
@@ -135,20 +176,20 @@ impl GraphGru {
     /// Runs the sequence `x` `(B, T, N, F)` from the state `h0` (zeros when
     /// `None`) and returns every step's state `(B, T, N, H)` and the last one
     /// `(B, N, H)`.
-    pub fn f_forward(&self, x: &Tensor, graph: &Graph, h0: Option<&Tensor>) -> Result<(Tensor, Tensor)> {
+    pub fn f_forward(&self, x: &Tensor, graph: &Supports, h0: Option<&Tensor>) -> Result<(Tensor, Tensor)> {
         let (all, last) = self.run(x, graph, h0, true)?;
         Ok((Tensor::stack(&all, 1), last))
     }
 
     /// [`f_forward`](Self::f_forward) that panics on wrong shapes.
-    pub fn forward(&self, x: &Tensor, graph: &Graph, h0: Option<&Tensor>) -> (Tensor, Tensor) {
+    pub fn forward(&self, x: &Tensor, graph: &Supports, h0: Option<&Tensor>) -> (Tensor, Tensor) {
         self.f_forward(x, graph, h0)
             .unwrap_or_else(|e| panic!("GraphGru: {e}"))
     }
 
     /// One step: `x` `(B, N, F)`, state `h` `(B, N, H)`, this step's supports.
     pub fn f_step(&self, x: &Tensor, h: &Tensor, supports: &[Tensor]) -> Result<Tensor> {
-        let graph = Graph::Static(supports.iter().map(Tensor::shallow_clone).collect());
+        let graph = Supports::Static(supports.iter().map(Tensor::shallow_clone).collect());
         let (_, last) = self.run(&x.unsqueeze(1), &graph, Some(h), false)?;
         Ok(last)
     }
@@ -156,7 +197,7 @@ impl GraphGru {
     fn run(
         &self,
         x: &Tensor,
-        graph: &Graph,
+        graph: &Supports,
         h0: Option<&Tensor>,
         keep: bool,
     ) -> Result<(Vec<Tensor>, Tensor)> {
@@ -191,7 +232,7 @@ impl Encoder for GraphGru {
     fn hidden_size(&self) -> i64 {
         self.hidden
     }
-    fn f_encode(&self, x: &Tensor, graph: &Graph) -> Result<Tensor> {
+    fn f_encode(&self, x: &Tensor, graph: &Supports) -> Result<Tensor> {
         Ok(self.run(x, graph, None, false)?.1)
     }
 }
@@ -217,7 +258,13 @@ pub struct GConvLstm {
 
 impl GConvLstm {
     /// A GConvLSTM from `in_features` to `hidden` with Chebyshev order `k`.
-    pub fn new<'a, P: Borrow<nn::Path<'a>>>(path: P, in_features: i64, hidden: i64, k: i64) -> Result<Self> {
+    /// Panics with [`Self::f_new`]'s message on a configuration it refuses.
+    pub fn new<'a, P: Borrow<nn::Path<'a>>>(path: P, in_features: i64, hidden: i64, k: i64) -> Self {
+        Self::f_new(path, in_features, hidden, k).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// [`Self::new`], or the typed error for a configuration it refuses.
+    pub fn f_new<'a, P: Borrow<nn::Path<'a>>>(path: P, in_features: i64, hidden: i64, k: i64) -> Result<Self> {
         let op = GraphOp::Chebyshev { k };
         op.check_k()?;
         if in_features < 1 || hidden < 1 {
@@ -245,7 +292,7 @@ impl GConvLstm {
     pub fn f_forward(
         &self,
         x: &Tensor,
-        graph: &Graph,
+        graph: &Supports,
         state: Option<(&Tensor, &Tensor)>,
     ) -> Result<(Tensor, (Tensor, Tensor))> {
         let (all, last) = self.run(x, graph, state, true)?;
@@ -255,7 +302,7 @@ impl GConvLstm {
     fn run(
         &self,
         x: &Tensor,
-        graph: &Graph,
+        graph: &Supports,
         state: Option<(&Tensor, &Tensor)>,
         keep: bool,
     ) -> Result<(Vec<Tensor>, (Tensor, Tensor))> {
@@ -294,7 +341,7 @@ impl Encoder for GConvLstm {
     fn hidden_size(&self) -> i64 {
         self.hidden
     }
-    fn f_encode(&self, x: &Tensor, graph: &Graph) -> Result<Tensor> {
+    fn f_encode(&self, x: &Tensor, graph: &Supports) -> Result<Tensor> {
         Ok(self.run(x, graph, None, false)?.1 .0)
     }
 }
@@ -312,7 +359,18 @@ pub struct A3tgcn {
 
 impl A3tgcn {
     /// An A3T-GCN over sequences of exactly `periods` steps.
+    /// Panics with [`Self::f_new`]'s message on a configuration it refuses.
     pub fn new<'a, P: Borrow<nn::Path<'a>>>(
+        path: P,
+        in_features: i64,
+        hidden: i64,
+        periods: i64,
+    ) -> Self {
+        Self::f_new(path, in_features, hidden, periods).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// [`Self::new`], or the typed error for a configuration it refuses.
+    pub fn f_new<'a, P: Borrow<nn::Path<'a>>>(
         path: P,
         in_features: i64,
         hidden: i64,
@@ -325,7 +383,7 @@ impl A3tgcn {
         }
         let p = path.borrow();
         Ok(A3tgcn {
-            tgcn: GraphGru::tgcn(p / "base_tgcn", in_features, hidden)?,
+            tgcn: GraphGru::f_tgcn(p / "base_tgcn", in_features, hidden)?,
             periods,
             attention: p.var("attention", &[periods], nn::Init::Uniform { lo: 0.0, up: 1.0 }),
         })
@@ -341,14 +399,11 @@ impl Encoder for A3tgcn {
     fn hidden_size(&self) -> i64 {
         self.tgcn.hidden
     }
-    fn f_encode(&self, x: &Tensor, graph: &Graph) -> Result<Tensor> {
+    fn f_encode(&self, x: &Tensor, graph: &Supports) -> Result<Tensor> {
         let s = x.size();
         if s.len() == 4 && s[1] != self.periods {
-            return Err(HybridError::Shape {
-                what: "A3tgcn",
-                expected: format!("x of shape [B, T={}, N, F]: one step per period", self.periods),
-                got: s,
-            });
+            let expected = format!("[B, T={}, N, F] (one step per period)", self.periods);
+            return Err(InputError::shape("A3tgcn", "x", expected, s).into());
         }
         let (all, _) = self.tgcn.f_forward(x, graph, None)?;
         let w = self

@@ -9,7 +9,7 @@
 //! (inverse-sigmoid decay). One layer each (the paper stacks two).
 
 use crate::error::{check_shape, HybridError, Result};
-use crate::graph::Graph;
+use crate::graph::Supports;
 use crate::recurrent::{Encoder, GraphGru};
 use std::borrow::Borrow;
 use tch::{nn, Kind, Tensor};
@@ -50,7 +50,19 @@ pub struct DcrnnSeq2Seq {
 impl DcrnnSeq2Seq {
     /// Encoder and decoder with `hidden` units and `k` diffusion terms; the
     /// decoder reads and emits one value per node and step.
+    /// Panics with [`Self::f_new`]'s message on a configuration it refuses.
     pub fn new<'a, P: Borrow<nn::Path<'a>>>(
+        path: P,
+        in_features: i64,
+        hidden: i64,
+        k: i64,
+        horizon: i64,
+    ) -> Self {
+        Self::f_new(path, in_features, hidden, k, horizon).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// [`Self::new`], or the typed error for a configuration it refuses.
+    pub fn f_new<'a, P: Borrow<nn::Path<'a>>>(
         path: P,
         in_features: i64,
         hidden: i64,
@@ -64,8 +76,8 @@ impl DcrnnSeq2Seq {
         }
         let p = path.borrow();
         Ok(DcrnnSeq2Seq {
-            encoder: GraphGru::dcrnn(p / "encoder", in_features, hidden, k)?,
-            decoder: GraphGru::dcrnn(p / "decoder", 1, hidden, k)?,
+            encoder: GraphGru::f_dcrnn(p / "encoder", in_features, hidden, k)?,
+            decoder: GraphGru::f_dcrnn(p / "decoder", 1, hidden, k)?,
             projection: nn::linear(p / "projection", hidden, 1, Default::default()),
             horizon,
         })
@@ -78,7 +90,7 @@ impl DcrnnSeq2Seq {
     pub fn f_forward(
         &self,
         x: &Tensor,
-        graph: &Graph,
+        graph: &Supports,
         teacher: Option<(&Tensor, TeacherForcing)>,
     ) -> Result<Tensor> {
         let state = self.encoder.f_encode(x, graph)?;
@@ -87,9 +99,10 @@ impl DcrnnSeq2Seq {
         if let Some((y, _)) = teacher {
             check_shape(
                 "DcrnnSeq2Seq",
+                "targets y",
                 y,
                 &[Some(b), Some(n), Some(self.horizon)],
-                &format!("targets y of shape [B={b}, N={n}, horizon={}]", self.horizon),
+                &format!("[B={b}, N={n}, horizon={}]", self.horizon),
             )?;
         }
         // The future's graph is unknown: the decoder uses the last input step's.

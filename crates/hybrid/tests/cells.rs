@@ -1,6 +1,6 @@
 //! Shapes, typed errors, dynamic graphs and the diffusion operator of the cells.
 
-use hybrid::{A3tgcn, Encoder, GConvLstm, Graph, GraphGru, GraphOp, HybridError};
+use hybrid::{A3tgcn, Encoder, GConvLstm, Supports, GraphGru, GraphOp, HybridError};
 use tch::{nn, Device, Kind, Tensor};
 
 const OPTS: (Kind, Device) = (Kind::Float, Device::Cpu);
@@ -38,23 +38,23 @@ fn every_cell_maps_b_t_n_f_to_the_documented_shapes() {
     let n = 6;
     let a = adjacency(n);
     let x = Tensor::randn([2, 5, n, 3], OPTS);
-    let dc = GraphGru::dcrnn(vs.root() / "dc", 3, 4, 3).unwrap();
-    let (all, last) = dc.f_forward(&x, &Graph::Static(transitions(&a)), None).unwrap();
+    let dc = GraphGru::dcrnn(vs.root() / "dc", 3, 4, 3);
+    let (all, last) = dc.f_forward(&x, &Supports::Static(transitions(&a)), None).unwrap();
     assert_eq!((all.size(), last.size()), (vec![2, 5, n, 4], vec![2, n, 4]));
     assert!(close(&all.select(1, 4), &last, 1e-7));
 
-    let lap = Graph::Static(vec![-&a / 4.0]);
-    let gg = GraphGru::gconv_gru(vs.root() / "gg", 3, 7, 2).unwrap();
+    let lap = Supports::Static(vec![-&a / 4.0]);
+    let gg = GraphGru::gconv_gru(vs.root() / "gg", 3, 7, 2);
     assert_eq!(gg.f_encode(&x, &lap).unwrap().size(), [2, n, 7]);
-    let gl = GConvLstm::new(vs.root() / "gl", 3, 5, 3).unwrap();
+    let gl = GConvLstm::new(vs.root() / "gl", 3, 5, 3);
     let (all, (h, c)) = gl.f_forward(&x, &lap, None).unwrap();
     assert_eq!(
         (all.size(), h.size(), c.size()),
         (vec![2, 5, n, 5], vec![2, n, 5], vec![2, n, 5])
     );
-    let a3 = A3tgcn::new(vs.root() / "a3", 3, 8, 5).unwrap();
+    let a3 = A3tgcn::new(vs.root() / "a3", 3, 8, 5);
     assert_eq!(
-        a3.f_encode(&x, &Graph::Static(vec![a.shallow_clone()]))
+        a3.f_encode(&x, &Supports::Static(vec![a.shallow_clone()]))
             .unwrap()
             .size(),
         [2, n, 8]
@@ -66,9 +66,9 @@ fn every_cell_maps_b_t_n_f_to_the_documented_shapes() {
 #[test]
 fn wrong_shapes_and_graphs_are_typed_errors() {
     let vs = nn::VarStore::new(Device::Cpu);
-    let cell = GraphGru::tgcn(vs.root(), 3, 4).unwrap();
-    let a = Graph::Static(vec![Tensor::eye(6, OPTS)]);
-    let shape = |r: hybrid::Result<Tensor>| matches!(r, Err(HybridError::Shape { .. }));
+    let cell = GraphGru::tgcn(vs.root(), 3, 4);
+    let a = Supports::Static(vec![Tensor::eye(6, OPTS)]);
+    let shape = |r: hybrid::Result<Tensor>| matches!(r, Err(HybridError::Input(_)));
     let graph = |r: hybrid::Result<Tensor>| matches!(r, Err(HybridError::Graph(_)));
     // Wrong feature count, wrong rank, no steps.
     assert!(shape(cell.f_encode(&Tensor::zeros([2, 5, 6, 2], OPTS), &a)));
@@ -76,9 +76,9 @@ fn wrong_shapes_and_graphs_are_typed_errors() {
     assert!(shape(cell.f_encode(&Tensor::zeros([2, 0, 6, 3], OPTS), &a)));
     // Node count differs from the graph's; a GCN given two supports; too few per-step graphs.
     assert!(graph(cell.f_encode(&Tensor::zeros([2, 5, 7, 3], OPTS), &a)));
-    let two = Graph::Static(vec![Tensor::eye(6, OPTS), Tensor::eye(6, OPTS)]);
+    let two = Supports::Static(vec![Tensor::eye(6, OPTS), Tensor::eye(6, OPTS)]);
     assert!(graph(cell.f_encode(&Tensor::zeros([2, 5, 6, 3], OPTS), &two)));
-    let steps = Graph::PerStep((0..4).map(|_| vec![Tensor::eye(6, OPTS)]).collect());
+    let steps = Supports::PerStep((0..4).map(|_| vec![Tensor::eye(6, OPTS)]).collect());
     assert!(graph(cell.f_encode(&Tensor::zeros([2, 5, 6, 3], OPTS), &steps)));
     // A bad initial state.
     let r = cell.f_forward(
@@ -97,14 +97,14 @@ fn wrong_shapes_and_graphs_are_typed_errors() {
         .unwrap_err()
         .to_string();
     assert!(
-        message.starts_with("Tgcn: expected x of shape [B, T, N, F=3]"),
+        message.starts_with("Tgcn expects x of shape [B, T, N, F=3], got [2, 5, 6, 2]"),
         "{message}"
     );
     // A3T-GCN needs one step per period; K = 0 is refused.
-    let a3 = A3tgcn::new(vs.root() / "a3", 3, 4, 4).unwrap();
+    let a3 = A3tgcn::new(vs.root() / "a3", 3, 4, 4);
     assert!(shape(a3.f_encode(&Tensor::zeros([2, 5, 6, 3], OPTS), &a)));
     assert!(matches!(
-        GraphGru::dcrnn(vs.root() / "k0", 3, 4, 0),
+        GraphGru::f_dcrnn(vs.root() / "k0", 3, 4, 0),
         Err(HybridError::Config(_))
     ));
 }
@@ -117,12 +117,12 @@ fn a_per_step_graph_that_does_not_change_equals_the_static_graph() {
     let a = adjacency(n);
     let x = Tensor::randn([3, 4, n, 2], OPTS);
     let sup = transitions(&a);
-    let dc = GraphGru::dcrnn(vs.root() / "dc", 2, 5, 3).unwrap();
-    let st = dc.f_forward(&x, &Graph::Static(dup(&sup)), None).unwrap().0;
+    let dc = GraphGru::dcrnn(vs.root() / "dc", 2, 5, 3);
+    let st = dc.f_forward(&x, &Supports::Static(dup(&sup)), None).unwrap().0;
     let dy = dc
         .f_forward(
             &x,
-            &Graph::PerStep((0..4).map(|_| dup(&sup)).collect::<Vec<_>>()),
+            &Supports::PerStep((0..4).map(|_| dup(&sup)).collect::<Vec<_>>()),
             None,
         )
         .unwrap()
@@ -131,15 +131,15 @@ fn a_per_step_graph_that_does_not_change_equals_the_static_graph() {
     // ... and a graph that does change changes the states from that step on.
     let mut changed = (0..4).map(|_| dup(&sup)).collect::<Vec<_>>();
     changed[2] = transitions(&adjacency(n).transpose(0, 1));
-    let ch = dc.f_forward(&x, &Graph::PerStep(changed), None).unwrap().0;
+    let ch = dc.f_forward(&x, &Supports::PerStep(changed), None).unwrap().0;
     assert!(close(&st.narrow(1, 0, 2), &ch.narrow(1, 0, 2), 1e-6));
     assert!(!close(&st.select(1, 2), &ch.select(1, 2), 1e-4));
 
-    let gl = GConvLstm::new(vs.root() / "gl", 2, 5, 2).unwrap();
+    let gl = GConvLstm::new(vs.root() / "gl", 2, 5, 2);
     let lap = vec![-&a / 5.0];
-    let st = gl.f_forward(&x, &Graph::Static(dup(&lap)), None).unwrap().0;
+    let st = gl.f_forward(&x, &Supports::Static(dup(&lap)), None).unwrap().0;
     let dy = gl
-        .f_forward(&x, &Graph::PerStep((0..4).map(|_| dup(&lap)).collect()), None)
+        .f_forward(&x, &Supports::PerStep((0..4).map(|_| dup(&lap)).collect()), None)
         .unwrap()
         .0;
     assert!(close(&st, &dy, 1e-5));
@@ -151,9 +151,9 @@ fn stepping_by_hand_equals_the_sequence() {
     let vs = nn::VarStore::new(Device::Cpu);
     let a = adjacency(5);
     let sup = vec![a.shallow_clone()];
-    let cell = GraphGru::gconv_gru(vs.root(), 2, 3, 3).unwrap();
+    let cell = GraphGru::gconv_gru(vs.root(), 2, 3, 3);
     let x = Tensor::randn([2, 3, 5, 2], OPTS);
-    let (all, _) = cell.f_forward(&x, &Graph::Static(dup(&sup)), None).unwrap();
+    let (all, _) = cell.f_forward(&x, &Supports::Static(dup(&sup)), None).unwrap();
     let mut h = Tensor::zeros([2, 5, 3], OPTS);
     for t in 0..3 {
         h = cell.f_step(&x.select(1, t), &h, &sup).unwrap();
@@ -203,10 +203,10 @@ fn dcrnn_with_k_1_ignores_the_graph() {
     // PGT's Chickenpox recipe uses K = 1: the diffusion convolution is then a plain linear map.
     tch::manual_seed(4);
     let vs = nn::VarStore::new(Device::Cpu);
-    let cell = GraphGru::dcrnn(vs.root(), 4, 8, 1).unwrap();
+    let cell = GraphGru::dcrnn(vs.root(), 4, 8, 1);
     let x = Tensor::randn([3, 1, 5, 4], OPTS);
-    let g1 = Graph::Static(transitions(&adjacency(5)));
-    let g2 = Graph::Static(vec![Tensor::eye(5, OPTS), Tensor::eye(5, OPTS)]);
+    let g1 = Supports::Static(transitions(&adjacency(5)));
+    let g2 = Supports::Static(vec![Tensor::eye(5, OPTS), Tensor::eye(5, OPTS)]);
     assert!(close(
         &cell.f_encode(&x, &g1).unwrap(),
         &cell.f_encode(&x, &g2).unwrap(),

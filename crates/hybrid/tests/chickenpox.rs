@@ -3,8 +3,8 @@
 
 use graph_data::fetch::Fetcher;
 use graph_data::pgt::{self, Signal};
-use hybrid::recipe::{self, CHICKENPOX_FIT};
-use hybrid::{FitConfig, ModelConfig, ModelKind};
+use hybrid::protocol;
+use hybrid::{forecast, Dataset, ForecastConfig, ModelKind};
 use tch::{Device, Kind, Tensor};
 
 fn chickenpox() -> graph_data::temporal::StaticGraphSignal {
@@ -17,7 +17,7 @@ fn chickenpox() -> graph_data::temporal::StaticGraphSignal {
 #[test]
 fn the_lag_view_and_split_match_pgt() {
     let signal = chickenpox();
-    let data = recipe::chickenpox(&signal, ModelKind::Dcrnn, 4, 0.2).unwrap();
+    let data = protocol::chickenpox(&signal, ModelKind::Dcrnn, 4, 0.2).unwrap();
     // 521 weeks, 4 lags: 517 snapshots, int(0.2 * 517) = 103 for training.
     assert_eq!(data.train.x.size(), [103, 1, 20, 4]);
     assert_eq!(data.test.x.size(), [414, 1, 20, 4]);
@@ -34,7 +34,7 @@ fn the_lag_view_and_split_match_pgt() {
     assert!(data.train.y.get(s).squeeze_dim(-1).equal(&fx.get(s + 4)));
     assert!(data.test.y.get(0).squeeze_dim(-1).equal(&fx.get(103 + 4)));
     // A3T-GCN reads the lags as 4 steps of one feature.
-    let a3 = recipe::chickenpox(&signal, ModelKind::A3tgcn, 4, 0.2).unwrap();
+    let a3 = protocol::chickenpox(&signal, ModelKind::A3tgcn, 4, 0.2).unwrap();
     assert_eq!(a3.train.x.size(), [103, 4, 20, 1]);
     assert!(a3.train.x.get(s).squeeze_dim(-1).equal(&fx.narrow(0, s, 4)));
 }
@@ -42,34 +42,25 @@ fn the_lag_view_and_split_match_pgt() {
 #[test]
 fn a_few_epochs_of_every_model_beat_persistence() {
     tch::set_num_threads(1);
-    let signal = chickenpox();
-    let fit = FitConfig {
-        epochs: 40,
-        ..CHICKENPOX_FIT
-    };
     for kind in ModelKind::ALL {
-        let data = recipe::chickenpox(&signal, kind, 4, 0.2).unwrap();
-        let config = ModelConfig {
-            kind,
-            in_features: data.in_features,
-            hidden: 32,
-            k: if matches!(kind, ModelKind::Stgcn | ModelKind::GraphWaveNet) {
-                3
-            } else {
-                2
-            },
-            periods: data.periods,
-            nodes: data.nodes(),
-            horizon: 1,
+        // The library recipe end to end: PGT's protocol, 40 of its 200 epochs, K 2.
+        let config = ForecastConfig {
+            model: kind,
+            dataset: Dataset::Chickenpox,
+            epochs: Some(40),
+            k: (!matches!(kind, ModelKind::Stgcn | ModelKind::GraphWaveNet)).then_some(2),
+            device: Device::Cpu,
+            ..ForecastConfig::default()
         };
-        let r = recipe::run(&data, &config, &fit, 1, Device::Cpu).unwrap();
+        let r = forecast(&config).unwrap();
         assert!(
-            r.test.mse < r.persistence.mse,
+            r.mse < r.persistence.mse,
             "{kind:?}: test MSE {} not below persistence {}",
-            r.test.mse,
+            r.mse,
             r.persistence.mse
         );
-        assert!(r.final_train_loss.is_finite());
+        assert_eq!(r.epochs_run, [40]);
+        assert!(r.runs[0].fit.train_losses.iter().all(|l| l.is_finite()));
     }
     // The metric is the mean of the per-snapshot MSEs: all snapshots have 20 nodes.
     let y = Tensor::randn([5, 20, 1], (Kind::Float, Device::Cpu));

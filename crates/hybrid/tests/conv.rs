@@ -1,7 +1,7 @@
 //! Shapes, causality and typed errors of the convolutional models (STGCN,
 //! Graph WaveNet).
 
-use hybrid::{Encoder, Graph, GraphWaveNet, HybridError, Stgcn};
+use hybrid::{Encoder, Supports, GraphWaveNet, HybridError, Stgcn};
 use tch::{nn, Device, Kind, Tensor};
 
 const OPTS: (Kind, Device) = (Kind::Float, Device::Cpu);
@@ -25,20 +25,20 @@ fn stgcn_and_graph_wavenet_map_b_t_n_f_to_one_summary_per_node() {
     let (lap, transitions) = ring(6);
     for t in [1, 4, 12] {
         let x = Tensor::randn([3, t, 6, 2], OPTS);
-        let st = Stgcn::new(vs.root() / format!("st{t}"), 2, 16, 3, 6, t).unwrap();
+        let st = Stgcn::new(vs.root() / format!("st{t}"), 2, 16, 3, 6, t);
         let out = st
-            .f_encode(&x, &Graph::Static(vec![lap.shallow_clone()]))
+            .f_encode(&x, &Supports::Static(vec![lap.shallow_clone()]))
             .unwrap();
         assert_eq!(out.size(), [3, 6, 16]);
-        let gwn = GraphWaveNet::new(vs.root() / format!("gwn{t}"), 2, 8, 3, 6, 2).unwrap();
+        let gwn = GraphWaveNet::new(vs.root() / format!("gwn{t}"), 2, 8, 3, 6, 2);
         let out = gwn.f_encode(
             &x,
-            &Graph::Static(transitions.iter().map(Tensor::shallow_clone).collect()),
+            &Supports::Static(transitions.iter().map(Tensor::shallow_clone).collect()),
         );
         assert_eq!(out.unwrap().size(), [3, 6, gwn.hidden_size()]);
         assert_eq!(gwn.hidden_size(), 16 * 8);
     }
-    let gwn = GraphWaveNet::new(vs.root() / "adj", 2, 8, 3, 6, 2).unwrap();
+    let gwn = GraphWaveNet::new(vs.root() / "adj", 2, 8, 3, 6, 2);
     let adaptive = gwn.adaptive_adjacency();
     assert_eq!(adaptive.size(), [6, 6]);
     let rows = adaptive.sum_dim_intlist(1, false, Kind::Float);
@@ -50,8 +50,8 @@ fn graph_wavenet_is_causal_and_a_per_step_graph_equals_the_static_one() {
     tch::manual_seed(1);
     let vs = nn::VarStore::new(Device::Cpu);
     let (_, transitions) = ring(5);
-    let gwn = GraphWaveNet::new(vs.root(), 1, 4, 2, 5, 2).unwrap();
-    let graph = Graph::Static(transitions.iter().map(Tensor::shallow_clone).collect());
+    let gwn = GraphWaveNet::new(vs.root(), 1, 4, 2, 5, 2);
+    let graph = Supports::Static(transitions.iter().map(Tensor::shallow_clone).collect());
     let x = Tensor::randn([2, 14, 5, 1], OPTS);
     let _guard = tch::no_grad_guard();
     let out = gwn.f_encode(&x, &graph).unwrap();
@@ -74,7 +74,7 @@ fn graph_wavenet_is_causal_and_a_per_step_graph_equals_the_static_one() {
             .double_value(&[])
             > 1e-3
     );
-    let per_step = Graph::PerStep(
+    let per_step = Supports::PerStep(
         (0..14)
             .map(|_| transitions.iter().map(Tensor::shallow_clone).collect())
             .collect(),
@@ -92,12 +92,12 @@ fn graph_wavenet_is_causal_and_a_per_step_graph_equals_the_static_one() {
 fn wrong_shapes_are_typed_errors_naming_the_layer() {
     let vs = nn::VarStore::new(Device::Cpu);
     let (lap, _) = ring(6);
-    let st = Stgcn::new(vs.root() / "st", 2, 8, 2, 6, 4).unwrap();
-    let graph = Graph::Static(vec![lap]);
+    let st = Stgcn::new(vs.root() / "st", 2, 8, 2, 6, 4);
+    let graph = Supports::Static(vec![lap]);
     let err = st
         .f_encode(&Tensor::zeros([3, 4, 6, 3], OPTS), &graph)
         .unwrap_err();
-    assert!(matches!(err, HybridError::Shape { .. }));
+    assert!(matches!(err, HybridError::Input(_)));
     let message = err.to_string();
     assert!(
         message.contains("Stgcn") && message.contains("F=2") && message.contains("[3, 4, 6, 3]"),
@@ -114,7 +114,7 @@ fn wrong_shapes_are_typed_errors_naming_the_layer() {
         .unwrap_err();
     assert!(err.to_string().contains("N=6"), "{err}");
     assert!(matches!(
-        GraphWaveNet::new(vs.root() / "g", 2, 0, 2, 6, 2),
+        GraphWaveNet::f_new(vs.root() / "g", 2, 0, 2, 6, 2),
         Err(HybridError::Config(_))
     ));
 }

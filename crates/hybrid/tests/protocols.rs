@@ -5,8 +5,8 @@
 use graph_data::csr::Csr;
 use graph_data::fetch::Fetcher;
 use graph_data::pgt::{self, Signal};
-use hybrid::recipe::{self, historical_average, Part, Scaling};
-use hybrid::{metrics, persistence, Graph, Mask, ModelKind};
+use hybrid::protocol::{self, historical_average, Part, Scaling};
+use hybrid::{metrics, persistence, Supports, Mask, ModelKind};
 use tch::{Kind, Tensor};
 
 fn los_loop() -> graph_data::temporal::StaticGraphSignal {
@@ -17,7 +17,7 @@ fn los_loop() -> graph_data::temporal::StaticGraphSignal {
 fn los_loop_windows_follow_tgcn() {
     let signal = los_loop();
     let speeds = Tensor::from_slice(&signal.values).reshape([2016, 207]);
-    let data = recipe::los_loop(&signal, ModelKind::Tgcn, 12, 3, 0.1, Scaling::Max).unwrap();
+    let data = protocol::los_loop(&signal, ModelKind::Tgcn, 12, 3, 0.1, Scaling::Max).unwrap();
     // 2016 steps, int(0.8 * 2016) = 1612 for training: 1612 - 15 + 1 = 1598
     // windows, the last 160 (10 %) for validation; 404 - 15 + 1 = 390 test windows.
     assert_eq!(data.train.x.size(), [1438, 12, 207, 1]);
@@ -31,7 +31,7 @@ fn los_loop_windows_follow_tgcn() {
     let target = data.unscale(&data.test.y.get(5).transpose(0, 1));
     assert!(target.allclose(&speeds.narrow(0, 1612 + 5 + 12, 3), 1e-5, 1e-4, false));
     // z-scoring uses the training part only, and unscale inverts it too.
-    let z = recipe::los_loop(&signal, ModelKind::Tgcn, 12, 3, 0.0, Scaling::ZScore).unwrap();
+    let z = protocol::los_loop(&signal, ModelKind::Tgcn, 12, 3, 0.0, Scaling::ZScore).unwrap();
     let train = speeds.narrow(0, 0, 1612).to_kind(Kind::Double);
     assert!((z.offset - train.mean(Kind::Double).double_value(&[])).abs() < 1e-6);
     assert_eq!(z.train.len(), 1598);
@@ -46,7 +46,7 @@ fn los_loop_windows_follow_tgcn() {
 #[test]
 fn los_loop_historical_average_matches_tgcn_table() {
     let signal = los_loop();
-    let data = recipe::los_loop(&signal, ModelKind::Tgcn, 12, 3, 0.0, Scaling::Max).unwrap();
+    let data = protocol::los_loop(&signal, ModelKind::Tgcn, 12, 3, 0.0, Scaling::Max).unwrap();
     let y = data.unscale(&data.test.y);
     let ha = data.unscale(&historical_average(&data.test.x, 3));
     let all = metrics(&ha, &y, Mask::None).unwrap();
@@ -66,8 +66,8 @@ fn los_loop_historical_average_matches_tgcn_table() {
 #[test]
 fn tgcn_support_adds_the_identity_to_los_loops_diagonal() {
     let signal = los_loop();
-    let data = recipe::los_loop(&signal, ModelKind::Tgcn, 12, 3, 0.0, Scaling::Max).unwrap();
-    let Graph::Static(s) = &data.graph else {
+    let data = protocol::los_loop(&signal, ModelKind::Tgcn, 12, 3, 0.0, Scaling::Max).unwrap();
+    let Supports::Static(s) = &data.graph else {
         panic!("Los-loop has a static graph")
     };
     let a_hat = s[0].to_dense(None, false);
@@ -87,7 +87,7 @@ fn tgcn_support_adds_the_identity_to_los_loops_diagonal() {
 fn flu_bybw_weekly_windows() {
     let signal = graph_data::tabular::load_flu_bybw(&Fetcher::from_env()).unwrap();
     assert_eq!((signal.steps, signal.nodes()), (416, 140));
-    let data = recipe::flu_bybw(&signal, ModelKind::GConvGru, 8, 1, 0.1, Scaling::Max).unwrap();
+    let data = protocol::flu_bybw(&signal, ModelKind::GConvGru, 8, 1, 0.1, Scaling::Max).unwrap();
     // int(0.8 * 416) = 332 training weeks: 332 - 9 + 1 = 324 windows, round(32.4) = 32 for validation;
     // 84 - 9 + 1 = 76 test windows.
     assert_eq!(data.train.len(), 292);
@@ -105,7 +105,7 @@ fn england_covid_windows_read_each_days_graph() {
         Signal::Dynamic(d) => d,
         Signal::Static(_) => panic!("england_covid has a graph per day"),
     };
-    let data = recipe::england_covid(&signal, ModelKind::Tgcn, 8, 0.1).unwrap();
+    let data = protocol::england_covid(&signal, ModelKind::Tgcn, 8, 0.1).unwrap();
     // 61 days, 8 lags: 53 windows, int(0.8 * 53) = 42 for training (4 for validation), 11 for testing.
     assert_eq!(data.train.len(), 38);
     assert_eq!(data.part(Part::Val).unwrap().len(), 4);

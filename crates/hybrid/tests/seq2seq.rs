@@ -1,7 +1,7 @@
 //! DCRNN's encoder-decoder: shapes, the inverse-sigmoid teacher-forcing
 //! schedule, and that teacher forcing feeds the true previous values.
 
-use hybrid::{DcrnnSeq2Seq, Graph, TeacherForcing};
+use hybrid::{DcrnnSeq2Seq, Supports, TeacherForcing};
 use tch::{nn, Device, Kind, Tensor};
 
 const OPTS: (Kind, Device) = (Kind::Float, Device::Cpu);
@@ -31,9 +31,9 @@ fn the_teacher_forcing_probability_decays_as_an_inverse_sigmoid() {
 fn the_decoder_reads_true_values_only_when_taught() {
     tch::manual_seed(3);
     let vs = nn::VarStore::new(Device::Cpu);
-    let model = DcrnnSeq2Seq::new(vs.root(), 1, 8, 2, 4).unwrap();
+    let model = DcrnnSeq2Seq::new(vs.root(), 1, 8, 2, 4);
     let p = Tensor::ones([5, 5], OPTS) / 5.0;
-    let graph = Graph::Static(vec![p.shallow_clone(), p]);
+    let graph = Supports::Static(vec![p.shallow_clone(), p]);
     let x = Tensor::randn([2, 6, 5, 1], OPTS);
     let y = Tensor::randn([2, 5, 4], OPTS);
     let _guard = tch::no_grad_guard();
