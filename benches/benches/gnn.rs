@@ -33,9 +33,9 @@ fn epochs(c: &mut Criterion) {
             tch::manual_seed(0);
             let vs = nn::VarStore::new(Device::Cpu);
             let model = arch.build(&vs.root(), data.x.shape()[1], data.num_classes, 2);
-            let recipe = arch.recipe();
-            let mut opt = nn::Adam::default().build(&vs, recipe.lr).expect("Adam");
-            for &(g, wd) in &recipe.weight_decay {
+            let hyper = arch.hyperparams();
+            let mut opt = nn::Adam::default().build(&vs, hyper.lr).expect("Adam");
+            for &(g, wd) in &hyper.weight_decay {
                 opt.set_weight_decay_group(g, wd);
             }
             let labels = data.labels.index_select(0, &data.train);

@@ -5,7 +5,7 @@
 use criterion::{criterion_group, criterion_main, Criterion};
 use graph_data::fetch::Fetcher;
 use graph_data::pgt::{self, Signal};
-use hybrid::recipe;
+use hybrid::protocol;
 use hybrid::{Forecaster, ModelConfig, ModelKind};
 use tch::nn::{self, OptimizerConfig};
 use tch::{Device, Kind};
@@ -19,7 +19,7 @@ fn chickenpox_epoch(c: &mut Criterion) {
     };
     let mut group = c.benchmark_group("temporal_epoch");
     for kind in [ModelKind::Dcrnn, ModelKind::Tgcn] {
-        let data = recipe::chickenpox(&signal, kind, 4, 0.2).expect("recipe");
+        let data = protocol::chickenpox(&signal, kind, 4, 0.2).expect("recipe");
         tch::manual_seed(1);
         let vs = nn::VarStore::new(Device::Cpu);
         let config = ModelConfig {
@@ -32,7 +32,7 @@ fn chickenpox_epoch(c: &mut Criterion) {
             horizon: 1,
             head: hybrid::Head::ReluLinear,
         };
-        let model = Forecaster::new(vs.root(), &config).expect("model");
+        let model = Forecaster::new(vs.root(), &config);
         let mut opt = nn::Adam::default().build(&vs, 0.01).expect("Adam");
         let mut epoch = || {
             let pred = model.f_forward(&data.train.x, &data.graph).expect("forward");

@@ -277,6 +277,13 @@ impl Fetcher {
     pub fn fetch_file(&self, ds: &Dataset, file: &DataFile) -> Result<PathBuf> {
         let folder = self.folder(ds);
         let target = folder.join(&file.path);
+        fs::create_dir_all(&folder).map_err(|e| DataError::io(&folder, e))?;
+        // One fetch of a file at a time, across threads and processes: two
+        // fetches writing the same partial file would corrupt each other (the
+        // loser then gives up on the mirror). The lock is released on drop.
+        let lock_path = folder.join(format!(".{}.lock", file.path));
+        let lock = File::create(&lock_path).map_err(|e| DataError::io(&lock_path, e))?;
+        lock.lock().map_err(|e| DataError::io(&lock_path, e))?;
         if target.exists() {
             match verify(&target, &file.sha256) {
                 Ok(()) => return Ok(target),

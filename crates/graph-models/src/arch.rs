@@ -6,8 +6,8 @@ use std::borrow::Borrow;
 use tch::nn;
 
 use crate::error::{GnnError, Result};
-use crate::nets::{AppnpNet, Gat, Gcn, Gcn2Net, JkNet, ResGcn, Sage};
 use crate::jk::JkMode;
+use crate::nets::{AppnpNet, Gat, Gcn, Gcn2Net, JkNet, ResGcn, Sage};
 use crate::node_model::NodeModel;
 
 /// The architectures `train node --model` knows.

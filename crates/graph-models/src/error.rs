@@ -1,7 +1,7 @@
 //! The error every fallible constructor and forward pass of this crate returns.
 
-pub use train_utils::{InputError, Mismatch};
 use train_utils::TrainError;
+pub use train_utils::{InputError, Mismatch};
 
 /// What went wrong in a graph layer, said before libtorch is asked.
 #[derive(Debug, thiserror::Error)]
@@ -40,7 +40,9 @@ impl From<GnnError> for TrainError {
 /// Refuses a size below 1 (`what` of `layer`).
 pub(crate) fn check_positive(layer: &str, what: &str, value: i64) -> Result<()> {
     if value < 1 {
-        return Err(GnnError::Config(format!("{layer}: {what} must be at least 1, got {value}")));
+        return Err(GnnError::Config(format!(
+            "{layer}: {what} must be at least 1, got {value}"
+        )));
     }
     Ok(())
 }
@@ -48,7 +50,9 @@ pub(crate) fn check_positive(layer: &str, what: &str, value: i64) -> Result<()> 
 /// Refuses a dropout rate outside `[0, 1)`.
 pub(crate) fn check_dropout(layer: &str, p: f64) -> Result<()> {
     if !(0.0..1.0).contains(&p) {
-        return Err(GnnError::Config(format!("{layer}: dropout must be in [0, 1), got {p}")));
+        return Err(GnnError::Config(format!(
+            "{layer}: dropout must be in [0, 1), got {p}"
+        )));
     }
     Ok(())
 }

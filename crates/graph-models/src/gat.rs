@@ -76,7 +76,12 @@ pub struct GatConv {
 impl GatConv {
     /// A layer from `in_channels` to `out_channels` per head; panics with
     /// [`GatConv::f_new`]'s message on a configuration it refuses.
-    pub fn new<'a, P: Borrow<nn::Path<'a>>>(p: P, in_channels: i64, out_channels: i64, config: GatConfig) -> Self {
+    pub fn new<'a, P: Borrow<nn::Path<'a>>>(
+        p: P,
+        in_channels: i64,
+        out_channels: i64,
+        config: GatConfig,
+    ) -> Self {
         Self::f_new(p, in_channels, out_channels, config).unwrap_or_else(|e| panic!("{e}"))
     }
 

@@ -35,7 +35,12 @@ pub struct GatV2Conv {
 impl GatV2Conv {
     /// A layer from `in_channels` to `out_channels` per head; panics with
     /// [`GatV2Conv::f_new`]'s message on a configuration it refuses.
-    pub fn new<'a, P: Borrow<nn::Path<'a>>>(p: P, in_channels: i64, out_channels: i64, config: GatConfig) -> Self {
+    pub fn new<'a, P: Borrow<nn::Path<'a>>>(
+        p: P,
+        in_channels: i64,
+        out_channels: i64,
+        config: GatConfig,
+    ) -> Self {
         Self::f_new(p, in_channels, out_channels, config).unwrap_or_else(|e| panic!("{e}"))
     }
 

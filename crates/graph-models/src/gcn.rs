@@ -65,7 +65,12 @@ pub struct GcnConv {
 impl GcnConv {
     /// A layer from `in_channels` to `out_channels` features, glorot-initialised;
     /// panics with [`GcnConv::f_new`]'s message on sizes below 1.
-    pub fn new<'a, P: Borrow<nn::Path<'a>>>(p: P, in_channels: i64, out_channels: i64, config: GcnConfig) -> Self {
+    pub fn new<'a, P: Borrow<nn::Path<'a>>>(
+        p: P,
+        in_channels: i64,
+        out_channels: i64,
+        config: GcnConfig,
+    ) -> Self {
         Self::f_new(p, in_channels, out_channels, config).unwrap_or_else(|e| panic!("{e}"))
     }
 

@@ -55,7 +55,12 @@ impl GinConv {
     /// A layer applying `mlp` (built under `p / "nn"`, see [`GinConv::mlp`]) to
     /// `in_channels` inputs; panics with [`GinConv::f_new`]'s message when
     /// `in_channels` is below 1.
-    pub fn new<'a, P: Borrow<nn::Path<'a>>>(p: P, mlp: nn::SequentialT, in_channels: i64, config: GinConfig) -> Self {
+    pub fn new<'a, P: Borrow<nn::Path<'a>>>(
+        p: P,
+        mlp: nn::SequentialT,
+        in_channels: i64,
+        config: GinConfig,
+    ) -> Self {
         Self::f_new(p, mlp, in_channels, config).unwrap_or_else(|e| panic!("{e}"))
     }
 
@@ -83,7 +88,12 @@ impl GinConv {
 
     /// The usual two-layer MLP `Linear, ReLU, Linear`, named as PyG's
     /// `Sequential` (`nn.0`, `nn.2`).
-    pub fn mlp<'a, P: Borrow<nn::Path<'a>>>(p: P, in_channels: i64, hidden: i64, out_channels: i64) -> nn::SequentialT {
+    pub fn mlp<'a, P: Borrow<nn::Path<'a>>>(
+        p: P,
+        in_channels: i64,
+        hidden: i64,
+        out_channels: i64,
+    ) -> nn::SequentialT {
         let p = p.borrow() / "nn";
         nn::seq_t()
             .add(nn::linear(&p / "0", in_channels, hidden, Default::default()))

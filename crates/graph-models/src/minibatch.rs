@@ -31,11 +31,11 @@ use graph_data::dataset::NodeDataset;
 use graph_data::sampler::{Block, MiniBatch, NeighborSampler, PrefetchLoader};
 use tch::{nn, nn::OptimizerConfig, Device, Kind, Tensor};
 
+use crate::arch::Arch;
 use crate::error::{GnnError, Result};
 use crate::gcn::{GcnConfig, GcnConv};
 use crate::graph::Graph;
 use crate::layer::GnnLayer;
-use crate::arch::Arch;
 use crate::sage::{SageConfig, SageConv};
 
 fn data_err(e: graph_data::error::DataError) -> GnnError {

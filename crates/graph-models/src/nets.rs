@@ -80,7 +80,13 @@ pub struct Gcn {
 impl Gcn {
     /// `depth` layers `in -> hidden -> ... -> classes`; the first layer's
     /// parameters sit in group 1 (weight decay).
-    pub fn new<'a, P: Borrow<nn::Path<'a>>>(p: P, in_dim: i64, hidden: i64, classes: i64, depth: usize) -> Self {
+    pub fn new<'a, P: Borrow<nn::Path<'a>>>(
+        p: P,
+        in_dim: i64,
+        hidden: i64,
+        classes: i64,
+        depth: usize,
+    ) -> Self {
         let p = p.borrow();
         let dims: Vec<i64> = std::iter::once(in_dim)
             .chain(std::iter::repeat_n(hidden, depth - 1))
@@ -123,7 +129,13 @@ pub struct ResGcn {
 
 impl ResGcn {
     /// `depth` layers `in -> hidden -> ... -> classes`.
-    pub fn new<'a, P: Borrow<nn::Path<'a>>>(p: P, in_dim: i64, hidden: i64, classes: i64, depth: usize) -> Self {
+    pub fn new<'a, P: Borrow<nn::Path<'a>>>(
+        p: P,
+        in_dim: i64,
+        hidden: i64,
+        classes: i64,
+        depth: usize,
+    ) -> Self {
         let p = p.borrow();
         let dropout = 0.5;
         let first_out = if depth == 1 { classes } else { hidden };
@@ -241,7 +253,13 @@ pub struct Sage {
 
 impl Sage {
     /// `depth` layers `in -> hidden -> ... -> classes`.
-    pub fn new<'a, P: Borrow<nn::Path<'a>>>(p: P, in_dim: i64, hidden: i64, classes: i64, depth: usize) -> Self {
+    pub fn new<'a, P: Borrow<nn::Path<'a>>>(
+        p: P,
+        in_dim: i64,
+        hidden: i64,
+        classes: i64,
+        depth: usize,
+    ) -> Self {
         let p = p.borrow();
         let convs = (0..depth)
             .map(|i| {
@@ -278,7 +296,13 @@ pub struct AppnpNet {
 
 impl AppnpNet {
     /// The network; `depth` scales the propagation steps.
-    pub fn new<'a, P: Borrow<nn::Path<'a>>>(p: P, in_dim: i64, hidden: i64, classes: i64, depth: usize) -> Self {
+    pub fn new<'a, P: Borrow<nn::Path<'a>>>(
+        p: P,
+        in_dim: i64,
+        hidden: i64,
+        classes: i64,
+        depth: usize,
+    ) -> Self {
         let p = p.borrow();
         let lin1 = nn::linear(p.set_group(1) / "lin1", in_dim, hidden, Default::default());
         let lin2 = nn::linear(p / "lin2", hidden, classes, Default::default());
@@ -321,7 +345,13 @@ pub struct Gcn2Net {
 
 impl Gcn2Net {
     /// The network.
-    pub fn new<'a, P: Borrow<nn::Path<'a>>>(p: P, in_dim: i64, hidden: i64, classes: i64, depth: usize) -> Self {
+    pub fn new<'a, P: Borrow<nn::Path<'a>>>(
+        p: P,
+        in_dim: i64,
+        hidden: i64,
+        classes: i64,
+        depth: usize,
+    ) -> Self {
         let p = p.borrow();
         let lins = p.set_group(1) / "lins";
         let lin_in = nn::linear(&lins / 0, in_dim, hidden, Default::default());
@@ -374,7 +404,14 @@ pub struct JkNet {
 
 impl JkNet {
     /// The network with the given combination `mode`.
-    pub fn new<'a, P: Borrow<nn::Path<'a>>>(p: P, in_dim: i64, hidden: i64, classes: i64, depth: usize, mode: JkMode) -> Self {
+    pub fn new<'a, P: Borrow<nn::Path<'a>>>(
+        p: P,
+        in_dim: i64,
+        hidden: i64,
+        classes: i64,
+        depth: usize,
+        mode: JkMode,
+    ) -> Self {
         let p = p.borrow();
         let convs = (0..depth)
             .map(|i| {

@@ -110,7 +110,9 @@ pub fn node_classification(config: &NodeConfig) -> Result<NodeSummary, TrainErro
     let layers = config.layers.unwrap_or(config.arch.default_layers());
     let mut runs: Vec<NodeRun> = Vec::new();
     for seed in 0..seeds {
-        let options = config.checkpointing.options(hyper.epochs, config.clip, seed, seeds);
+        let options = config
+            .checkpointing
+            .options(hyper.epochs, config.clip, seed, seeds);
         runs.push(train_node_with(
             config.arch,
             &data,

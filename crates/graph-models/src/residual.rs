@@ -32,7 +32,9 @@ impl<L: GnnLayer> GnnLayer for Residual<L> {
         let h = self.layer.f_forward_t(x, graph, train)?;
         if h.size() != x.size() {
             let expected = format!("{:?} (the shape of x)", x.size());
-            return Err(InputError::shape("Residual", "the wrapped layer's output", expected, h.size()).into());
+            return Err(
+                InputError::shape("Residual", "the wrapped layer's output", expected, h.size()).into(),
+            );
         }
         Ok(x + h)
     }
@@ -66,7 +68,12 @@ impl<L: GnnLayer> ResPlus<L> {
 
     /// [`ResPlus::new`], or [`GnnError::Config`](crate::GnnError::Config) for
     /// `channels` below 1 or a dropout outside `[0, 1)`.
-    pub fn f_new<'a, P: Borrow<nn::Path<'a>>>(p: P, channels: i64, layer: L, config: ResPlusConfig) -> Result<Self> {
+    pub fn f_new<'a, P: Borrow<nn::Path<'a>>>(
+        p: P,
+        channels: i64,
+        layer: L,
+        config: ResPlusConfig,
+    ) -> Result<Self> {
         check_positive("ResPlus", "channels", channels)?;
         check_dropout("ResPlus", config.dropout)?;
         let norm = nn::layer_norm(p.borrow() / "norm", vec![channels], Default::default());
@@ -90,7 +97,9 @@ impl<L: GnnLayer> GnnLayer for ResPlus<L> {
         let out = self.layer.f_forward_t(&h, graph, train)?;
         if out.size() != x.size() {
             let expected = format!("{:?} (the shape of x)", x.size());
-            return Err(InputError::shape("ResPlus", "the wrapped layer's output", expected, out.size()).into());
+            return Err(
+                InputError::shape("ResPlus", "the wrapped layer's output", expected, out.size()).into(),
+            );
         }
         Ok(x + out)
     }

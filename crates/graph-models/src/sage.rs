@@ -61,7 +61,12 @@ pub struct SageConv {
 impl SageConv {
     /// A layer from `in_channels` to `out_channels`; panics with
     /// [`SageConv::f_new`]'s message on sizes below 1.
-    pub fn new<'a, P: Borrow<nn::Path<'a>>>(p: P, in_channels: i64, out_channels: i64, config: SageConfig) -> Self {
+    pub fn new<'a, P: Borrow<nn::Path<'a>>>(
+        p: P,
+        in_channels: i64,
+        out_channels: i64,
+        config: SageConfig,
+    ) -> Self {
         Self::f_new(p, in_channels, out_channels, config).unwrap_or_else(|e| panic!("{e}"))
     }
 

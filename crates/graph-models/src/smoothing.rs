@@ -5,8 +5,8 @@
 
 use tch::{Kind, Tensor};
 
-use crate::graph::Graph;
 use crate::arch::Arch;
+use crate::graph::Graph;
 use crate::node_model::NodeModel;
 use crate::train::{f_fit_node, NodeData};
 

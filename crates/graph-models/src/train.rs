@@ -8,10 +8,10 @@ use serde_json::json;
 use tch::{nn, Device, Kind, Tensor};
 use train_utils::{Adam, RunIdentity, TrainError, Trainer};
 
+use crate::arch::{Arch, Hyperparams, Select};
 use crate::error::Result;
 use crate::features::NodeFeatures;
 use crate::graph::Graph;
-use crate::arch::{Arch, Hyperparams, Select};
 use crate::node_model::NodeModel;
 
 pub use train_utils::TrainOptions;

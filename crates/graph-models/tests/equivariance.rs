@@ -46,7 +46,12 @@ fn layers(p: &nn::Path) -> Vec<(&'static str, Box<dyn GnnLayer>)> {
         ),
         (
             "sage_softmax",
-            Box::new(SageConv::new(p / "ss", F, 3, sage(Aggr::Softmax { t: 1.0 }, false))),
+            Box::new(SageConv::new(
+                p / "ss",
+                F,
+                3,
+                sage(Aggr::Softmax { t: 1.0 }, false),
+            )),
         ),
         (
             "gin",
@@ -170,7 +175,8 @@ fn jumping_knowledge_modes_combine_layers_row_by_row() {
         .f_forward(&xs)
         .unwrap_err();
     assert!(
-        err.to_string().contains("expects 2 layer outputs (it was built for them), got 3"),
+        err.to_string()
+            .contains("expects 2 layer outputs (it was built for them), got 3"),
         "{err}"
     );
 }

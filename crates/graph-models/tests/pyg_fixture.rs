@@ -132,10 +132,26 @@ fn layers_reproduce_pyg_outputs() {
         Box::new(SageConv::new(p, 5, 4, SageConfig::default()))
     });
     run(&f, "sage_max", false, |p| {
-        Box::new(SageConv::new(p, 5, 4, SageConfig { aggr: Aggr::Max, ..Default::default() }))
+        Box::new(SageConv::new(
+            p,
+            5,
+            4,
+            SageConfig {
+                aggr: Aggr::Max,
+                ..Default::default()
+            },
+        ))
     });
     run(&f, "gin", false, |p| {
-        Box::new(GinConv::new(p, GinConv::mlp(p, 5, 8, 4), 5, GinConfig { eps: 0.0, train_eps: true }))
+        Box::new(GinConv::new(
+            p,
+            GinConv::mlp(p, 5, 8, 4),
+            5,
+            GinConfig {
+                eps: 0.0,
+                train_eps: true,
+            },
+        ))
     });
     run(&f, "cheb", false, |p| {
         Box::new(ChebConv::new(p, 5, 4, 3, ChebConfig::default()))
@@ -154,14 +170,23 @@ fn layers_reproduce_pyg_outputs() {
             },
         ))
     });
-    run(&f, "appnp", false, |_| Box::new(Appnp::new(AppnpConfig { k: 3, alpha: 0.1 })));
+    run(&f, "appnp", false, |_| {
+        Box::new(Appnp::new(AppnpConfig { k: 3, alpha: 0.1 }))
+    });
 }
 
 #[test]
 fn gcn2_reproduces_pyg() {
     let f = Fixture::load();
     let vs = nn::VarStore::new(Device::Cpu);
-    let conv = Gcn2Conv::new(vs.root() / "gcn2", 5, Gcn2Config { layer: 2, ..Default::default() });
+    let conv = Gcn2Conv::new(
+        vs.root() / "gcn2",
+        5,
+        Gcn2Config {
+            layer: 2,
+            ..Default::default()
+        },
+    );
     f.load_into(&vs, "gcn2");
     let graph = Graph::new(f.get("edge_index"), 10).unwrap();
     f.check("gcn2", &conv.forward(f.get("x"), f.get("x0"), &graph));

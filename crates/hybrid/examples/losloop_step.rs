@@ -4,7 +4,7 @@
 //! `cargo run --release -p hybrid --example losloop_step -- tgcn dcrnn`
 
 use graph_data::fetch::Fetcher;
-use hybrid::{Forecaster, Supports, ModelConfig, ModelKind};
+use hybrid::{Forecaster, ModelConfig, ModelKind, Supports};
 use std::time::Instant;
 use tch::nn::OptimizerConfig;
 use tch::{nn, Device, Kind, Tensor};

@@ -7,11 +7,11 @@
 
 use graph_data::csr::Csr;
 use graph_data::generate;
-use train_utils::memory::{keep_freed_memory, peak_rss_mib};
-use hybrid::{Forecaster, Supports, ModelConfig, ModelKind};
+use hybrid::{Forecaster, ModelConfig, ModelKind, Supports};
 use std::time::Instant;
 use tch::nn::OptimizerConfig;
 use tch::{nn, Device, Kind, Tensor};
+use train_utils::memory::{keep_freed_memory, peak_rss_mib};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let arg = |i: usize, default: usize| {

@@ -11,7 +11,7 @@
 //! as `conv2d` with `(1, kt)` kernels over `(B, C, N, T)`.
 
 use crate::error::{HybridError, InputError, Result};
-use crate::graph::{check_sequence, Supports, GraphOp};
+use crate::graph::{check_sequence, GraphOp, Supports};
 use crate::recurrent::Encoder;
 use std::borrow::Borrow;
 use tch::{nn, Kind, Tensor};
@@ -222,7 +222,10 @@ impl Encoder for Stgcn {
             graph,
         )?;
         if t != self.periods {
-            let expected = format!("[B, T={}, N={}, F={}]", self.periods, self.nodes, self.in_features);
+            let expected = format!(
+                "[B, T={}, N={}, F={}]",
+                self.periods, self.nodes, self.in_features
+            );
             return Err(InputError::shape("Stgcn", "x", expected, x.size()).into());
         }
         let train = training();

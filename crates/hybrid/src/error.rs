@@ -1,8 +1,8 @@
 //! Errors of the hybrid models: wrong shapes and graphs are refused before
 //! libtorch sees them.
 
-pub use train_utils::{InputError, Mismatch};
 use train_utils::TrainError;
+pub use train_utils::{InputError, Mismatch};
 
 /// What can go wrong when calling a hybrid model.
 #[derive(Debug, thiserror::Error)]

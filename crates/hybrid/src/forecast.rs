@@ -3,7 +3,7 @@
 
 use crate::conv::{GraphWaveNet, Stgcn};
 use crate::error::{HybridError, Result};
-use crate::graph::{Supports, SupportKind};
+use crate::graph::{SupportKind, Supports};
 use crate::recurrent::{A3tgcn, Encoder, GConvLstm, GraphGru};
 use crate::seq2seq::{DcrnnSeq2Seq, TeacherForcing};
 use std::borrow::Borrow;

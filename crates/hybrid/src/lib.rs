@@ -53,7 +53,7 @@ pub use error::{HybridError, InputError, Mismatch, Result};
 pub use forecast::{Forecaster, Head, ModelConfig, ModelKind};
 pub use graph::{propagate, GraphOp, SupportKind, Supports};
 pub use metrics::{metrics, metrics_per_horizon, Mask, Metrics};
+pub use recipe::{forecast, Dataset, ForecastConfig, ForecastSummary};
 pub use recurrent::{A3tgcn, Encoder, GConvLstm, GraphGru};
 pub use seq2seq::{DcrnnSeq2Seq, TeacherForcing};
-pub use recipe::{forecast, Dataset, ForecastConfig, ForecastSummary};
 pub use train::{fit_forecaster, persistence, predict, EpochLog, FitConfig, Fitted, Loss, Samples};

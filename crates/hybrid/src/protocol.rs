@@ -5,7 +5,7 @@
 
 use crate::error::{HybridError, InputError, Result};
 use crate::forecast::{Forecaster, ModelKind};
-use crate::graph::{Supports, SupportKind};
+use crate::graph::{SupportKind, Supports};
 use crate::metrics::{metrics, metrics_per_horizon, Mask, Metrics};
 use crate::train::{persistence, predict, FitConfig, Loss, Samples};
 use graph_data::csr::Csr;

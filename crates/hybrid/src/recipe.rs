@@ -181,15 +181,53 @@ impl ForecastConfig {
                 Head::ReluLinear,
                 Scaling::Max,
             ),
-            Dataset::LosLoop => (60, 0.01, Some(32), 10, 64, 2, 12, 3, 0.1, Head::Linear, Scaling::ZScore),
-            Dataset::FluBybw => (60, 0.01, Some(32), 20, 32, 2, 8, 1, 0.1, Head::ReluLinear, Scaling::ZScore),
-            Dataset::EnglandCovid => (150, 0.001, Some(8), 0, 32, 2, 8, 1, 0.1, Head::ReluLinear, Scaling::Max),
+            Dataset::LosLoop => (
+                60,
+                0.01,
+                Some(32),
+                10,
+                64,
+                2,
+                12,
+                3,
+                0.1,
+                Head::Linear,
+                Scaling::ZScore,
+            ),
+            Dataset::FluBybw => (
+                60,
+                0.01,
+                Some(32),
+                20,
+                32,
+                2,
+                8,
+                1,
+                0.1,
+                Head::ReluLinear,
+                Scaling::ZScore,
+            ),
+            Dataset::EnglandCovid => (
+                150,
+                0.001,
+                Some(8),
+                0,
+                32,
+                2,
+                8,
+                1,
+                0.1,
+                Head::ReluLinear,
+                Scaling::Max,
+            ),
         };
         // Graph WaveNet's paper uses 32 residual channels; the convolutional
         // models' papers use Ks = 3 (diffusion order 2).
-        let hidden = self
-            .hidden
-            .unwrap_or(if self.model == ModelKind::GraphWaveNet { 32 } else { hidden });
+        let hidden = self.hidden.unwrap_or(if self.model == ModelKind::GraphWaveNet {
+            32
+        } else {
+            hidden
+        });
         let k = self.k.unwrap_or(if convolutional { 3 } else { k });
         let val_fraction = self.val_fraction.unwrap_or(val);
         if !(0.0..0.9).contains(&val_fraction) {
@@ -274,7 +312,9 @@ pub fn prepare(config: &ForecastConfig, settings: &Settings) -> Result<Prepared,
         }
         Dataset::EnglandCovid => {
             let Signal::Dynamic(signal) = graph_data::pgt::load("england-covid", &fetcher)? else {
-                return Err(TrainError::Config("england_covid should have a graph per day".into()));
+                return Err(TrainError::Config(
+                    "england_covid should have a graph per day".into(),
+                ));
             };
             protocol::england_covid(&signal, kind, s.t_in, s.val_fraction)?
         }
@@ -339,7 +379,15 @@ pub fn train_seed(
     train_utils::determinism::seed_everything(seed);
     let vs = nn::VarStore::new(device);
     let forecaster = Forecaster::f_new(vs.root(), model)?;
-    let fitted = fit_forecaster(&forecaster, &vs, data, fit, identity(data, model, fit, seed), options, verbose)?;
+    let fitted = fit_forecaster(
+        &forecaster,
+        &vs,
+        data,
+        fit,
+        identity(data, model, fit, seed),
+        options,
+        verbose,
+    )?;
     let graph = data.graph.to_device(device);
     let evaluation = protocol::evaluate(&forecaster, &graph, data, device)?;
     Ok(SeedRun {

@@ -8,7 +8,7 @@
 //! snapshot loop a handful of libtorch calls.
 
 use crate::error::{check_shape, HybridError, InputError, Result};
-use crate::graph::{check_sequence, Supports, GraphOp};
+use crate::graph::{check_sequence, GraphOp, Supports};
 use std::borrow::Borrow;
 use tch::{nn, Kind, Tensor};
 
@@ -106,12 +106,7 @@ impl GraphGru {
     /// DCRNN's encoder cell: bidirectional diffusion convolution with `K`
     /// terms per direction; give it `[P_forward, P_backward]` as supports.
     /// Panics with [`Self::f_dcrnn`]'s message on a configuration it refuses.
-    pub fn dcrnn<'a, P: Borrow<nn::Path<'a>>>(
-        path: P,
-        in_features: i64,
-        hidden: i64,
-        k: i64,
-    ) -> Self {
+    pub fn dcrnn<'a, P: Borrow<nn::Path<'a>>>(path: P, in_features: i64, hidden: i64, k: i64) -> Self {
         Self::f_dcrnn(path, in_features, hidden, k).unwrap_or_else(|e| panic!("{e}"))
     }
 
@@ -128,12 +123,7 @@ impl GraphGru {
     /// GConvGRU (Seo et al. 2018): Chebyshev convolutions of order `K`; give
     /// it the scaled Laplacian as its one support.
     /// Panics with [`Self::f_gconv_gru`]'s message on a configuration it refuses.
-    pub fn gconv_gru<'a, P: Borrow<nn::Path<'a>>>(
-        path: P,
-        in_features: i64,
-        hidden: i64,
-        k: i64,
-    ) -> Self {
+    pub fn gconv_gru<'a, P: Borrow<nn::Path<'a>>>(path: P, in_features: i64, hidden: i64, k: i64) -> Self {
         Self::f_gconv_gru(path, in_features, hidden, k).unwrap_or_else(|e| panic!("{e}"))
     }
 
@@ -264,7 +254,12 @@ impl GConvLstm {
     }
 
     /// [`Self::new`], or the typed error for a configuration it refuses.
-    pub fn f_new<'a, P: Borrow<nn::Path<'a>>>(path: P, in_features: i64, hidden: i64, k: i64) -> Result<Self> {
+    pub fn f_new<'a, P: Borrow<nn::Path<'a>>>(
+        path: P,
+        in_features: i64,
+        hidden: i64,
+        k: i64,
+    ) -> Result<Self> {
         let op = GraphOp::Chebyshev { k };
         op.check_k()?;
         if in_features < 1 || hidden < 1 {
@@ -360,12 +355,7 @@ pub struct A3tgcn {
 impl A3tgcn {
     /// An A3T-GCN over sequences of exactly `periods` steps.
     /// Panics with [`Self::f_new`]'s message on a configuration it refuses.
-    pub fn new<'a, P: Borrow<nn::Path<'a>>>(
-        path: P,
-        in_features: i64,
-        hidden: i64,
-        periods: i64,
-    ) -> Self {
+    pub fn new<'a, P: Borrow<nn::Path<'a>>>(path: P, in_features: i64, hidden: i64, periods: i64) -> Self {
         Self::f_new(path, in_features, hidden, periods).unwrap_or_else(|e| panic!("{e}"))
     }
 

@@ -167,7 +167,10 @@ pub fn fit_forecaster(
     let mut trainer = Trainer::new(vs, adam, identity, options);
     let n = train.len();
     if n == 0 {
-        return Err(TrainError::Config(format!("{} has no training samples", data.dataset)));
+        return Err(TrainError::Config(format!(
+            "{} has no training samples",
+            data.dataset
+        )));
     }
     let batch = fit.batch_size.unwrap_or(n).clamp(1, n);
     let params: Vec<Tensor> = vs.trainable_variables();
@@ -187,7 +190,8 @@ pub fn fit_forecaster(
             let loss = match &sample_graphs {
                 None => {
                     let (x, y) = (train.x.index_select(0, &idx), train.y.index_select(0, &idx));
-                    fit.loss.of(&model.f_forward_train(&x, &graph, &y, batches_seen)?, &y)?
+                    fit.loss
+                        .of(&model.f_forward_train(&x, &graph, &y, batches_seen)?, &y)?
                 }
                 Some(graphs) => {
                     // Each sample has its own graphs: the batch's mean loss, sample by sample.
@@ -218,12 +222,16 @@ pub fn fit_forecaster(
             if improved {
                 let copy = tch::no_grad(|| params.iter().map(|p| p.detach().copy()).collect());
                 best = Some((rmse, epoch.index() + 1, copy));
-            } else if fit.patience > 0 && epoch.index() + 1 >= best.as_ref().map_or(0, |b| b.1) + fit.patience {
+            } else if fit.patience > 0 && epoch.index() + 1 >= best.as_ref().map_or(0, |b| b.1) + fit.patience
+            {
                 epoch.stop();
             }
         }
         if verbose {
-            let val = log.val_rmse.map(|v| format!(", validation RMSE {v:.4}")).unwrap_or_default();
+            let val = log
+                .val_rmse
+                .map(|v| format!(", validation RMSE {v:.4}"))
+                .unwrap_or_default();
             eprintln!("epoch {}: train loss {train_loss:.6}{val}", epoch.index() + 1);
         }
         history.push(log);
@@ -272,4 +280,3 @@ pub fn persistence(x: &Tensor, horizon: i64) -> Tensor {
         .unsqueeze(-1)
         .repeat([1, 1, horizon])
 }
-

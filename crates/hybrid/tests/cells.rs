@@ -1,6 +1,6 @@
 //! Shapes, typed errors, dynamic graphs and the diffusion operator of the cells.
 
-use hybrid::{A3tgcn, Encoder, GConvLstm, Supports, GraphGru, GraphOp, HybridError};
+use hybrid::{A3tgcn, Encoder, GConvLstm, GraphGru, GraphOp, HybridError, Supports};
 use tch::{nn, Device, Kind, Tensor};
 
 const OPTS: (Kind, Device) = (Kind::Float, Device::Cpu);
@@ -39,7 +39,9 @@ fn every_cell_maps_b_t_n_f_to_the_documented_shapes() {
     let a = adjacency(n);
     let x = Tensor::randn([2, 5, n, 3], OPTS);
     let dc = GraphGru::dcrnn(vs.root() / "dc", 3, 4, 3);
-    let (all, last) = dc.f_forward(&x, &Supports::Static(transitions(&a)), None).unwrap();
+    let (all, last) = dc
+        .f_forward(&x, &Supports::Static(transitions(&a)), None)
+        .unwrap();
     assert_eq!((all.size(), last.size()), (vec![2, 5, n, 4], vec![2, n, 4]));
     assert!(close(&all.select(1, 4), &last, 1e-7));
 

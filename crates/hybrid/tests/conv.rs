@@ -1,7 +1,7 @@
 //! Shapes, causality and typed errors of the convolutional models (STGCN,
 //! Graph WaveNet).
 
-use hybrid::{Encoder, Supports, GraphWaveNet, HybridError, Stgcn};
+use hybrid::{Encoder, GraphWaveNet, HybridError, Stgcn, Supports};
 use tch::{nn, Device, Kind, Tensor};
 
 const OPTS: (Kind, Device) = (Kind::Float, Device::Cpu);

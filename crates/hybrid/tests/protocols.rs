@@ -6,7 +6,7 @@ use graph_data::csr::Csr;
 use graph_data::fetch::Fetcher;
 use graph_data::pgt::{self, Signal};
 use hybrid::protocol::{self, historical_average, Part, Scaling};
-use hybrid::{metrics, persistence, Supports, Mask, ModelKind};
+use hybrid::{metrics, persistence, Mask, ModelKind, Supports};
 use tch::{Kind, Tensor};
 
 fn los_loop() -> graph_data::temporal::StaticGraphSignal {

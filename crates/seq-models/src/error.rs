@@ -1,7 +1,7 @@
 //! The typed error of every fallible entry point of this crate.
 
-pub use train_utils::{InputError, Mismatch};
 use train_utils::TrainError;
+pub use train_utils::{InputError, Mismatch};
 
 /// What went wrong, said before libtorch is called where the input is at fault.
 #[derive(Debug, thiserror::Error)]

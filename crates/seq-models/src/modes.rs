@@ -14,7 +14,8 @@ use tch::{nn, nn::Module, Kind, Tensor};
 
 use crate::error::{Mismatch, Result, SeqError};
 use crate::recurrent::{
-    check_lengths, check_tensor, input_error, shape_error, CellKind, Recurrent, RecurrentCell, RecurrentConfig, RnnState,
+    check_lengths, check_tensor, input_error, shape_error, CellKind, Recurrent, RecurrentCell,
+    RecurrentConfig, RnnState,
 };
 
 /// The last layer's final state, both directions concatenated: `[batch, directions * hidden]`.
@@ -226,7 +227,8 @@ impl ManyToOne {
 
     /// [`ManyToOne::f_forward`], panicking with its message on bad input.
     pub fn forward(&self, x: &Tensor, lengths: Option<&[i64]>, train: bool) -> Tensor {
-        self.f_forward(x, lengths, train).unwrap_or_else(|e| panic!("{e}"))
+        self.f_forward(x, lengths, train)
+            .unwrap_or_else(|e| panic!("{e}"))
     }
 }
 
@@ -428,14 +430,21 @@ impl Seq2Seq {
     }
 
     /// [`Seq2Seq::f_forward`], panicking with its message on bad input.
-    pub fn forward(&self, src: &Tensor, lengths: Option<&[i64]>, tgt: &Tensor, teacher_forcing: f64) -> Tensor {
+    pub fn forward(
+        &self,
+        src: &Tensor,
+        lengths: Option<&[i64]>,
+        tgt: &Tensor,
+        teacher_forcing: f64,
+    ) -> Tensor {
         self.f_forward(src, lengths, tgt, teacher_forcing)
             .unwrap_or_else(|e| panic!("{e}"))
     }
 
     /// [`Seq2Seq::f_greedy`], panicking with its message on bad input.
     pub fn greedy(&self, src: &Tensor, lengths: Option<&[i64]>, steps: i64) -> Tensor {
-        self.f_greedy(src, lengths, steps).unwrap_or_else(|e| panic!("{e}"))
+        self.f_greedy(src, lengths, steps)
+            .unwrap_or_else(|e| panic!("{e}"))
     }
 
     /// Greedy decoding of `steps >= 1` tokens, `[batch, steps]`.
@@ -454,7 +463,9 @@ impl Seq2Seq {
 /// Refuses an output (or vocabulary) size below 1.
 fn check_outputs(layer: &str, n: i64) -> Result<()> {
     if n < 1 {
-        return Err(SeqError::Config(format!("{layer}: sizes must be at least 1, got {n}")));
+        return Err(SeqError::Config(format!(
+            "{layer}: sizes must be at least 1, got {n}"
+        )));
     }
     Ok(())
 }

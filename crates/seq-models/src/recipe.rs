@@ -399,7 +399,14 @@ fn moby_dick(setup: &Setup, budget: f64) -> Result<SeqRun, TrainError> {
     let train_t = Tensor::from_slice(train).to_device(device);
     train_utils::determinism::seed_everything(setup.seed);
     let vs = nn::VarStore::new(device);
-    let model = ManyToMany::f_new(vs.root(), setup.config.cell, v, 256, v, RecurrentConfig::default())?;
+    let model = ManyToMany::f_new(
+        vs.root(),
+        setup.config.cell,
+        v,
+        256,
+        v,
+        RecurrentConfig::default(),
+    )?;
     let (b, t) = (32i64, 100i64);
     let task = json!({"hidden": 256, "batch": b, "bptt": t, "steps_per_epoch": MOBY_STEPS});
     let checksum = train_utils::data_checksum(&[&train_t]);
@@ -532,4 +539,126 @@ fn sunspots(setup: &Setup) -> Result<SeqRun, TrainError> {
         train_steps: report.losses.len(),
         sample: None,
     })
+}
+
+/// What [`adding_curve`] trains: a many-to-one model on the adding problem
+/// with fresh batches, tested on fixed sequences every `eval_every` steps.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct AddingCurveConfig {
+    /// The recurrence.
+    pub cell: CellKind,
+    /// Steps per sequence.
+    pub length: i64,
+    /// Optimiser steps.
+    pub steps: usize,
+    /// Test every this many steps (and after the last).
+    pub eval_every: usize,
+    /// Sequences per training batch.
+    pub batch: i64,
+    /// Fixed test sequences.
+    pub test: i64,
+    /// Hidden units.
+    pub hidden: i64,
+    /// Adam's learning rate (PyTorch's Adam; gradient norm clipped at 1).
+    pub lr: f64,
+    /// Seed of the model and the batches (the test set is drawn from seed 1234).
+    pub seed: u64,
+    /// Where to train.
+    pub device: Device,
+}
+
+impl Default for AddingCurveConfig {
+    /// An LSTM at T = 100: 4000 steps of batches of 64, hidden 64, Adam 2e-3,
+    /// tested on 2000 sequences every 100 steps.
+    fn default() -> Self {
+        AddingCurveConfig {
+            cell: CellKind::Lstm,
+            length: 100,
+            steps: 4000,
+            eval_every: 100,
+            batch: 64,
+            test: 2000,
+            hidden: 64,
+            lr: 2e-3,
+            seed: 0,
+            device: Device::cuda_if_available(),
+        }
+    }
+}
+
+/// The learning curve of [`AddingCurveConfig`]: `(step, test MSE)` points,
+/// the first at step 0 (predicting the mean gives the variance 1/6).
+pub fn adding_curve(c: &AddingCurveConfig) -> Result<Vec<(f64, f64)>, TrainError> {
+    use tch::nn::OptimizerConfig;
+    tch::manual_seed(1234);
+    let test = adding_batch(c.test, c.length, c.device);
+    tch::manual_seed(c.seed as i64);
+    let vs = nn::VarStore::new(c.device);
+    let model = ManyToOne::f_new(vs.root(), c.cell, 2, c.hidden, 1, RecurrentConfig::default())?;
+    let mut opt = nn::Adam::default().build(&vs, c.lr)?;
+    let evaluate = |model: &ManyToOne| -> Result<f64, TrainError> {
+        let mse = tch::no_grad(|| {
+            model
+                .f_forward(&test.0, None, false)
+                .map(|p| p.mse_loss(&test.1, tch::Reduction::Mean))
+        })?;
+        Ok(mse.double_value(&[]))
+    };
+    let mut points = vec![(0.0, evaluate(&model)?)];
+    for step in 1..=c.steps {
+        let (x, y) = adding_batch(c.batch, c.length, c.device);
+        let loss = model
+            .f_forward(&x, None, true)?
+            .mse_loss(&y, tch::Reduction::Mean);
+        opt.zero_grad();
+        loss.backward();
+        crate::diagnostics::clip_grad_norm(&vs, 1.0);
+        opt.step();
+        if step % c.eval_every == 0 || step == c.steps {
+            points.push((step as f64, evaluate(&model)?));
+        }
+    }
+    Ok(points)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn adding_batches_mark_one_value_in_each_half_and_sum_them() {
+        tch::manual_seed(0);
+        let (x, y) = adding_batch(16, 10, Device::Cpu);
+        assert_eq!(x.size(), [16, 10, 2]);
+        assert_eq!(y.size(), [16, 1]);
+        let marks = x.select(2, 1);
+        let first = marks.narrow(1, 0, 5).sum_dim_intlist(1, false, Kind::Float);
+        let second = marks.narrow(1, 5, 5).sum_dim_intlist(1, false, Kind::Float);
+        assert_eq!(first.min().double_value(&[]), 1.0);
+        assert_eq!(first.max().double_value(&[]), 1.0);
+        assert_eq!(second.min().double_value(&[]), 1.0);
+        assert_eq!(second.max().double_value(&[]), 1.0);
+        let sum = (x.select(2, 0) * &marks).sum_dim_intlist(1, true, Kind::Float);
+        assert!((sum - &y).abs().max().double_value(&[]) < 1e-6);
+    }
+
+    #[test]
+    fn adding_curves_start_at_step_zero_and_end_at_the_last_step() {
+        let c = AddingCurveConfig {
+            cell: CellKind::Gru,
+            length: 6,
+            steps: 5,
+            eval_every: 2,
+            batch: 4,
+            test: 8,
+            hidden: 4,
+            lr: 1e-2,
+            seed: 0,
+            device: Device::Cpu,
+        };
+        let points = adding_curve(&c).unwrap();
+        let steps: Vec<f64> = points.iter().map(|p| p.0).collect();
+        assert_eq!(steps, [0.0, 2.0, 4.0, 5.0]);
+        assert!(points.iter().all(|p| p.1.is_finite()));
+    }
 }

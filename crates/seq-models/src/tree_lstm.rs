@@ -102,7 +102,12 @@ impl TreeLstm {
 
     /// [`TreeLstm::new`], or [`SeqError::Config`] for sizes below 1 or an
     /// N-ary cell with `N = 0`.
-    pub fn f_new<'a, P: Borrow<nn::Path<'a>>>(p: P, cell: TreeCell, input: i64, hidden: i64) -> Result<TreeLstm> {
+    pub fn f_new<'a, P: Borrow<nn::Path<'a>>>(
+        p: P,
+        cell: TreeCell,
+        input: i64,
+        hidden: i64,
+    ) -> Result<TreeLstm> {
         let p = p.borrow();
         if input < 1 || hidden < 1 || cell == TreeCell::NAry(0) {
             return Err(SeqError::Config(format!(

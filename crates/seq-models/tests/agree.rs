@@ -3,7 +3,8 @@
 
 use proptest::prelude::*;
 use seq_models::{
-    CellKind, Implementation, InputError, Mismatch, Recurrent, RecurrentCell, RecurrentConfig, RnnState, SeqError,
+    CellKind, Implementation, InputError, Mismatch, Recurrent, RecurrentCell, RecurrentConfig, RnnState,
+    SeqError,
 };
 use tch::{nn, Device, Kind, Tensor};
 
@@ -224,7 +225,10 @@ fn bad_input_is_a_typed_error_not_an_abort() {
             h: Tensor::zeros([1, 3, 4], f),
             c: Some(Tensor::zeros([1, 3, 4], f)),
         };
-        assert_eq!(shape(err(&x, Some(&bad), None)), Some(("state h".to_string(), vec![1, 3, 4])));
+        assert_eq!(
+            shape(err(&x, Some(&bad), None)),
+            Some(("state h".to_string(), vec![1, 3, 4]))
+        );
         let no_c = RnnState {
             h: Tensor::zeros([1, 2, 4], f),
             c: None,

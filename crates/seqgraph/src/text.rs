@@ -286,7 +286,8 @@ impl TextConfig {
     /// The loop's options for seed `seed`: epochs, checkpoints (one file per
     /// seed), resume, clipping at norm 5, Ctrl-C handling when checkpointing.
     pub fn options(&self, seed: u64) -> TrainOptions {
-        self.checkpointing.options(self.epochs, Some(5.0), seed, self.seeds)
+        self.checkpointing
+            .options(self.epochs, Some(5.0), seed, self.seeds)
     }
 }
 
@@ -392,7 +393,13 @@ pub fn train_text(config: &TextConfig) -> Result<TextSummary, TrainError> {
         TextTask::SstBinary | TextTask::SstFine => {
             let sst = ptb::load_sst(&fetcher)?;
             let phrases = a.supervise == Supervise::All && a.view == View::Sequence;
-            let data = SstData::new(&sst, a.task == TextTask::SstBinary, a.limit, a.eval_limit, phrases);
+            let data = SstData::new(
+                &sst,
+                a.task == TextTask::SstBinary,
+                a.limit,
+                a.eval_limit,
+                phrases,
+            );
             let runs = (0..a.seeds)
                 .map(|seed| train_sst(a, &data, seed, a.options(seed)))
                 .collect::<Result<Vec<_>, _>>()?;
@@ -410,7 +417,8 @@ pub fn train_text(config: &TextConfig) -> Result<TextSummary, TrainError> {
             summary.values = (0..a.seeds)
                 .map(|seed| train_upos(a, &ewt, seed, a.options(seed)))
                 .collect::<Result<Vec<_>, _>>()?;
-            summary.metric = "UPOS token accuracy (trained on dev, tested on test: non-standard split)".into();
+            summary.metric =
+                "UPOS token accuracy (trained on dev, tested on test: non-standard split)".into();
         }
     }
     (summary.value, summary.std) = train_utils::stats::mean_std(&summary.values);
@@ -624,7 +632,13 @@ struct SentenceModel {
 }
 
 impl SentenceModel {
-    fn new(p: &nn::Path, a: &TextConfig, model: TextModel, vocab: i64, classes: i64) -> Result<SentenceModel, TrainError> {
+    fn new(
+        p: &nn::Path,
+        a: &TextConfig,
+        model: TextModel,
+        vocab: i64,
+        classes: i64,
+    ) -> Result<SentenceModel, TrainError> {
         let (e, h) = (a.embed, a.hidden);
         let embed = nn::embedding(p / "embed", vocab, e, Default::default());
         let (encoder, out) = match model {
@@ -639,8 +653,14 @@ impl SentenceModel {
                     if bi { 2 * h } else { h },
                 )
             }
-            TextModel::ChildSum => (Encoder::Tree(TreeLstm::f_new(p / "tree", TreeCell::ChildSum, e, h)?), h),
-            TextModel::NAry => (Encoder::Tree(TreeLstm::f_new(p / "tree", TreeCell::NAry(2), e, h)?), h),
+            TextModel::ChildSum => (
+                Encoder::Tree(TreeLstm::f_new(p / "tree", TreeCell::ChildSum, e, h)?),
+                h,
+            ),
+            TextModel::NAry => (
+                Encoder::Tree(TreeLstm::f_new(p / "tree", TreeCell::NAry(2), e, h)?),
+                h,
+            ),
             TextModel::Gcn | TextModel::Gat => {
                 let mut layers: Vec<Box<dyn GnnLayer>> = Vec::new();
                 for (l, d_in) in [e, h].into_iter().enumerate() {
@@ -659,7 +679,9 @@ impl SentenceModel {
                 let readout = match a.readout {
                     ReadoutKind::Root => Readout::Root,
                     ReadoutKind::Mean => Readout::Mean,
-                    ReadoutKind::Attention => Readout::Attention(nn::linear(p / "attention", h, 1, Default::default())),
+                    ReadoutKind::Attention => {
+                        Readout::Attention(nn::linear(p / "attention", h, 1, Default::default()))
+                    }
                 };
                 (Encoder::Graph { layers, readout }, h)
             }
@@ -859,7 +881,12 @@ fn identity(a: &TextConfig, model: TextModel, data: &SstData, seed: u64) -> RunI
 /// the epoch with the best dev root accuracy. The selection (best dev, test
 /// there, epoch) is a non-trained variable of the model, so checkpoints carry
 /// it across a resume.
-pub fn train_sst(a: &TextConfig, data: &SstData, seed: u64, options: TrainOptions) -> Result<SstRun, TrainError> {
+pub fn train_sst(
+    a: &TextConfig,
+    data: &SstData,
+    seed: u64,
+    options: TrainOptions,
+) -> Result<SstRun, TrainError> {
     let all_nodes = a.supervise == Supervise::All;
     let model_name = a.model();
     train_utils::determinism::seed_everything(seed);
@@ -922,7 +949,13 @@ struct Tagger {
 
 /// What a UPOS checkpoint must match: model, sizes, training settings (not the
 /// epoch count), the training sentences as the model sees them and the seed.
-fn upos_identity(a: &TextConfig, model: TextModel, train: &[Sentence], vocab: &Vocab, seed: u64) -> RunIdentity {
+fn upos_identity(
+    a: &TextConfig,
+    model: TextModel,
+    train: &[Sentence],
+    vocab: &Vocab,
+    seed: u64,
+) -> RunIdentity {
     let mut ids = Vec::new();
     for s in train {
         ids.extend(s.forms.iter().map(|w| vocab.id(w)));
@@ -952,7 +985,12 @@ fn word_dropout_seed(seed: u64, epoch: usize, batch: usize) -> u64 {
 /// on EWT dev through `train_utils::Trainer` (Adam, clipping at norm 5, the
 /// guards, checkpoints and resume) and returns the token accuracy on test (all
 /// of it, or `a.eval_limit` evenly spaced sentences) after the last epoch.
-pub fn train_upos(a: &TextConfig, ewt: &conllu::Ewt, seed: u64, options: TrainOptions) -> Result<f64, TrainError> {
+pub fn train_upos(
+    a: &TextConfig,
+    ewt: &conllu::Ewt,
+    seed: u64,
+    options: TrainOptions,
+) -> Result<f64, TrainError> {
     let model_name = a.model();
     let use_gcn = match model_name {
         TextModel::BiLstm => false,
@@ -968,7 +1006,9 @@ pub fn train_upos(a: &TextConfig, ewt: &conllu::Ewt, seed: u64, options: TrainOp
     let device = a.device;
     let train = &ewt.dev[..a.limit.unwrap_or(ewt.dev.len()).min(ewt.dev.len())];
     if train.is_empty() {
-        return Err(TrainError::Config("a limit of 0 leaves no training sentences".into()));
+        return Err(TrainError::Config(
+            "a limit of 0 leaves no training sentences".into(),
+        ));
     }
     let test: Vec<&Sentence> = match a.eval_limit {
         Some(l) => {
@@ -1004,57 +1044,58 @@ pub fn train_upos(a: &TextConfig, ewt: &conllu::Ewt, seed: u64, options: TrainOp
         ),
     };
     // Token scores for a batch, with the gold tags, flattened over valid tokens.
-    let forward = |batch: &[&Sentence], train: bool, word_dropout: u64| -> Result<(Tensor, Tensor), TrainError> {
-        let t = batch.iter().map(|s| s.len()).max().unwrap_or(1);
-        let (mut ids, mut rows, mut gold, mut src, mut dst) =
-            (vec![0i64; batch.len() * t], vec![], vec![], vec![], vec![]);
-        let mut rng = word_dropout.wrapping_mul(0x9E3779B97F4A7C15) | 1;
-        for (b, s) in batch.iter().enumerate() {
-            let base = rows.len() as i64;
-            for (i, w) in s.forms.iter().enumerate() {
-                rng ^= rng << 13;
-                rng ^= rng >> 7;
-                rng ^= rng << 17;
-                // Word dropout teaches the unknown-word embedding.
-                ids[b * t + i] = if train && rng.is_multiple_of(10) {
-                    1
-                } else {
-                    vocab.id(w)
-                };
-                rows.push((b * t + i) as i64);
-                gold.push(s.upos[i] as i64);
+    let forward =
+        |batch: &[&Sentence], train: bool, word_dropout: u64| -> Result<(Tensor, Tensor), TrainError> {
+            let t = batch.iter().map(|s| s.len()).max().unwrap_or(1);
+            let (mut ids, mut rows, mut gold, mut src, mut dst) =
+                (vec![0i64; batch.len() * t], vec![], vec![], vec![], vec![]);
+            let mut rng = word_dropout.wrapping_mul(0x9E3779B97F4A7C15) | 1;
+            for (b, s) in batch.iter().enumerate() {
+                let base = rows.len() as i64;
+                for (i, w) in s.forms.iter().enumerate() {
+                    rng ^= rng << 13;
+                    rng ^= rng >> 7;
+                    rng ^= rng << 17;
+                    // Word dropout teaches the unknown-word embedding.
+                    ids[b * t + i] = if train && rng.is_multiple_of(10) {
+                        1
+                    } else {
+                        vocab.id(w)
+                    };
+                    rows.push((b * t + i) as i64);
+                    gold.push(s.upos[i] as i64);
+                }
+                let edges = s.tree.edges(EdgeOptions {
+                    reverse: true,
+                    self_loops: false,
+                });
+                src.extend(edges.src.iter().map(|&v| base + v as i64));
+                dst.extend(edges.dst.iter().map(|&v| base + v as i64));
             }
-            let edges = s.tree.edges(EdgeOptions {
-                reverse: true,
-                self_loops: false,
-            });
-            src.extend(edges.src.iter().map(|&v| base + v as i64));
-            dst.extend(edges.dst.iter().map(|&v| base + v as i64));
-        }
-        let ids_t = Tensor::from_slice(&ids)
-            .view([batch.len() as i64, t as i64])
-            .to_device(device);
-        let lengths: Vec<i64> = batch.iter().map(|s| s.len() as i64).collect();
-        let x = tagger.embed.forward(&ids_t).dropout(0.5, train);
-        let out = tagger.lstm.f_forward(&x, None, Some(&lengths), train)?.output;
-        let rows_t = Tensor::from_slice(&rows).to_device(device);
-        let tokens = out.flatten(0, 1).index_select(0, &rows_t).dropout(0.5, train);
-        let features = match &tagger.gcn {
-            None => tokens,
-            Some((g0, g1)) => {
-                let ei =
-                    Tensor::stack(&[Tensor::from_slice(&src), Tensor::from_slice(&dst)], 0).to_device(device);
-                let graph = Graph::new(&ei, rows.len() as i64)?;
-                let g = g0.f_forward_t(&tokens, &graph, train)?.relu().dropout(0.5, train);
-                let g = g1.f_forward_t(&g, &graph, train)?.relu();
-                Tensor::cat(&[tokens, g], 1)
-            }
+            let ids_t = Tensor::from_slice(&ids)
+                .view([batch.len() as i64, t as i64])
+                .to_device(device);
+            let lengths: Vec<i64> = batch.iter().map(|s| s.len() as i64).collect();
+            let x = tagger.embed.forward(&ids_t).dropout(0.5, train);
+            let out = tagger.lstm.f_forward(&x, None, Some(&lengths), train)?.output;
+            let rows_t = Tensor::from_slice(&rows).to_device(device);
+            let tokens = out.flatten(0, 1).index_select(0, &rows_t).dropout(0.5, train);
+            let features = match &tagger.gcn {
+                None => tokens,
+                Some((g0, g1)) => {
+                    let ei = Tensor::stack(&[Tensor::from_slice(&src), Tensor::from_slice(&dst)], 0)
+                        .to_device(device);
+                    let graph = Graph::new(&ei, rows.len() as i64)?;
+                    let g = g0.f_forward_t(&tokens, &graph, train)?.relu().dropout(0.5, train);
+                    let g = g1.f_forward_t(&g, &graph, train)?.relu();
+                    Tensor::cat(&[tokens, g], 1)
+                }
+            };
+            Ok((
+                tagger.head.forward(&features),
+                Tensor::from_slice(&gold).to_device(device),
+            ))
         };
-        Ok((
-            tagger.head.forward(&features),
-            Tensor::from_slice(&gold).to_device(device),
-        ))
-    };
     let identity = upos_identity(a, model_name, train, &vocab, seed);
     let mut trainer = Trainer::new(&vs, Adam::new(a.lr), identity, options);
     let tokens = train.iter().map(Sentence::len).sum::<usize>().max(1);

@@ -14,7 +14,7 @@ use std::process::Command;
 use std::sync::Mutex;
 
 use seqgraph::graph_models::train::{train_node_with, TrainOptions};
-use seqgraph::graph_models::{Arch, NodeData, RunResult};
+use seqgraph::graph_models::{Arch, NodeData, NodeRun};
 use seqgraph::tch::Device;
 use train_utils::{checkpoint, TrainError};
 
@@ -40,8 +40,8 @@ fn options(epochs: usize, checkpoint: Option<&Path>, resume: Option<&Path>) -> T
 }
 
 /// GCN on Cora from seed 3 with Kipf's recipe cut to `epochs`.
-fn gcn(data: &NodeData, options: TrainOptions) -> Result<RunResult, TrainError> {
-    let recipe = Arch::Gcn.recipe();
+fn gcn(data: &NodeData, options: TrainOptions) -> Result<NodeRun, TrainError> {
+    let recipe = Arch::Gcn.hyperparams();
     train_node_with(Arch::Gcn, data, "cora", 2, 3, &recipe, options)
 }
 
@@ -75,7 +75,7 @@ fn node_twenty_epochs_equal_ten_then_resume_then_ten_and_foreign_checkpoints_are
         "cora",
         2,
         3,
-        &Arch::Gat.recipe(),
+        &Arch::Gat.hyperparams(),
         options(20, None, Some(&half)),
     )
     .unwrap_err();
@@ -92,7 +92,7 @@ fn node_twenty_epochs_equal_ten_then_resume_then_ten_and_foreign_checkpoints_are
         "cora",
         2,
         4,
-        &Arch::Gcn.recipe(),
+        &Arch::Gcn.hyperparams(),
         options(20, None, Some(&half)),
     )
     .unwrap_err();
@@ -110,7 +110,7 @@ fn node_twenty_epochs_equal_ten_then_resume_then_ten_and_foreign_checkpoints_are
         "citeseer",
         2,
         3,
-        &Arch::Gcn.recipe(),
+        &Arch::Gcn.hyperparams(),
         options(20, None, Some(&half)),
     )
     .unwrap_err();
@@ -130,7 +130,7 @@ fn node_absurd_learning_rate_stops_naming_epoch_and_parameter_keeping_last_check
     let dir = tempfile::tempdir().unwrap();
     let ck = dir.path().join("gcn.safetensors");
     let data = cora();
-    let mut recipe = Arch::Gcn.recipe();
+    let mut recipe = Arch::Gcn.hyperparams();
     recipe.lr = 1e30;
     let opts = TrainOptions {
         checkpoint_every: 1,
@@ -336,7 +336,7 @@ fn node_early_stopping_and_selection_survive_a_resume() {
     let data = cora();
     // GAT's rule (lowest validation loss selects; patience counts epochs without a
     // better loss or accuracy) on Kipf's GCN, with a short patience so it stops soon.
-    let mut recipe = Arch::Gcn.recipe();
+    let mut recipe = Arch::Gcn.hyperparams();
     recipe.patience = Some(5);
     recipe.select = seqgraph::graph_models::Select::BestValLoss;
     recipe.lr = 0.05;

@@ -67,19 +67,19 @@ fn graph_cases(vs: &'static nn::VarStore) -> Vec<Case> {
     let p = vs.root();
     let gat = gm::GatConv::new(&(&p / "gat"), 3, 2, Default::default());
     let gat2 = gm::GatV2Conv::new(&(&p / "gat2"), 3, 2, Default::default());
-    let sage = gm::SageConv::new(&(&p / "sage"), 3, 2, gm::Aggr::Mean, false);
+    let sage = gm::SageConv::new(&p / "sage", 3, 2, gm::SageConfig::default());
     let gin_p = &p / "gin";
     let gin_mlp = nn::seq_t().add(nn::linear(&gin_p / "nn" / "0", 3, 2, Default::default()));
-    let gin = gm::GinConv::new(&gin_p, gin_mlp, 3, 0.0, false);
-    let cheb = gm::ChebConv::new(&(&p / "cheb"), 3, 2, 2, true).unwrap();
-    let gcn2 = gm::Gcn2Conv::new(&(&p / "gcn2"), 3, 0.1, 0.5, 1);
+    let gin = gm::GinConv::new(&gin_p, gin_mlp, 3, gm::GinConfig::default());
+    let cheb = gm::ChebConv::new(&p / "cheb", 3, 2, 2, gm::ChebConfig::default());
+    let gcn2 = gm::Gcn2Conv::new(&p / "gcn2", 3, gm::Gcn2Config::default());
     let tr = gm::TransformerConv::new(&(&p / "tr"), 3, 2, Default::default());
     let jk = gm::JumpingKnowledge::new(&(&p / "jk"), gm::JkMode::Max, 3, 2);
-    let appnp = gm::Appnp { k: 3, alpha: 0.1 };
+    let appnp = gm::Appnp::new(gm::AppnpConfig { k: 3, alpha: 0.1 });
     let gat_ok = gm::GatConv::new(&(&p / "gat_ok"), 3, 2, Default::default());
-    let sage_ok = gm::SageConv::new(&(&p / "sage_ok"), 3, 2, gm::Aggr::Mean, false);
+    let sage_ok = gm::SageConv::new(&p / "sage_ok", 3, 2, gm::SageConfig::default());
     let gin_ok_mlp = nn::seq_t().add(nn::linear(&p / "gin_ok" / "nn" / "0", 3, 2, Default::default()));
-    let gin_ok = gm::GinConv::new(&(&p / "gin_ok"), gin_ok_mlp, 3, 0.0, false);
+    let gin_ok = gm::GinConv::new(&p / "gin_ok", gin_ok_mlp, 3, gm::GinConfig::default());
     let int64 = (Kind::Int64, Device::Cpu);
     vec![
         case(
@@ -202,7 +202,7 @@ fn graph_cases(vs: &'static nn::VarStore) -> Vec<Case> {
             Expect::Err(&["SageConv", "kind Float", "got Double"]),
             || {
                 let vs = nn::VarStore::new(Device::Cpu);
-                gm::SageConv::new(&vs.root(), 3, 2, gm::Aggr::Mean, false)
+                gm::SageConv::new(vs.root(), 3, 2, gm::SageConfig::default())
                     .f_forward_t(&Tensor::ones([4, 3], (Kind::Double, Device::Cpu)), &g(), false)
                     .map_err(s)
             },
@@ -213,7 +213,7 @@ fn graph_cases(vs: &'static nn::VarStore) -> Vec<Case> {
             || {
                 let vs = nn::VarStore::new(Device::Cpu);
                 let x = Tensor::ones([4, 3], (Kind::Double, Device::Cpu));
-                gm::Gcn2Conv::new(&vs.root(), 3, 0.1, 0.5, 1)
+                gm::Gcn2Conv::new(vs.root(), 3, gm::Gcn2Config::default())
                     .f_forward(&x, &x, &g())
                     .map_err(s)
             },
@@ -245,7 +245,7 @@ fn graph_cases(vs: &'static nn::VarStore) -> Vec<Case> {
         ),
         case("ChebConv: K = 0", Expect::Err(&["ChebConv", "K >= 1"]), || {
             let vs = nn::VarStore::new(Device::Cpu);
-            gm::ChebConv::new(&vs.root(), 3, 2, 0, true)
+            gm::ChebConv::f_new(vs.root(), 3, 2, 0, gm::ChebConfig::default())
                 .map(|_| Tensor::new())
                 .map_err(s)
         }),
@@ -411,11 +411,11 @@ fn seq_cases(vs: &'static nn::VarStore) -> Vec<Case> {
             },
         ),
         case(
-            "Recurrent::try_new: hidden 0",
+            "Recurrent::f_new: hidden 0",
             Expect::Err(&["invalid configuration", "hidden_size 0"]),
             || {
                 let vs = nn::VarStore::new(Device::Cpu);
-                let r = sm::Recurrent::try_new(vs.root(), sm::CellKind::Lstm, 3, 0, Default::default());
+                let r = sm::Recurrent::f_new(vs.root(), sm::CellKind::Lstm, 3, 0, Default::default());
                 r.map(|_| Tensor::new()).map_err(s)
             },
         ),
@@ -434,16 +434,16 @@ fn seq_cases(vs: &'static nn::VarStore) -> Vec<Case> {
 
 fn hybrid_cases(vs: &'static nn::VarStore) -> Vec<Case> {
     let p = vs.root();
-    let eye = || hybrid::Graph::Static(vec![Tensor::eye(5, F32)]);
-    let tgcn = hybrid::GraphGru::tgcn(&p / "tgcn", 2, 8).unwrap();
-    let a3 = hybrid::A3tgcn::new(&p / "a3", 2, 8, 4).unwrap();
+    let eye = || hybrid::Supports::Static(vec![Tensor::eye(5, F32)]);
+    let tgcn = hybrid::GraphGru::tgcn(&p / "tgcn", 2, 8);
+    let a3 = hybrid::A3tgcn::new(&p / "a3", 2, 8, 4);
     let bxtnf = |b: i64, t: i64, n: i64, f: i64| Tensor::randn([b, t, n, f], F32);
     vec![
         case(
             "T-GCN: x of rank 3",
             Expect::Err(&["Tgcn", "x of shape [B, T, N, F=2]", "[3, 5, 2]"]),
             move || {
-                let tgcn = hybrid::GraphGru::tgcn(nn::VarStore::new(Device::Cpu).root(), 2, 8).unwrap();
+                let tgcn = hybrid::GraphGru::tgcn(nn::VarStore::new(Device::Cpu).root(), 2, 8);
                 tgcn.f_forward(&Tensor::randn([3, 5, 2], F32), &eye(), None)
                     .map(|o| o.0)
                     .map_err(s)
@@ -462,7 +462,7 @@ fn hybrid_cases(vs: &'static nn::VarStore) -> Vec<Case> {
             "T-GCN: 3 features for 2",
             Expect::Err(&["Tgcn", "F=2", "[3, 4, 5, 3]"]),
             move || {
-                let tgcn = hybrid::GraphGru::tgcn(nn::VarStore::new(Device::Cpu).root(), 2, 8).unwrap();
+                let tgcn = hybrid::GraphGru::tgcn(nn::VarStore::new(Device::Cpu).root(), 2, 8);
                 tgcn.f_forward(&bxtnf(3, 4, 5, 3), &eye(), None)
                     .map(|o| o.0)
                     .map_err(s)
@@ -474,17 +474,17 @@ fn hybrid_cases(vs: &'static nn::VarStore) -> Vec<Case> {
             move || a3.f_encode(&bxtnf(3, 6, 5, 2), &eye()).map_err(s),
         ),
         case(
-            "GConvLstm::new: K = 0",
+            "GConvLstm::f_new: K = 0",
             Expect::Err(&["filter size K", "got 0"]),
             || {
                 let vs = nn::VarStore::new(Device::Cpu);
-                hybrid::GConvLstm::new(vs.root(), 2, 8, 0)
+                hybrid::GConvLstm::f_new(vs.root(), 2, 8, 0)
                     .map(|_| Tensor::new())
                     .map_err(s)
             },
         ),
         case(
-            "Forecaster::new: horizon 0",
+            "Forecaster::f_new: horizon 0",
             Expect::Err(&["horizon must be positive, got 0"]),
             || {
                 let vs = nn::VarStore::new(Device::Cpu);
@@ -496,8 +496,9 @@ fn hybrid_cases(vs: &'static nn::VarStore) -> Vec<Case> {
                     periods: 4,
                     nodes: 5,
                     horizon: 0,
+                    ..Default::default()
                 };
-                hybrid::Forecaster::new(vs.root(), &config)
+                hybrid::Forecaster::f_new(vs.root(), &config)
                     .map(|_| Tensor::new())
                     .map_err(s)
             },
@@ -516,7 +517,7 @@ fn hybrid_cases(vs: &'static nn::VarStore) -> Vec<Case> {
             Expect::Err(&["series", "steps >= 24", "[20, 5]"]),
             || {
                 let series = Tensor::randn([20, 5], F32);
-                hybrid::recipe::windows(&series, 12, 12, hybrid::recipe::LagLayout::Steps)
+                hybrid::protocol::windows(&series, 12, 12, hybrid::protocol::LagLayout::Steps)
                     .map(|_| Tensor::new())
                     .map_err(s)
             },
@@ -546,16 +547,16 @@ fn more_cases(vs: &'static nn::VarStore) -> Vec<Case> {
         &(&p / "resplus"),
         3,
         gm::GcnConv::new(&(&p / "resplus_conv"), 3, 3, Default::default()),
-        0.0,
+        gm::ResPlusConfig::default(),
     );
-    let gru_cell = hybrid::GraphGru::gconv_gru(&p / "gconvgru", 2, 8, 2).unwrap();
-    let dcrnn = hybrid::GraphGru::dcrnn(&p / "dcrnn", 2, 8, 2).unwrap();
-    let lstm_cell = hybrid::GConvLstm::new(&p / "gconvlstm", 2, 8, 2).unwrap();
-    let stgcn = hybrid::Stgcn::new(&p / "stgcn", 2, 8, 2, 5, 4).unwrap();
-    let wavenet = hybrid::GraphWaveNet::new(&p / "wavenet", 2, 8, 2, 5, 1).unwrap();
-    let s2s_graph = hybrid::DcrnnSeq2Seq::new(&p / "dcrnn_s2s", 2, 8, 2, 3).unwrap();
-    let eye = |n: i64| hybrid::Graph::Static(vec![Tensor::eye(n, F32)]);
-    let two = |n: i64| hybrid::Graph::Static(vec![Tensor::eye(n, F32), Tensor::eye(n, F32)]);
+    let gru_cell = hybrid::GraphGru::gconv_gru(&p / "gconvgru", 2, 8, 2);
+    let dcrnn = hybrid::GraphGru::dcrnn(&p / "dcrnn", 2, 8, 2);
+    let lstm_cell = hybrid::GConvLstm::new(&p / "gconvlstm", 2, 8, 2);
+    let stgcn = hybrid::Stgcn::new(&p / "stgcn", 2, 8, 2, 5, 4);
+    let wavenet = hybrid::GraphWaveNet::new(&p / "wavenet", 2, 8, 2, 5, 1);
+    let s2s_graph = hybrid::DcrnnSeq2Seq::new(&p / "dcrnn_s2s", 2, 8, 2, 3);
+    let eye = |n: i64| hybrid::Supports::Static(vec![Tensor::eye(n, F32)]);
+    let two = |n: i64| hybrid::Supports::Static(vec![Tensor::eye(n, F32), Tensor::eye(n, F32)]);
     let bxtnf = |b: i64, t: i64, n: i64, f: i64| Tensor::randn([b, t, n, f], F32);
     let ids = |b: i64, t: i64| Tensor::randint(10, [b, t], (Kind::Int64, Device::Cpu));
     let plan = |edges: &[(usize, usize)], n: usize, arity: Option<usize>| {
@@ -650,7 +651,7 @@ fn more_cases(vs: &'static nn::VarStore) -> Vec<Case> {
             "TreeLstm: x for 4 nodes, plan of 3",
             Expect::Err(&["ChildSumTreeLstm expects node inputs x of shape [num_nodes=3, 3], got [4, 3]"]),
             move || {
-                tree.forward(&x(4, 3), &plan(&[(0, 1), (0, 2)], 3, None))
+                tree.f_forward(&x(4, 3), &plan(&[(0, 1), (0, 2)], 3, None))
                     .map(|s| s.h)
                     .map_err(s)
             },
@@ -659,7 +660,7 @@ fn more_cases(vs: &'static nn::VarStore) -> Vec<Case> {
             "TreeLstm (2-ary): plan without child slots",
             Expect::Err(&["2-ary Tree-LSTM needs a plan with 2 child slots"]),
             move || {
-                nary.forward(&x(3, 3), &plan(&[(0, 1), (0, 2)], 3, None))
+                nary.f_forward(&x(3, 3), &plan(&[(0, 1), (0, 2)], 3, None))
                     .map(|s| s.h)
                     .map_err(s)
             },
@@ -761,7 +762,7 @@ fn more_cases(vs: &'static nn::VarStore) -> Vec<Case> {
             "GConvGRU: a graph of zero nodes",
             Expect::Err(&["GConvGru", "one node", "[2, 4, 0, 2]"]),
             {
-                let cell = hybrid::GraphGru::gconv_gru(&p / "gconvgru0", 2, 8, 2).unwrap();
+                let cell = hybrid::GraphGru::gconv_gru(&p / "gconvgru0", 2, 8, 2);
                 move || {
                     cell.f_forward(&bxtnf(2, 4, 0, 2), &eye(0), None)
                         .map(|o| o.0)
@@ -792,13 +793,13 @@ fn more_cases(vs: &'static nn::VarStore) -> Vec<Case> {
             },
         ),
         case(
-            "Arch::try_build: zero layers",
+            "Arch::f_build: zero layers",
             Expect::Err(&["invalid configuration", "gat", "at least one graph layer"]),
             {
                 let path = &p / "gat_model0";
                 move || {
                     gm::Arch::Gat
-                        .try_build(&path, 3, 2, 0)
+                        .f_build(&path, 3, 2, 0)
                         .map(|_| Tensor::zeros([1], F32))
                         .map_err(s)
                 }

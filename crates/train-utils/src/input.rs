@@ -73,7 +73,12 @@ pub struct InputError {
 
 impl InputError {
     /// A shape mismatch: `layer expects what of shape expected, got got`.
-    pub fn shape(layer: impl Into<String>, what: impl Into<String>, expected: impl Into<String>, got: Vec<i64>) -> Self {
+    pub fn shape(
+        layer: impl Into<String>,
+        what: impl Into<String>,
+        expected: impl Into<String>,
+        got: Vec<i64>,
+    ) -> Self {
         InputError {
             layer: layer.into(),
             what: what.into(),
@@ -85,7 +90,12 @@ impl InputError {
     }
 
     /// A value out of range: `layer expects what of expected, found found`.
-    pub fn range(layer: impl Into<String>, what: impl Into<String>, expected: impl Into<String>, found: i64) -> Self {
+    pub fn range(
+        layer: impl Into<String>,
+        what: impl Into<String>,
+        expected: impl Into<String>,
+        found: i64,
+    ) -> Self {
         InputError {
             layer: layer.into(),
             what: what.into(),

@@ -61,7 +61,13 @@ pub(crate) fn explicit_step(
 }
 
 impl Recurrent {
-    pub(super) fn explicit(&self, input: &Tensor, state: &RnnState, lengths: Option<&[i64]>, train: bool) -> RnnOutput {
+    pub(super) fn explicit(
+        &self,
+        input: &Tensor,
+        state: &RnnState,
+        lengths: Option<&[i64]>,
+        train: bool,
+    ) -> RnnOutput {
         let steps = self.explicit_steps(input, state, lengths, train);
         let output = if self.config.batch_first {
             steps.output.transpose(0, 1)

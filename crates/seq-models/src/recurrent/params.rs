@@ -14,7 +14,14 @@ pub(crate) struct DirParams {
 }
 
 impl DirParams {
-    pub(crate) fn new(p: &nn::Path, kind: CellKind, input: i64, hidden: i64, bias: bool, suffix: &str) -> DirParams {
+    pub(crate) fn new(
+        p: &nn::Path,
+        kind: CellKind,
+        input: i64,
+        hidden: i64,
+        bias: bool,
+        suffix: &str,
+    ) -> DirParams {
         // PyTorch initialises every weight and bias of its recurrent layers from U(-1/sqrt(H), 1/sqrt(H)).
         let k = 1.0 / (hidden as f64).sqrt();
         let init = nn::Init::Uniform { lo: -k, up: k };

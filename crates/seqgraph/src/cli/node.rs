@@ -1,23 +1,13 @@
-//! `seqgraph train node`: full-batch node classification on Planetoid (Cora,
-//! CiteSeer, public split) with the published recipes; mean and standard
-//! deviation of test accuracy over seeds, median ms per training epoch.
-//!
-//! Training goes through `train_utils::Trainer` (via
-//! `graph_models::train::train_node_with`): `--checkpoint PATH` saves
-//! parameters, Adam's state and the model selection every
-//! `--checkpoint-every` epochs, after the last one, on early stopping and on
-//! Ctrl-C; `--resume PATH` continues bit for bit (CPU) and refuses a
-//! checkpoint of another model, recipe, seed or data set; a NaN or Inf loss or
-//! gradient stops the run naming the epoch and the parameter.
+//! `seqgraph train node`: flags into a [`NodeConfig`], [`node_classification`],
+//! print. The recipe (Planetoid, published hyperparameters, seeds) is
+//! `graph_models::recipe`; the training loop `graph_models::train`.
 
 use std::path::PathBuf;
 
-use anyhow::{anyhow, Context, Result};
+use anyhow::{anyhow, Result};
 use clap::Parser;
-use graph_models::train::{train_node_with, TrainOptions};
-use graph_models::{median, train_node, Arch, NodeData, Select};
-use tch::Device;
-use train_utils::checkpoint::seed_path;
+use graph_models::{node_classification, Arch, NodeConfig, Select};
+use train_utils::Checkpointing;
 
 /// Arguments of `train node`.
 #[derive(Debug, Parser)]
@@ -69,95 +59,44 @@ struct Args {
     select: Option<String>,
 }
 
-/// The summary over seeds.
-#[derive(Debug, serde::Serialize)]
-struct Summary {
-    model: String,
-    dataset: String,
-    layers: usize,
-    test_acc_mean: f64,
-    test_acc_std: f64,
-    test_accs: Vec<f64>,
-    ms_per_epoch: f64,
-    seeds: u64,
-    epochs: usize,
-    device: String,
-    threads: i32,
-}
-
-fn load(dataset: &str, device: Device) -> Result<NodeData> {
-    let fetcher = graph_data::fetch::Fetcher::from_env();
-    let ds = graph_data::planetoid::load(dataset, &fetcher).with_context(|| format!("loading {dataset}"))?;
-    Ok(NodeData::from_dataset(ds, device)?)
-}
-
-fn summarise(arch: Arch, layers: usize, a: &Args) -> Result<Summary> {
-    let device = Device::cuda_if_available();
-    let data = load(&a.dataset, device)?;
-    let mut recipe = arch.recipe();
+/// Runs the command with the words after `node`.
+pub fn run(args: &[String]) -> Result<()> {
+    let a = Args::try_parse_from(std::iter::once("node".to_string()).chain(args.iter().cloned()))?;
+    let arch = Arch::parse(&a.model).ok_or_else(|| anyhow!("unknown model `{}`", a.model))?;
+    let mut hyper = arch.hyperparams();
     if let Some(e) = a.epochs {
-        recipe.epochs = e;
+        hyper.epochs = e;
     }
     if let Some(lr) = a.lr {
-        recipe.lr = lr;
+        hyper.lr = lr;
     }
     if let Some(name) = &a.select {
-        recipe.select = match name.as_str() {
+        hyper.select = match name.as_str() {
             "acc" => Select::BestValAcc,
             "loss" => Select::BestValLoss,
             "acc-and-loss" => Select::BestValAccAndLoss,
             other => return Err(anyhow!("unknown --select `{other}` (acc, loss, acc-and-loss)")),
         };
     }
-    let seeds = a.seeds.max(1);
-    let (mut accs, mut times, mut epochs_run) = (Vec::new(), Vec::new(), 0);
-    for seed in 0..seeds {
-        let options = TrainOptions {
-            epochs: recipe.epochs,
-            checkpoint: a.checkpoint.as_deref().map(|p| seed_path(p, seed, seeds)),
-            checkpoint_every: a.checkpoint_every,
-            resume: a.resume.clone(),
-            clip: a.clip,
-            catch_interrupt: a.checkpoint.is_some(),
-        };
-        let run = train_node_with(arch, &data, &a.dataset, layers, seed, &recipe, options)?;
-        accs.push(run.test_acc * 100.0);
-        times.extend(run.epoch_ms);
-        epochs_run = epochs_run.max(run.epochs);
-    }
-    let mean = accs.iter().sum::<f64>() / accs.len().max(1) as f64;
-    let var = accs.iter().map(|a| (a - mean).powi(2)).sum::<f64>() / (accs.len().max(2) - 1) as f64;
-    Ok(Summary {
-        model: arch.name().into(),
-        dataset: a.dataset.clone(),
-        layers,
-        test_acc_mean: mean,
-        test_acc_std: var.sqrt(),
-        test_accs: accs,
-        ms_per_epoch: median(&times),
-        seeds,
-        epochs: epochs_run,
-        device: format!("{device:?}"),
-        threads: tch::get_num_threads(),
-    })
-}
-
-/// Runs the command with the words after `node`.
-pub fn run(args: &[String]) -> Result<()> {
-    let args = Args::try_parse_from(std::iter::once("node".to_string()).chain(args.iter().cloned()))?;
-    let arch = Arch::parse(&args.model).ok_or_else(|| anyhow!("unknown model `{}`", args.model))?;
-    if !matches!(args.dataset.as_str(), "cora" | "citeseer") {
-        return Err(anyhow!("unknown dataset `{}` (cora, citeseer)", args.dataset));
-    }
-    if let Some(t) = args.threads {
+    if let Some(t) = a.threads {
         tch::set_num_threads(t.max(1));
     }
-    if args.resume.is_some() && args.seeds > 1 {
-        return Err(anyhow!("--resume continues one run: use it with --seeds 1"));
-    }
-    let layers = args.layers.unwrap_or(arch.default_layers());
-    let s = summarise(arch, layers, &args)?;
-    if args.json {
+    let config = NodeConfig {
+        arch,
+        dataset: a.dataset.clone(),
+        layers: a.layers,
+        seeds: a.seeds,
+        hyper: Some(hyper),
+        clip: a.clip,
+        checkpointing: Checkpointing {
+            path: a.checkpoint.clone(),
+            every: a.checkpoint_every,
+            resume: a.resume.clone(),
+        },
+        ..NodeConfig::default()
+    };
+    let s = node_classification(&config)?;
+    if a.json {
         println!("{}", serde_json::to_string(&s)?);
     } else {
         println!(
@@ -166,11 +105,4 @@ pub fn run(args: &[String]) -> Result<()> {
         );
     }
     Ok(())
-}
-
-/// Trains Kipf's GCN on Cora (public split, 200 epochs) from `seed` and
-/// returns its test accuracy in percent (for `seqgraph demo`).
-pub fn gcn_cora_quick(seed: u64) -> Result<f64> {
-    let data = load("cora", Device::cuda_if_available())?;
-    Ok(train_node(Arch::Gcn, &data, 2, seed, &Arch::Gcn.recipe()).test_acc * 100.0)
 }

@@ -30,6 +30,11 @@ impl Progress {
         self.0.inc(1);
     }
 
+    /// Advances by `n` units.
+    pub fn inc_by(&self, n: u64) {
+        self.0.inc(n);
+    }
+
     /// Sets the trailing message (e.g. the current loss).
     pub fn message(&self, msg: impl Into<String>) {
         self.0.set_message(msg.into());

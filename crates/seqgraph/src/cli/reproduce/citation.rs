@@ -3,8 +3,8 @@
 
 use super::Ctx;
 use crate::report::{fmt_num, BarSeries, ExperimentReport, Figure, Metric, Status, Table};
-use anyhow::{Context, Result};
-use graph_models::{median, train_node, Arch, NodeData};
+use anyhow::Result;
+use graph_models::{node_classification, Arch, NodeConfig};
 use tch::Device;
 
 /// Papers' test accuracies (%): Kipf and Welling 2017 (GCN), Velickovic et al. 2018 (GAT).
@@ -17,21 +17,6 @@ const PUBLISHED: [(Arch, &str, f64, &str); 4] = [
 
 /// Epoch cap in --quick (GCN's recipe is 200; GAT's is up to 1000 with early stopping).
 const QUICK_EPOCHS: usize = 100;
-
-/// Loads a Planetoid data set onto `device`, row-normalised as the recipes want.
-pub fn load(dataset: &str, device: Device) -> Result<NodeData> {
-    let fetcher = graph_data::fetch::Fetcher::from_env();
-    let ds = graph_data::planetoid::load(dataset, &fetcher).with_context(|| format!("loading {dataset}"))?;
-    Ok(NodeData::from_dataset(ds, device)?)
-}
-
-/// Mean and sample standard deviation.
-pub fn mean_std(xs: &[f64]) -> (f64, f64) {
-    let n = xs.len().max(1) as f64;
-    let mean = xs.iter().sum::<f64>() / n;
-    let var = xs.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1.0).max(1.0);
-    (mean, var.sqrt())
-}
 
 /// Runs the experiment.
 pub fn run(ctx: &Ctx, report: &mut ExperimentReport) -> Result<()> {
@@ -48,30 +33,28 @@ pub fn run(ctx: &Ctx, report: &mut ExperimentReport) -> Result<()> {
         if skipped(arch, dataset) {
             continue;
         }
-        let data = match load(dataset, device) {
-            Ok(d) => d,
+        let mut hyper = arch.hyperparams();
+        if ctx.quick {
+            hyper.epochs = hyper.epochs.min(QUICK_EPOCHS);
+        }
+        bar.message(format!("{} {dataset}", arch.name()));
+        let config = NodeConfig {
+            arch,
+            dataset: dataset.into(),
+            seeds,
+            hyper: Some(hyper),
+            device,
+            ..NodeConfig::default()
+        };
+        let summary = match node_classification(&config) {
+            Ok(s) => s,
             Err(e) => {
-                failures.push(format!("{dataset}: {e:#}"));
+                failures.push(format!("{} {dataset}: {e}", arch.name()));
                 continue;
             }
         };
-        let mut recipe = arch.recipe();
-        if ctx.quick {
-            recipe.epochs = recipe.epochs.min(QUICK_EPOCHS);
-        }
-        let (mut accs, mut times) = (Vec::new(), Vec::new());
-        for seed in 0..seeds {
-            let run = train_node(arch, &data, arch.default_layers(), seed, &recipe);
-            accs.push(run.test_acc * 100.0);
-            times.extend(run.epoch_ms);
-            bar.message(format!(
-                "{} {dataset} seed {seed}: {:.1} %",
-                arch.name(),
-                run.test_acc * 100.0
-            ));
-            bar.inc();
-        }
-        let (mean, std) = mean_std(&accs);
+        bar.inc_by(seeds);
+        let (mean, std) = (summary.test_acc_mean, summary.test_acc_std);
         ours[i] = mean;
         let name = format!(
             "{} {dataset} test accuracy (%), mean of {seeds} seed(s)",
@@ -85,7 +68,7 @@ pub fn run(ctx: &Ctx, report: &mut ExperimentReport) -> Result<()> {
             dataset.to_owned(),
             format!("{mean:.2} ± {std:.2}"),
             fmt_num(paper),
-            format!("{:.2}", median(&times)),
+            format!("{:.2}", summary.ms_per_epoch),
             seeds.to_string(),
         ]);
     }
@@ -138,7 +121,7 @@ pub fn run(ctx: &Ctx, report: &mut ExperimentReport) -> Result<()> {
         rows,
     });
     report.notes.push(format!(
-        "graph-models' train_node with its published recipes (GCN: 2 layers, 16 hidden, 200 epochs, epoch of best \
+        "graph-models' node_classification recipe with the published hyperparameters (GCN: 2 layers, 16 hidden, 200 epochs, epoch of best \
          validation accuracy; GAT: 8x8 heads, patience 100 on validation loss and accuracy, the epoch where both \
          are at their best as in GAT's code{}), device {device:?}, {} libtorch thread(s).",
         if ctx.quick {

@@ -7,11 +7,11 @@
 //! about 15 minutes at 1 thread on a loaded 2-core machine. --quick: depths 2 and 16, 1 seed, at
 //! most 100 epochs, GAT at depth 2 only.
 
-use super::citation::load;
 use super::Ctx;
 use crate::report::{ExperimentReport, Figure, Metric, Series};
 use anyhow::Result;
-use graph_models::smoothing::{depth_study, DepthPoint};
+use graph_models::recipe::load_planetoid;
+use graph_models::smoothing::{depth_study, DepthConfig, DepthPoint};
 use graph_models::Arch;
 use tch::Device;
 
@@ -64,7 +64,7 @@ pub fn run(ctx: &Ctx, report: &mut ExperimentReport) -> Result<()> {
             depths.clone()
         }
     };
-    let data = load("cora", Device::cuda_if_available())?;
+    let data = load_planetoid("cora", Device::cuda_if_available())?;
     let total: usize = ARCHS.iter().map(|&a| depths_of(a).len()).sum();
     let bar = ctx.bar(total as u64, "depth: training");
     let study_started = std::time::Instant::now();
@@ -75,7 +75,13 @@ pub fn run(ctx: &Ctx, report: &mut ExperimentReport) -> Result<()> {
         for depth in depths_of(arch) {
             bar.message(format!("{} depth {depth}", label(arch)));
             let started = std::time::Instant::now();
-            let new = depth_study(&data, &[arch], &[depth], seeds_of(arch), epochs_of(arch));
+            let config = DepthConfig {
+                archs: vec![arch],
+                depths: vec![depth],
+                seeds: seeds_of(arch),
+                max_epochs: epochs_of(arch),
+            };
+            let new = depth_study(&data, &config);
             for p in &new {
                 if let Some(why) = &p.diverged {
                     eprintln!("depth: {} {} layers: diverged ({why})", label(arch), depth);

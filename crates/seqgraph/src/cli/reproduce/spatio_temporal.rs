@@ -2,13 +2,11 @@
 //! recipe), with hybrid's batched models, beside PGT's numbers; and on Los-loop (T-GCN's protocol,
 //! 15-minute horizon), beside T-GCN's paper and the persistence and historical-average baselines.
 
-use super::citation::mean_std;
 use super::Ctx;
 use crate::report::{BarSeries, ExperimentReport, Figure, Metric, Status, Table};
-use anyhow::{bail, Context, Result};
-use graph_data::fetch::Fetcher;
-use hybrid::recipe::{self, CHICKENPOX_FIT};
-use hybrid::{FitConfig, Loss, ModelConfig, ModelKind};
+use anyhow::Result;
+use hybrid::recipe::{forecast, Dataset, ForecastConfig};
+use hybrid::ModelKind;
 use tch::Device;
 
 const MODELS: [ModelKind; 6] = [
@@ -25,48 +23,27 @@ const QUICK_EPOCHS: usize = 50;
 
 /// Runs the experiment.
 pub fn run(ctx: &Ctx, report: &mut ExperimentReport) -> Result<()> {
-    let seeds = ctx.size(1i64, 5);
-    let signal =
-        match graph_data::pgt::load("chickenpox", &Fetcher::from_env()).context("loading Chickenpox")? {
-            graph_data::pgt::Signal::Static(s) => s,
-            graph_data::pgt::Signal::Dynamic(_) => bail!("Chickenpox should have a static graph"),
-        };
-    let fit = FitConfig {
-        epochs: ctx.size(QUICK_EPOCHS, CHICKENPOX_FIT.epochs),
-        ..CHICKENPOX_FIT
-    };
+    let seeds = ctx.size(1u64, 5);
+    let epochs = ctx.size(QUICK_EPOCHS, 200);
     let device = Device::cuda_if_available();
-    let bar = ctx.bar(MODELS.len() as u64 * seeds as u64, "spatio-temporal: Chickenpox");
+    let bar = ctx.bar(MODELS.len() as u64, "spatio-temporal: Chickenpox");
     let (mut rows, mut mses, mut names) = (Vec::new(), Vec::new(), Vec::new());
     let mut persistence = f64::NAN;
     for kind in MODELS {
-        let data = recipe::chickenpox(&signal, kind, 4, 0.2)?;
-        let config = ModelConfig {
-            kind,
-            in_features: data.in_features,
-            hidden: 32,
-            // PGT's recipe has K = 1; STGCN's and Graph WaveNet's papers use Ks = 3 and diffusion order 2.
-            k: if matches!(kind, ModelKind::Stgcn | ModelKind::GraphWaveNet) {
-                3
-            } else {
-                1
-            },
-            periods: data.periods,
-            nodes: data.nodes(),
-            horizon: data.horizon,
+        // PGT's recipe (K = 1; STGCN's and Graph WaveNet's papers' Ks = 3), the library's defaults.
+        let config = ForecastConfig {
+            model: kind,
+            dataset: Dataset::Chickenpox,
+            seeds,
+            epochs: Some(epochs),
+            device,
+            ..ForecastConfig::default()
         };
-        let mut runs = Vec::new();
-        for seed in 1..=seeds {
-            let r = recipe::run(&data, &config, &fit, seed, device)?;
-            bar.message(format!("{} seed {seed}: MSE {:.4}", kind.name(), r.test.mse));
-            bar.inc();
-            runs.push(r);
-        }
-        persistence = runs[0].persistence.mse;
-        let (mse, mse_std) = mean_std(&runs.iter().map(|r| r.test.mse).collect::<Vec<_>>());
-        let (mae, _) = mean_std(&runs.iter().map(|r| r.test.mae).collect::<Vec<_>>());
-        let (rmse, _) = mean_std(&runs.iter().map(|r| r.test.rmse).collect::<Vec<_>>());
-        let (spe, _) = mean_std(&runs.iter().map(|r| r.seconds_per_epoch).collect::<Vec<_>>());
+        bar.message(kind.name());
+        let r = forecast(&config)?;
+        bar.inc();
+        persistence = r.persistence.mse;
+        let (mse, mse_std, mae, rmse, spe) = (r.mse, r.mse_std, r.mae, r.rmse, r.s_per_epoch);
         let m = Metric::new(
             format!("{} Chickenpox test MSE (mean of {seeds} seed(s))", kind.name()),
             mse,
@@ -112,7 +89,7 @@ pub fn run(ctx: &Ctx, report: &mut ExperimentReport) -> Result<()> {
     report.tables.push(Table {
         title: format!(
             "Chickenpox Hungary, PGT recipe (lags 4, train ratio 0.2, {} epochs{}, Adam 0.01)",
-            fit.epochs,
+            epochs,
             if ctx.quick {
                 " in --quick; the recipe has 200"
             } else {
@@ -155,44 +132,36 @@ const TGCN_PAPER_15MIN: (f64, f64) = (5.1264, 3.1802);
 /// parameters kept (the command line's `train temporal` adds validation-based
 /// selection and more epochs).
 fn los_loop(ctx: &Ctx, report: &mut ExperimentReport, device: Device) -> Result<()> {
-    let signal = graph_data::tabular::load_los_loop(&Fetcher::from_env()).context("loading Los-loop")?;
     let bar = ctx.bar(LOS_LOOP_EPOCHS.len() as u64, "spatio-temporal: Los-loop");
     let mut rows = Vec::new();
     let mut baselines = None;
     for (kind, quick, full) in LOS_LOOP_EPOCHS {
         let epochs = ctx.size(quick, full);
-        let data = recipe::los_loop(&signal, kind, 12, 3, 0.0, recipe::Scaling::ZScore)?;
-        let config = ModelConfig {
-            kind,
-            in_features: 1,
-            hidden: 64,
-            k: 2,
-            periods: 12,
-            nodes: data.nodes(),
-            horizon: 3,
+        // The library's Los-loop protocol without its validation tail: a fixed number of epochs.
+        let config = ForecastConfig {
+            model: kind,
+            dataset: Dataset::LosLoop,
+            epochs: Some(epochs),
+            val_fraction: Some(0.0),
+            device,
+            ..ForecastConfig::default()
         };
-        let fit = FitConfig {
-            epochs,
-            lr: 0.01,
-            weight_decay: 0.0,
-            batch_size: Some(32),
-            loss: Loss::Mse,
-        };
-        let r = recipe::run_with_head(&data, &config, &fit, false, 1, device)?;
-        bar.message(format!("{} RMSE {:.4}", kind.name(), r.test.rmse));
+        let summary = forecast(&config)?;
+        let r = &summary.runs[0].evaluation;
+        bar.message(format!("{} RMSE {:.4}", kind.name(), r.model.overall.rmse));
         bar.inc();
-        let persistence = r.persistence.rmse;
+        let persistence = r.persistence.overall.rmse;
         let m = Metric::new(
             format!(
                 "{} Los-loop 15-min test RMSE (steps 1-3, {epochs} epochs{})",
                 kind.name(),
                 if ctx.quick { ", reduced: --quick" } else { "" }
             ),
-            r.test.rmse,
+            r.model.overall.rmse,
         )
         .expect(
             format!("< persistence ({persistence:.4})"),
-            r.test.rmse < persistence,
+            r.model.overall.rmse < persistence,
         );
         report.metrics.push(if kind == ModelKind::Tgcn {
             m.published(
@@ -202,19 +171,19 @@ fn los_loop(ctx: &Ctx, report: &mut ExperimentReport, device: Device) -> Result<
         } else {
             m
         });
-        let step3 = &r.per_horizon[2];
+        let step3 = &r.model.per_step[2];
         rows.push(vec![
             format!("{} ({epochs} epochs)", kind.name()),
-            format!("{:.4}", r.test.rmse),
-            format!("{:.4}", r.test.mae),
+            format!("{:.4}", r.model.overall.rmse),
+            format!("{:.4}", r.model.overall.mae),
             format!("{:.4}", step3.rmse),
-            format!("{:.2}", r.seconds_per_epoch),
+            format!("{:.2}", summary.s_per_epoch),
         ]);
         baselines = Some((
-            r.persistence,
-            r.persistence_per_horizon[2],
-            r.historical_average,
-            r.historical_average_per_horizon[2],
+            r.persistence.overall,
+            r.persistence.per_step[2],
+            r.historical_average.overall,
+            r.historical_average.per_step[2],
         ));
     }
     bar.finish();

@@ -6,28 +6,36 @@
 //! the epoch with the best dev root accuracy.
 
 use super::Ctx;
-use crate::cli::text::{mean_std, train_sst, Args, SstData};
 use crate::report::{BarSeries, ExperimentReport, Figure, Metric, Table};
 use anyhow::{Context, Result};
 use graph_data::fetch::Fetcher;
 use graph_data::ptb;
-use train_utils::TrainOptions;
+use seqgraph::text::{train_sst, SstData, Supervise, TextConfig, TextModel, TextTask, View};
+use train_utils::stats::mean_std;
 
 /// Tai et al. 2015's test root accuracy with GloVe vectors: (fine-grained, binary).
 type Published = Option<(f64, f64)>;
 
 /// (view, model, label, published).
-const MODELS: [(&str, &str, &str, Published); 6] = [
-    ("sequence", "lstm", "LSTM", Some((0.464, 0.849))),
-    ("sequence", "bilstm", "BiLSTM", Some((0.491, 0.875))),
-    ("tree", "child-sum", "Child-Sum Tree-LSTM", None),
-    ("tree", "n-ary", "N-ary Tree-LSTM", Some((0.510, 0.880))),
-    ("graph", "gcn", "GCN over the tree", None),
-    ("graph", "gat", "GAT over the tree", None),
+const MODELS: [(View, TextModel, &str, Published); 6] = [
+    (View::Sequence, TextModel::Lstm, "LSTM", Some((0.464, 0.849))),
+    (View::Sequence, TextModel::BiLstm, "BiLSTM", Some((0.491, 0.875))),
+    (View::Tree, TextModel::ChildSum, "Child-Sum Tree-LSTM", None),
+    (
+        View::Tree,
+        TextModel::NAry,
+        "N-ary Tree-LSTM",
+        Some((0.510, 0.880)),
+    ),
+    (View::Graph, TextModel::Gcn, "GCN over the tree", None),
+    (View::Graph, TextModel::Gat, "GAT over the tree", None),
 ];
 
 /// The binary and the fine-grained task.
-const TASKS: [(&str, &str); 2] = [("sst-binary", "binary"), ("sst-fine", "fine-grained")];
+const TASKS: [(TextTask, &str); 2] = [
+    (TextTask::SstBinary, "binary"),
+    (TextTask::SstFine, "fine-grained"),
+];
 
 /// Sizes of a run.
 #[derive(Debug, Clone, Copy)]
@@ -46,23 +54,24 @@ struct Setup {
 }
 
 impl Setup {
-    /// The `train text` words for one model, task and this setup.
-    fn args(&self, task: &str, view: &str, model: &str) -> Vec<String> {
-        let (epochs, batch) = if view == "sequence" {
+    /// The library config for one model and task at this setup.
+    fn config(&self, task: TextTask, view: View, model: TextModel) -> TextConfig {
+        let (epochs, batch) = if view == View::Sequence {
             (self.sequence_epochs, self.sequence_batch)
         } else {
             (self.tree_epochs, 25)
         };
-        let mut words = format!(
-            "--task {task} --view {view} --model {model} --epochs {epochs} --batch {batch} --supervise all --json"
-        );
-        if let Some(l) = self.limit {
-            words += &format!(" --limit {l}");
+        TextConfig {
+            task,
+            view,
+            model: Some(model),
+            supervise: Supervise::All,
+            epochs,
+            batch,
+            limit: self.limit,
+            eval_limit: self.eval_limit,
+            ..TextConfig::default()
         }
-        if let Some(l) = self.eval_limit {
-            words += &format!(" --eval-limit {l}");
-        }
-        words.split_whitespace().map(str::to_owned).collect()
     }
 }
 
@@ -102,15 +111,19 @@ pub fn run(ctx: &Ctx, report: &mut ExperimentReport) -> Result<()> {
     let mut accs = vec![vec![Vec::new(); MODELS.len()]; TASKS.len()];
     let mut seconds = vec![vec![Vec::new(); MODELS.len()]; TASKS.len()];
     for (t, (task, _)) in TASKS.iter().enumerate() {
-        let binary = *task == "sst-binary";
+        let binary = *task == TextTask::SstBinary;
         let sentences = SstData::new(&sst, binary, s.limit, s.eval_limit, false);
         let phrases = SstData::new(&sst, binary, s.limit, s.eval_limit, true);
         for (m, (view, model, label, _)) in MODELS.iter().enumerate() {
-            let args = Args::parse_words(&s.args(task, view, model))?;
-            let data = if *view == "sequence" { &phrases } else { &sentences };
+            let config = s.config(*task, *view, *model);
+            let data = if *view == View::Sequence {
+                &phrases
+            } else {
+                &sentences
+            };
             for seed in 0..s.seeds {
-                bar.message(format!("{label}, {task}, seed {seed}"));
-                let run = train_sst(&args, model, data, seed, TrainOptions::epochs(args.epochs))?;
+                bar.message(format!("{label}, {}, seed {seed}", task.name()));
+                let run = train_sst(&config, data, seed, config.options(seed))?;
                 accs[t][m].push(run.test);
                 seconds[t][m].push(run.seconds_per_epoch);
                 bar.inc();
@@ -129,13 +142,17 @@ pub fn run(ctx: &Ctx, report: &mut ExperimentReport) -> Result<()> {
                 means[m],
             );
             if let Some((fine, binary)) = published {
-                let p = if *task == "sst-binary" { *binary } else { *fine };
+                let p = if *task == TextTask::SstBinary {
+                    *binary
+                } else {
+                    *fine
+                };
                 metric = metric.published(p, "Tai et al. 2015, with GloVe vectors");
             }
             report.metrics.push(metric);
         }
         let best = means.iter().copied().fold(0.0, f64::max);
-        let target = if *task == "sst-binary" { 0.80 } else { 0.40 };
+        let target = if *task == TextTask::SstBinary { 0.80 } else { 0.40 };
         let m = Metric::new(format!("best model, SST {name} (random embeddings)"), best);
         // The targets are stated for the full data and 5 seeds: checked only at full size.
         report.metrics.push(if s.limit.is_some() {
@@ -165,7 +182,7 @@ pub fn run(ctx: &Ctx, report: &mut ExperimentReport) -> Result<()> {
         .enumerate()
         .map(|(m, (view, _, label, published))| {
             vec![
-                view.to_string(),
+                view.name().to_string(),
                 label.to_string(),
                 cell(&accs[0][m]),
                 cell(&accs[1][m]),
@@ -189,7 +206,7 @@ pub fn run(ctx: &Ctx, report: &mut ExperimentReport) -> Result<()> {
         rows,
     });
     report.notes.push(format!(
-        "`seqgraph train text --supervise all`: embeddings 100, hidden 100, randomly initialised (no pretrained \
+        "seqgraph's `train_sst` recipe (`seqgraph train text --supervise all`): embeddings 100, hidden 100, randomly initialised (no pretrained \
          vectors are reachable here; the published numbers use GloVe); Adam lr 2e-3, gradient norm clipped at 5, \
          dropout 0.5. Tree and graph views: {} epochs, 25 sentences per batch, every node's label supervised. \
          Sequence view: {} epochs over every distinct labelled phrase of the training trees, {} phrases per \
@@ -220,7 +237,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn setup_words_parse_as_train_text_arguments() {
+    fn setup_configs_are_the_sizes_of_the_setup() {
         let s = Setup {
             limit: Some(500),
             eval_limit: Some(400),
@@ -229,28 +246,21 @@ mod tests {
             sequence_epochs: 2,
             sequence_batch: 100,
         };
-        let seq = Args::parse_words(&s.args("sst-fine", "sequence", "bilstm")).unwrap();
+        let seq = s.config(TextTask::SstFine, View::Sequence, TextModel::BiLstm);
         assert_eq!(
             (seq.epochs, seq.batch, seq.limit, seq.eval_limit),
             (2, 100, Some(500), Some(400))
         );
-        assert_eq!(
-            (seq.model_name(), seq.supervise.as_str()),
-            ("bilstm".to_owned(), "all")
-        );
-        let tree = Args::parse_words(&s.args("sst-binary", "tree", "n-ary")).unwrap();
-        assert_eq!(
-            (tree.epochs, tree.batch, tree.task.as_str()),
-            (4, 25, "sst-binary")
-        );
+        assert_eq!((seq.model(), seq.supervise), (TextModel::BiLstm, Supervise::All));
+        let tree = s.config(TextTask::SstBinary, View::Tree, TextModel::NAry);
+        assert_eq!((tree.epochs, tree.batch, tree.task), (4, 25, TextTask::SstBinary));
         let full = Setup {
             limit: None,
             eval_limit: None,
             ..s
         };
         assert_eq!(
-            Args::parse_words(&full.args("sst-binary", "graph", "gat"))
-                .unwrap()
+            full.config(TextTask::SstBinary, View::Graph, TextModel::Gat)
                 .limit,
             None
         );
