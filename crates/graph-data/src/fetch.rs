@@ -281,7 +281,10 @@ impl Fetcher {
         // One fetch of a file at a time, across threads and processes: two
         // fetches writing the same partial file would corrupt each other (the
         // loser then gives up on the mirror). The lock is released on drop.
-        let lock_path = folder.join(format!(".{}.lock", file.path));
+        // Lock files live beside the data sets' folders, which hold only data.
+        let locks = self.cache.join(".locks");
+        fs::create_dir_all(&locks).map_err(|e| DataError::io(&locks, e))?;
+        let lock_path = locks.join(format!("{}.{}.lock", ds.name, file.path));
         let lock = File::create(&lock_path).map_err(|e| DataError::io(&lock_path, e))?;
         lock.lock().map_err(|e| DataError::io(&lock_path, e))?;
         if target.exists() {

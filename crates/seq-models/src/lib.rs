@@ -5,6 +5,7 @@
 //!   ([`RecurrentCell`]), fused libtorch kernels and an explicit loop over the same parameters, with
 //!   PyTorch's state-dict names, shapes and packed-sequence semantics for variable lengths.
 //! - [`modes`]: one-to-one, one-to-many, many-to-one, many-to-many (aligned and encoder-decoder).
+//! - [`gradients`]: gradient norms through time and gradient clipping as experiments.
 //! - [`diagnostics`]: gradient norms through time, Jacobian products, scaled-orthogonal init, clipping.
 //! - [`io`]: save and load parameters as safetensors.
 //! - [`recipe`]: the sequence tasks (adding, JapaneseVowels, Moby Dick, sunspots) as one call each.
@@ -12,6 +13,7 @@
 
 pub mod diagnostics;
 pub mod error;
+pub mod gradients;
 pub mod io;
 pub mod modes;
 pub mod recipe;

@@ -1,124 +1,17 @@
 //! `gradients`: ||dL/dS_k|| against the distance T-k, for tanh RNNs at three spectral radii, an
 //! LSTM and a GRU, and the effect of gradient clipping where the gradient explodes.
 //!
-//! Runs seq-models' explicit cells step by step, keeps every state, and asks autograd for the
-//! gradient of a loss at step T with respect to each of them.
+//! The measurements are seq-models' `gradients` module (explicit cells step by step, every state
+//! kept, autograd's gradient of a loss at step T with respect to each); this file reports them.
 
 use super::Ctx;
 use crate::report::{ExperimentReport, Figure, Metric, Series};
 use anyhow::Result;
-use seq_models::{CellKind, RecurrentCell, RnnState};
-use tch::{nn, Device, Kind, Tensor};
+use seq_models::gradients::{clipping_run, gradient_trace, log_slope, ClippingConfig, TraceConfig};
+use seq_models::CellKind;
 
-const INPUT: i64 = 8;
-const HIDDEN: i64 = 64;
-const BATCH: i64 = 32;
+/// Steps `T` of every trace (the library's default).
 const STEPS: usize = 100;
-/// Standard deviation of the Gaussian inputs: small, so that the tanh units work near their linear
-/// range and rho decides between vanishing and exploding.
-const INPUT_STD: f64 = 0.1;
-
-/// What one gradient measurement gives.
-struct Trace {
-    /// `||dL/dS_k||` for k = T, T-1, ..., 1 (index = distance T-k).
-    norms: Vec<f64>,
-    /// Mean of tanh'(a) = 1 - h^2 over all steps, units and batch (tanh RNN only).
-    mean_tanh_prime: f64,
-}
-
-/// Scaled orthogonal matrix `rho * Q` (Q from the QR decomposition of a Gaussian matrix).
-fn scaled_orthogonal(n: i64, rho: f64) -> Tensor {
-    let (q, r) = Tensor::linalg_qr(&Tensor::randn([n, n], (Kind::Float, Device::Cpu)), "reduced");
-    // Fix the signs so Q is Haar-distributed.
-    q * r.diagonal(0, 0, 1).sign().unsqueeze(0) * rho
-}
-
-/// A cell of `kind`: for the tanh RNN, recurrent weight `rho * orthogonal` and no bias; for the LSTM,
-/// forget-gate bias `gate_bias` (split between `bias_ih` and `bias_hh`); for the GRU, update-gate bias
-/// `gate_bias` likewise. Other parameters as PyTorch initialises them.
-fn cell(vs: &nn::VarStore, kind: CellKind, rho: f64, gate_bias: f64) -> RecurrentCell {
-    let cell = RecurrentCell::new(vs.root(), kind, INPUT, HIDDEN);
-    tch::no_grad(|| {
-        let vars = vs.variables();
-        // Row block of the gate whose bias is set: LSTM gates i, f, g, o; GRU gates r, z, n.
-        let block = match kind {
-            CellKind::RnnTanh | CellKind::RnnRelu => {
-                vars["weight_hh"]
-                    .shallow_clone()
-                    .copy_(&scaled_orthogonal(HIDDEN, rho));
-                for name in ["bias_ih", "bias_hh"] {
-                    let _ = vars[name].shallow_clone().zero_();
-                }
-                return;
-            }
-            CellKind::Lstm | CellKind::Gru => 1,
-        };
-        for name in ["bias_ih", "bias_hh"] {
-            let _ = vars[name]
-                .narrow(0, block * HIDDEN, HIDDEN)
-                .fill_(gate_bias / 2.0);
-        }
-    });
-    cell
-}
-
-/// Runs `STEPS` steps on Gaussian inputs and measures `||dL/dS_k||` for a linear read-out loss at T.
-fn trace(kind: CellKind, rho: f64, gate_bias: f64, seed: i64) -> Result<Trace> {
-    tch::manual_seed(seed);
-    let vs = nn::VarStore::new(Device::Cpu);
-    let cell = cell(&vs, kind, rho, gate_bias);
-    let xs = Tensor::randn([STEPS as i64, BATCH, INPUT], (Kind::Float, Device::Cpu)) * INPUT_STD;
-    let readout = Tensor::randn([HIDDEN], (Kind::Float, Device::Cpu)) / (HIDDEN as f64).sqrt();
-    let mut states: Vec<RnnState> = Vec::with_capacity(STEPS);
-    for t in 0..STEPS {
-        let s = cell.f_step(&xs.get(t as i64), states.last())?;
-        states.push(s);
-    }
-    let last = &states[STEPS - 1].h;
-    let loss = last.matmul(&readout).mean(Kind::Float);
-    let mut inputs: Vec<&Tensor> = states.iter().map(|s| &s.h).collect();
-    inputs.extend(states.iter().filter_map(|s| s.c.as_ref()));
-    let grads = Tensor::f_run_backward(&[loss], &inputs, false, false)?;
-    let sq = |g: &Tensor| g.square().sum(Kind::Double).double_value(&[]);
-    let norms = (0..STEPS)
-        .rev()
-        .map(|k| {
-            let mut s = sq(&grads[k]);
-            if kind.has_cell() {
-                s += sq(&grads[STEPS + k]);
-            }
-            s.sqrt()
-        })
-        .collect();
-    let mean_tanh_prime = if kind == CellKind::RnnTanh {
-        let hs = Tensor::stack(&inputs[..STEPS], 0);
-        (hs.square().neg() + 1.0).mean(Kind::Double).double_value(&[])
-    } else {
-        f64::NAN
-    };
-    Ok(Trace {
-        norms,
-        mean_tanh_prime,
-    })
-}
-
-/// Least-squares slope of `ln(norm)` against the distance.
-fn log_slope(norms: &[f64]) -> f64 {
-    let pts: Vec<(f64, f64)> = norms
-        .iter()
-        .enumerate()
-        .filter(|(_, n)| n.is_finite() && **n > 0.0)
-        .map(|(d, n)| (d as f64, n.ln()))
-        .collect();
-    let k = pts.len() as f64;
-    let (mx, my) = (
-        pts.iter().map(|p| p.0).sum::<f64>() / k,
-        pts.iter().map(|p| p.1).sum::<f64>() / k,
-    );
-    let sxy: f64 = pts.iter().map(|p| (p.0 - mx) * (p.1 - my)).sum();
-    let sxx: f64 = pts.iter().map(|p| (p.0 - mx).powi(2)).sum();
-    sxy / sxx
-}
 
 fn series(name: &str, norms: &[f64]) -> Series {
     Series::new(
@@ -129,7 +22,7 @@ fn series(name: &str, norms: &[f64]) -> Series {
 
 /// Runs the experiment.
 pub fn run(ctx: &Ctx, report: &mut ExperimentReport) -> Result<()> {
-    let seeds: Vec<i64> = (0..ctx.size(1, 5)).collect();
+    let seeds: Vec<u64> = (0..ctx.size(1, 5)).collect();
     // (legend, cell, rho for the tanh RNN, forget or update gate bias for LSTM and GRU)
     let configs: [(&str, CellKind, f64, f64); 7] = [
         ("tanh RNN rho=0.9", CellKind::RnnTanh, 0.9, 0.0),
@@ -148,7 +41,14 @@ pub fn run(ctx: &Ctx, report: &mut ExperimentReport) -> Result<()> {
         let mut log_sum = vec![0.0; STEPS];
         let mut tanh_prime = 0.0;
         for &seed in &seeds {
-            let t = trace(kind, rho, gate_bias, seed)?;
+            let config = TraceConfig {
+                cell: kind,
+                rho,
+                gate_bias,
+                seed,
+                ..TraceConfig::default()
+            };
+            let t = gradient_trace(&config)?;
             for (acc, n) in log_sum.iter_mut().zip(&t.norms) {
                 *acc += n.ln();
             }
@@ -187,7 +87,7 @@ pub fn run(ctx: &Ctx, report: &mut ExperimentReport) -> Result<()> {
     report.figures.push(
         Figure::lines(
             "gradients-norms",
-            &format!("||dL/dS_k|| against distance T-k (T = {STEPS}, H = {HIDDEN})"),
+            &format!("||dL/dS_k|| against distance T-k (T = {STEPS}, H = 64)"),
             "distance T - k",
             "||dL/dS_k||",
             lines,
@@ -218,7 +118,7 @@ pub fn run(ctx: &Ctx, report: &mut ExperimentReport) -> Result<()> {
         ],
     ));
     report.notes.push(format!(
-        "Explicit seq-models cells, hidden {HIDDEN}, input {INPUT}, batch {BATCH}, Gaussian inputs, loss = mean \
+        "seq-models' gradient_trace: explicit cells, hidden 64, input 8, batch 32, Gaussian inputs (std 0.1), loss = mean \
          of a random linear read-out of S_T; tanh RNN recurrent weight = rho * random orthogonal, no bias; \
          LSTM forget-gate and GRU update-gate biases as named (split between bias_ih and bias_hh), other \
          parameters as PyTorch initialises them. At initialisation a gate of bias b passes a fraction \
@@ -239,38 +139,14 @@ fn clipping(ctx: &Ctx, report: &mut ExperimentReport) -> Result<()> {
     let mut loss_lines = Vec::new();
     let mut norm_lines = Vec::new();
     for clip in [None, Some(1.0)] {
-        tch::manual_seed(7);
-        let vs = nn::VarStore::new(Device::Cpu);
-        let cell = cell(&vs, CellKind::RnnTanh, rho, 0.0);
-        let head = nn::linear(vs.root() / "head", HIDDEN, 1, Default::default());
-        let mut opt = nn::OptimizerConfig::build(nn::Sgd::default(), &vs, 0.05)?;
-        let (mut losses, mut norms) = (Vec::new(), Vec::new());
-        for step in 0..steps {
-            let xs = Tensor::randn([50, BATCH, INPUT], (Kind::Float, Device::Cpu));
-            // Target: the mean of the first channel over the sequence (needs memory of every step).
-            let target = xs.select(2, 0).mean_dim(0, false, Kind::Float).unsqueeze(1);
-            let mut s: Option<RnnState> = None;
-            for t in 0..50 {
-                s = Some(cell.f_step(&xs.get(t), s.as_ref())?);
-            }
-            let pred = s.expect("steps").h.apply(&head);
-            let loss = (pred - target).square().mean(Kind::Float);
-            opt.zero_grad();
-            loss.backward();
-            let norm = vs
-                .trainable_variables()
-                .iter()
-                .map(|v| v.grad().square().sum(Kind::Double).double_value(&[]))
-                .sum::<f64>()
-                .sqrt();
-            if let Some(max) = clip {
-                opt.clip_grad_norm(max);
-            }
-            opt.step();
-            losses.push((step as f64, loss.double_value(&[])));
-            norms.push((step as f64, norm));
-            bar.inc();
-        }
+        let run = clipping_run(&ClippingConfig {
+            rho,
+            steps,
+            clip,
+            ..ClippingConfig::default()
+        })?;
+        bar.inc_by(steps as u64);
+        let (losses, norms) = (run.losses, run.norms);
         let label = match clip {
             None => "no clipping".to_owned(),
             Some(m) => format!("clip norm {m}"),
@@ -315,28 +191,4 @@ fn clipping(ctx: &Ctx, report: &mut ExperimentReport) -> Result<()> {
         .log_y(),
     );
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn slope_of_an_exact_exponential() {
-        let norms: Vec<f64> = (0..20).map(|d| 3.0 * (-0.25 * d as f64).exp()).collect();
-        assert!((log_slope(&norms) + 0.25).abs() < 1e-12);
-    }
-
-    #[test]
-    fn tanh_rnn_vanishes_below_one_and_lstm_keeps_more() {
-        let small = trace(CellKind::RnnTanh, 0.5, 0.0, 0).unwrap();
-        assert_eq!(small.norms.len(), STEPS);
-        assert!(
-            small.norms[STEPS - 1] < 1e-20 * small.norms[0],
-            "0.5^99 ~ 1.6e-30"
-        );
-        assert!(small.mean_tanh_prime > 0.0 && small.mean_tanh_prime <= 1.0);
-        let lstm = trace(CellKind::Lstm, 1.0, 3.0, 0).unwrap();
-        assert!(lstm.norms[20] / lstm.norms[0] > small.norms[20] / small.norms[0]);
-    }
 }
