@@ -32,7 +32,7 @@ fn epochs(c: &mut Criterion) {
             let data = load(name);
             tch::manual_seed(0);
             let vs = nn::VarStore::new(Device::Cpu);
-            let model = arch.build(&vs.root(), data.x.shape()[1], data.num_classes, 2);
+            let model = arch.build(vs.root(), data.x.shape()[1], data.num_classes, 2);
             let hyper = arch.hyperparams();
             let mut opt = nn::Adam::default().build(&vs, hyper.lr).expect("Adam");
             for &(g, wd) in &hyper.weight_decay {
@@ -76,7 +76,7 @@ fn gcn_layer(c: &mut Criterion) {
     drop(edges);
     tch::manual_seed(0);
     let vs = nn::VarStore::new(Device::Cpu);
-    let conv = GcnConv::new(&vs.root(), 64, 64, GcnConfig::default());
+    let conv = GcnConv::new(vs.root(), 64, 64, GcnConfig::default());
     let x = Tensor::randn([graph.num_nodes(), 64], (Kind::Float, Device::Cpu)).set_requires_grad(true);
     let _ = conv.operator(&graph); // cached normalisation, as PyG's cached=True after its first call
     let step = || {

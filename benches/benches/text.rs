@@ -34,8 +34,8 @@ fn tree_lstm_train_step(c: &mut Criterion) {
         tch::manual_seed(0);
         let vs = nn::VarStore::new(Device::Cpu);
         let cell = match arity {
-            None => TreeLstm::child_sum(&vs.root(), dim, hidden),
-            Some(n) => TreeLstm::n_ary(&vs.root(), dim, hidden, n),
+            None => TreeLstm::child_sum(vs.root(), dim, hidden),
+            Some(n) => TreeLstm::n_ary(vs.root(), dim, hidden, n),
         };
         let head = nn::linear(vs.root() / "head", hidden, 5, Default::default());
         let mut opt = nn::Adam::default().build(&vs, 1e-3).expect("Adam");

@@ -31,7 +31,7 @@ fn train(pg: &ProcessGroup, fault: &str) -> Result<(), DistError> {
     let data = NodeData::from_dataset(ds, Device::Cpu).unwrap();
     tch::manual_seed(0);
     let vs = nn::VarStore::new(Device::Cpu);
-    let model = Arch::Gcn.build(&vs.root(), data.x.shape()[1], data.num_classes, 2);
+    let model = Arch::Gcn.build(vs.root(), data.x.shape()[1], data.num_classes, 2);
     let mut params = vs.trainable_variables();
     let mut refs: Vec<&mut Tensor> = params.iter_mut().collect();
     tch::no_grad(|| pg.broadcast(&mut refs, 0))?;

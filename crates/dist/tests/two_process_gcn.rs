@@ -40,7 +40,7 @@ fn train(pg: Option<&ProcessGroup>) -> (f64, f64) {
     // seed, same sequence of random calls), like the one-process run.
     tch::manual_seed(0);
     let vs = nn::VarStore::new(Device::Cpu);
-    let model = Arch::Gcn.build(&vs.root(), data.x.shape()[1], data.num_classes, 2);
+    let model = Arch::Gcn.build(vs.root(), data.x.shape()[1], data.num_classes, 2);
     let mut params = vs.trainable_variables();
     if let Some(pg) = pg {
         let mut refs: Vec<&mut Tensor> = params.iter_mut().collect();

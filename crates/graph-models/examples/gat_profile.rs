@@ -36,7 +36,7 @@ fn main() {
     let rounds = 40;
     tch::manual_seed(0);
     let vs = nn::VarStore::new(Device::Cpu);
-    let model = Arch::Gat.build(&vs.root(), data.x.shape()[1], data.num_classes, 2);
+    let model = Arch::Gat.build(vs.root(), data.x.shape()[1], data.num_classes, 2);
     let mut opt = nn::Adam::default().build(&vs, 0.005).expect("Adam");
     let labels = data.labels.index_select(0, &data.train);
     let step = median_ms(rounds, || {
@@ -75,7 +75,7 @@ fn main() {
     for (heads, out, concat) in [(8, 8, true), (1, data.num_classes, false)] {
         let vs = nn::VarStore::new(Device::Cpu);
         let conv = GatConv::new(
-            &vs.root(),
+            vs.root(),
             64,
             out,
             GatConfig {

@@ -19,7 +19,7 @@
 //! anything that borrows an `nn::Path` and `Config` has PyG's defaults
 //! (`Default`), a fallible twin `f_new` returning [`GnnError::Config`], and
 //! `forward_t` / `f_forward_t` ([`GnnLayer`]) whose errors carry the
-//! [`InputError`](train_utils::InputError) every seqgraph crate shares.
+//! [`InputError`] every seqgraph crate shares.
 #![deny(missing_docs)]
 
 pub mod appnp;

@@ -93,7 +93,7 @@ impl Gcn {
             .chain([classes])
             .collect();
         let convs = (0..depth)
-            .map(|i| GcnConv::new(&conv_path(p, i), dims[i], dims[i + 1], GcnConfig::default()))
+            .map(|i| GcnConv::new(conv_path(p, i), dims[i], dims[i + 1], GcnConfig::default()))
             .collect();
         Gcn { convs, dropout: 0.5 }
     }
@@ -416,7 +416,7 @@ impl JkNet {
         let convs = (0..depth)
             .map(|i| {
                 GcnConv::new(
-                    &conv_path(p, i),
+                    conv_path(p, i),
                     if i == 0 { in_dim } else { hidden },
                     hidden,
                     GcnConfig::default(),

@@ -1,6 +1,6 @@
 //! Over-smoothing, measured: as layers stack, node representations converge
 //! and become indistinguishable. Two measures, taken layer by layer from the
-//! representations a [`NodeModel`](crate::NodeModel) records during a forward
+//! representations a [`NodeModel`] records during a forward
 //! pass, and a depth study that trains networks of growing depth.
 
 use tch::{Kind, Tensor};

@@ -264,7 +264,7 @@ mod tests {
     #[test]
     fn recipes_weight_decay_lands_on_the_right_parameters() {
         let vs = nn::VarStore::new(Device::Cpu);
-        let _gcn = Arch::Gcn.build(&vs.root(), 12, 3, 2);
+        let _gcn = Arch::Gcn.build(vs.root(), 12, 3, 2);
         let adam = Adam::new(0.01).with_group_weight_decay(&vs, &Arch::Gcn.hyperparams().weight_decay);
         let names: Vec<String> = vs.variables().into_keys().collect();
         assert!(names.iter().any(|n| n.starts_with("convs.1")), "{names:?}");
@@ -273,7 +273,7 @@ mod tests {
             assert_eq!(adam.weight_decay_of(name), want, "{name}");
         }
         let vs = nn::VarStore::new(Device::Cpu);
-        let _gat = Arch::Gat.build(&vs.root(), 12, 3, 2);
+        let _gat = Arch::Gat.build(vs.root(), 12, 3, 2);
         let adam = Adam::new(0.01).with_group_weight_decay(&vs, &Arch::Gat.hyperparams().weight_decay);
         for name in vs.variables().keys() {
             assert_eq!(adam.weight_decay_of(name), 5e-4, "{name}");
@@ -328,7 +328,7 @@ mod tests {
         );
 
         let vs = nn::VarStore::new(Device::Cpu);
-        let model = Arch::Gcn.build(&vs.root(), 4, 2, 2);
+        let model = Arch::Gcn.build(vs.root(), 4, 2, 2);
         let err = f_fit_node(model.as_ref(), &vs, &bad, &hyper()).unwrap_err();
         assert!(matches!(err, TrainError::NonFinite { epoch: 1, .. }), "{err}");
 
@@ -342,7 +342,7 @@ mod tests {
             "{text}"
         );
         let vs = nn::VarStore::new(Device::Cpu);
-        let model = Arch::Gcn.build(&vs.root(), 4, 2, 2);
+        let model = Arch::Gcn.build(vs.root(), 4, 2, 2);
         let panic = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             fit_node(model.as_ref(), &vs, &bad, &hyper())
         }))

@@ -167,11 +167,11 @@ fn jumping_knowledge_modes_combine_layers_row_by_row() {
             .unwrap()
             .allclose(&out.index_select(0, &perm), 1e-6, 1e-6, false));
     }
-    let max = JumpingKnowledge::new(&vs.root(), JkMode::Max, 4, 3)
+    let max = JumpingKnowledge::new(vs.root(), JkMode::Max, 4, 3)
         .f_forward(&xs)
         .unwrap();
     assert!(max.equal(&xs[0].maximum(&xs[1]).maximum(&xs[2])));
-    let err = JumpingKnowledge::new(&vs.root(), JkMode::Cat, 4, 2)
+    let err = JumpingKnowledge::new(vs.root(), JkMode::Cat, 4, 2)
         .f_forward(&xs)
         .unwrap_err();
     assert!(
@@ -234,7 +234,7 @@ fn bad_inputs_get_typed_errors_naming_layer_and_shapes() {
         assert!(msg.contains("got [3, 5]"), "{name}: {msg}");
     }
     let wrong_nodes = Tensor::zeros([4, F], (Kind::Float, Device::Cpu));
-    let err = GcnConv::new(&vs.root(), F, 2, GcnConfig::default()).f_forward_t(&wrong_nodes, &graph, false);
+    let err = GcnConv::new(vs.root(), F, 2, GcnConfig::default()).f_forward_t(&wrong_nodes, &graph, false);
     assert!(err
         .unwrap_err()
         .to_string()

@@ -39,7 +39,7 @@ fn attention_matches_the_segment_softmax_reference_at_any_scale() {
         heads,
         ..GatConfig::default()
     };
-    let conv = GatConv::new(&vs.root(), 6, out, config);
+    let conv = GatConv::new(vs.root(), 6, out, config);
     tch::no_grad(|| {
         let mut bias = vs.variables()["bias"].shallow_clone();
         bias.copy_(&Tensor::randn([heads * out], (Kind::Float, Device::Cpu)));

@@ -9,7 +9,7 @@
 //! - [`recurrent`]: [`GraphGru`] (DCRNN, GConvGRU, T-GCN), [`GConvLstm`], [`A3tgcn`].
 //! - [`conv`]: [`Stgcn`] and [`GraphWaveNet`], convolutions over time.
 //! - [`seq2seq`]: [`DcrnnSeq2Seq`], DCRNN's encoder-decoder with scheduled sampling.
-//! - [`forecast`]: encoder + ReLU + linear head, built by name.
+//! - [`mod@forecast`]: encoder + ReLU + linear head, built by name.
 //! - [`protocol`]: the published data protocols (PyG Temporal's Chickenpox
 //!   recipe, T-GCN's Los-loop, flu_bybw, england_covid), baselines, test scores.
 //! - [`train`]: [`fit_forecaster`], the training loop (checkpoints, guards,
@@ -21,7 +21,7 @@
 //! Every model follows one convention: `new(p, ...)` where `p` borrows an
 //! `nn::Path`, a fallible twin `f_new` (or `f_dcrnn`, ...), and `forward` /
 //! `f_forward`, whose input errors carry the
-//! [`InputError`](train_utils::InputError) every seqgraph crate shares.
+//! [`InputError`] every seqgraph crate shares.
 //!
 //! ```
 //! use hybrid::{GraphGru, Supports};

@@ -35,8 +35,8 @@ fn tree_lstm_on_chains_equals_the_lstm_on_the_sequences() {
     for arity in [None, Some(1)] {
         let vs = nn::VarStore::new(Device::Cpu);
         let cell = match arity {
-            None => TreeLstm::child_sum(&vs.root(), i, h),
-            Some(n) => TreeLstm::n_ary(&vs.root(), i, h, n),
+            None => TreeLstm::child_sum(vs.root(), i, h),
+            Some(n) => TreeLstm::n_ary(vs.root(), i, h, n),
         };
         copy_lstm(&vs_lstm, &vs);
         let plan = schedule.plan(Device::Cpu, arity).unwrap();
@@ -83,8 +83,8 @@ fn level_batched_equals_node_by_node_with_gradients() {
     for arity in [None, Some(2)] {
         let vs = nn::VarStore::new(Device::Cpu);
         let cell = match arity {
-            None => TreeLstm::child_sum(&vs.root(), 4, 5),
-            Some(k) => TreeLstm::n_ary(&vs.root(), 4, 5, k),
+            None => TreeLstm::child_sum(vs.root(), 4, 5),
+            Some(k) => TreeLstm::n_ary(vs.root(), 4, 5, k),
         };
         let x = Tensor::randn([n, 4], OPTS);
         let plan = schedule.plan(Device::Cpu, arity).unwrap();
@@ -112,7 +112,7 @@ fn level_batched_equals_node_by_node_with_gradients() {
 #[test]
 fn bad_inputs_are_refused_with_a_reason() {
     let vs = nn::VarStore::new(Device::Cpu);
-    let cell = TreeLstm::n_ary(&vs.root(), 4, 5, 2);
+    let cell = TreeLstm::n_ary(vs.root(), 4, 5, 2);
     let star = Tree::from_parents(&[Some(3), Some(3), Some(3), None]).unwrap();
     let schedule = Schedule::forest(&[&star]);
     let err = schedule.plan(Device::Cpu, Some(2)).unwrap_err().to_string();
@@ -124,7 +124,7 @@ fn bad_inputs_are_refused_with_a_reason() {
         .to_string();
     assert!(err.contains("2 child slots"), "{err}");
     let plan = schedule.plan(Device::Cpu, Some(3)).unwrap();
-    let sum = TreeLstm::child_sum(&vs.root(), 4, 5);
+    let sum = TreeLstm::child_sum(vs.root(), 4, 5);
     let err = sum
         .f_forward(&Tensor::zeros([3, 4], OPTS), &plan)
         .unwrap_err()

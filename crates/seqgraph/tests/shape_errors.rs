@@ -60,7 +60,7 @@ fn x(n: i64, f: i64) -> Tensor {
 }
 
 fn fresh_gcn() -> gm::GcnConv {
-    gm::GcnConv::new(&nn::VarStore::new(Device::Cpu).root(), 3, 2, Default::default())
+    gm::GcnConv::new(nn::VarStore::new(Device::Cpu).root(), 3, 2, Default::default())
 }
 
 fn graph_cases(vs: &'static nn::VarStore) -> Vec<Case> {
@@ -181,7 +181,7 @@ fn graph_cases(vs: &'static nn::VarStore) -> Vec<Case> {
             Expect::Ok(&[4, 2]),
             || {
                 let mut vs = nn::VarStore::new(Device::Cpu);
-                let conv = gm::GcnConv::new(&vs.root(), 3, 2, Default::default());
+                let conv = gm::GcnConv::new(vs.root(), 3, 2, Default::default());
                 vs.double();
                 conv.f_forward_t(&Tensor::ones([4, 3], (Kind::Double, Device::Cpu)), &g(), false)
                     .map_err(s)
@@ -192,7 +192,7 @@ fn graph_cases(vs: &'static nn::VarStore) -> Vec<Case> {
             Expect::Err(&["GatConv", "dtype Float, got Double", "got Double"]),
             || {
                 let vs = nn::VarStore::new(Device::Cpu);
-                gm::GatConv::new(&vs.root(), 3, 2, Default::default())
+                gm::GatConv::new(vs.root(), 3, 2, Default::default())
                     .f_forward_t(&Tensor::ones([4, 3], (Kind::Double, Device::Cpu)), &g(), false)
                     .map_err(s)
             },
@@ -273,7 +273,7 @@ fn graph_cases(vs: &'static nn::VarStore) -> Vec<Case> {
             Expect::Err(&["JumpingKnowledge", "2 layer outputs", "got 3"]),
             || {
                 let vs = nn::VarStore::new(Device::Cpu);
-                let jk = gm::JumpingKnowledge::new(&vs.root(), gm::JkMode::Max, 3, 2);
+                let jk = gm::JumpingKnowledge::new(vs.root(), gm::JkMode::Max, 3, 2);
                 jk.f_forward(&[x(4, 3), x(4, 3), x(4, 3)]).map_err(s)
             },
         ),
