@@ -52,6 +52,7 @@ pub mod adam;
 pub mod checkpoint;
 pub mod determinism;
 pub mod error;
+pub mod error_cases;
 pub mod guard;
 pub mod input;
 pub mod interrupt;
