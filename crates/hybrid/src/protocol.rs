@@ -378,6 +378,21 @@ impl Prepared {
     pub fn nodes(&self) -> i64 {
         self.train.x.size()[2]
     }
+
+    /// Keeps only the first `n` samples of each part (train, validation,
+    /// test) and of their graphs: quick runs, whose numbers are not the
+    /// protocol's.
+    pub fn truncate(&mut self, n: usize) {
+        let cut = |s: &Samples| s.slice(0, s.len().min(n as i64));
+        self.train = cut(&self.train);
+        self.test = cut(&self.test);
+        self.val = self.val.as_ref().map(cut);
+        if let Some(g) = &mut self.sample_graphs {
+            for part in [&mut g.train, &mut g.val, &mut g.test] {
+                part.truncate(n);
+            }
+        }
+    }
 }
 
 /// Which samples of a [`Prepared`] data set.

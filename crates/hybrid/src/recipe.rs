@@ -106,6 +106,9 @@ pub struct ForecastConfig {
     pub scaling: Option<Scaling>,
     /// Clip the global gradient norm at this value.
     pub clip: Option<f64>,
+    /// Use only the first this many windows of each part (train, validation,
+    /// test): quick runs, whose numbers are not the protocol's.
+    pub limit: Option<usize>,
     /// Checkpoints and resume.
     pub checkpointing: Checkpointing,
     /// Where to train.
@@ -133,6 +136,7 @@ impl Default for ForecastConfig {
             head: None,
             scaling: None,
             clip: None,
+            limit: None,
             checkpointing: Checkpointing::default(),
             device: Device::cuda_if_available(),
             verbose: false,
@@ -319,6 +323,10 @@ pub fn prepare(config: &ForecastConfig, settings: &Settings) -> Result<Prepared,
             protocol::england_covid(&signal, kind, s.t_in, s.val_fraction)?
         }
     };
+    let mut data = data;
+    if let Some(n) = config.limit {
+        data.truncate(n);
+    }
     Ok(data)
 }
 

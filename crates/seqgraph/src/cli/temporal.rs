@@ -87,6 +87,9 @@ struct Args {
     /// Print each epoch's training loss and validation RMSE to stderr.
     #[arg(long)]
     verbose: bool,
+    /// Use only the first N windows of each part (train, validation, test): quick runs.
+    #[arg(long)]
+    limit: Option<usize>,
 }
 
 /// Runs the command with the words after its name.
@@ -131,6 +134,7 @@ pub fn run(args: &[String]) -> Result<()> {
         head,
         scaling,
         clip: a.clip,
+        limit: a.limit,
         checkpointing: Checkpointing {
             path: a.checkpoint.clone(),
             every: a.checkpoint_every,
