@@ -53,9 +53,8 @@ pub(crate) fn is_sparse(x: &Tensor) -> bool {
 
 /// Inverted dropout of rate `p` when `train`: `x * (u >= p) / (1 - p)` with
 /// `u` uniform in `[0, 1)`, the same distribution as `Tensor::dropout`.
-/// libtorch's CPU dropout draws its mask with `bernoulli_` (about 9 ns per
-/// element on this machine); a uniform `rand` and a comparison cost a third of
-/// that (Cora, one thread: 0.55 against 1.56 ms for a `[2708, 64]` tensor).
+/// libtorch's CPU dropout draws its mask with `bernoulli_`; a uniform `rand`
+/// and a comparison cost about a third of that (docs/benchmarks.md).
 pub fn dropout(x: &Tensor, p: f64, train: bool) -> Tensor {
     if !train || p <= 0.0 {
         return x.shallow_clone();

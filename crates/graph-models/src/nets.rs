@@ -71,6 +71,8 @@ fn stack_forward<L: GnnLayer>(
 }
 
 /// Stack of [`GcnConv`], hidden layers with ReLU and dropout 0.5.
+///
+/// Shapes: `x` `[N, in_dim]` (dense or sparse) -> logits `[N, classes]`.
 #[derive(Debug)]
 pub struct Gcn {
     convs: Vec<GcnConv>,
@@ -119,6 +121,8 @@ impl NodeModel for Gcn {
 /// (one plain [`GcnConv`] when `depth` is 1). The layer norms keep the scale
 /// of the growing residual stream in check, so a deep stack still trains.
 /// Dropout 0.5; the first layer's parameters sit in group 1 (weight decay).
+///
+/// Shapes: `x` `[N, in_dim]` (dense or sparse) -> logits `[N, classes]`.
 #[derive(Debug)]
 pub struct ResGcn {
     conv_in: GcnConv,
@@ -198,6 +202,8 @@ impl NodeModel for ResGcn {
 
 /// GAT: hidden layers of 8 heads x 8 (concatenated, ELU), a one-head output
 /// layer, dropout 0.6 on inputs and attention.
+///
+/// Shapes: `x` `[N, in_dim]` (dense or sparse) -> logits `[N, classes]`.
 #[derive(Debug)]
 pub struct Gat {
     convs: Vec<GatConv>,
@@ -246,6 +252,8 @@ impl NodeModel for Gat {
 
 /// GraphSAGE (mean), hidden ReLU and dropout 0.5 (hidden representations
 /// recorded after the ReLU).
+///
+/// Shapes: `x` `[N, in_dim]` (dense or sparse) -> logits `[N, classes]`.
 #[derive(Debug)]
 pub struct Sage {
     convs: Vec<SageConv>,
@@ -287,6 +295,8 @@ impl NodeModel for Sage {
 
 /// APPNP: a two-layer MLP (hidden 64, dropout 0.5) then `depth` x 5 steps
 /// of personalised-PageRank propagation (10 steps for the default depth 2).
+///
+/// Shapes: `x` `[N, in_dim]` (dense or sparse) -> logits `[N, classes]`.
 #[derive(Debug)]
 pub struct AppnpNet {
     lin1: nn::Linear,
@@ -336,6 +346,8 @@ impl NodeModel for AppnpNet {
 /// GCNII: linear in, `depth` [`Gcn2Conv`] layers (hidden 64, alpha 0.1,
 /// theta 0.5, dropout 0.6), linear out. Group 0 (convs) gets weight decay
 /// 0.01, group 1 (linears) 5e-4, as the paper.
+///
+/// Shapes: `x` `[N, in_dim]` (dense or sparse) -> logits `[N, classes]`.
 #[derive(Debug)]
 pub struct Gcn2Net {
     lin_in: nn::Linear,
@@ -395,6 +407,8 @@ impl NodeModel for Gcn2Net {
 
 /// JK-Net: `depth` GCN layers (hidden 16, ReLU, dropout 0.5), jumping
 /// knowledge over all of them, then a linear classifier.
+///
+/// Shapes: `x` `[N, in_dim]` (dense or sparse) -> logits `[N, classes]`.
 #[derive(Debug)]
 pub struct JkNet {
     convs: Vec<GcnConv>,

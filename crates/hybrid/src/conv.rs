@@ -124,6 +124,8 @@ struct StConvBlock {
 /// paper's valid convolutions, the temporal convolutions are causally
 /// padded, so any `T >= 1` works (Chickenpox has 4 lags); the output layer's
 /// kernel spans all `T` steps. Give it the scaled Laplacian as its one support.
+///
+/// Shapes: `x` `(B, T=periods, N=nodes, F)` -> summary `(B, N, hidden)`.
 #[derive(Debug)]
 pub struct Stgcn {
     in_features: i64,
@@ -265,6 +267,8 @@ struct WaveLayer {
 /// `end_conv_2`). Channels at `hidden = 32` are the paper's (32 residual and
 /// dilation, 256 skip, 512 end). Give it `[P_forward, P_backward]`
 /// ([`SupportKind::Transitions`](crate::SupportKind::Transitions)).
+///
+/// Shapes: `x` `(B, T, N=nodes, F)` -> summary `(B, N, 16 * hidden)`.
 #[derive(Debug)]
 pub struct GraphWaveNet {
     in_features: i64,

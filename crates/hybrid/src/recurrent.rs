@@ -51,6 +51,10 @@ fn no_bias() -> nn::LinearConfig {
 ///
 /// Unlike PGT's `TGCN`, which convolves only `X`, the T-GCN variant applies the
 /// GCN to `[X, H]` as the T-GCN paper does (Zhao et al. 2019).
+///
+/// Shapes: `x` `(B, T, N, F=in_features)`, optional `h0` `(B, N, hidden)` ->
+/// every step's state `(B, T, N, hidden)` and the last `(B, N, hidden)`; supports
+/// `N x N`, as many per step as the operator was built for.
 #[derive(Debug)]
 pub struct GraphGru {
     op: GraphOp,
@@ -234,6 +238,9 @@ impl Encoder for GraphGru {
 /// `O = σ(... + w_co ⊙ C')`, `H' = O ⊙ tanh(C')`. Parameters: `conv_x` (the four
 /// input convolutions fused, gate order i, f, c, o, with the biases), `conv_h`,
 /// and the peepholes `w_c_i`, `w_c_f`, `w_c_o`.
+///
+/// Shapes: `x` `(B, T, N, F=in_features)`, optional `(h0, c0)` each `(B, N,
+/// hidden)` -> every step's `H` `(B, T, N, hidden)` and the last `(H, C)`.
 #[derive(Debug)]
 pub struct GConvLstm {
     op: GraphOp,
@@ -345,6 +352,8 @@ impl Encoder for GConvLstm {
 /// `periods` steps whose hidden states are combined with learned attention
 /// weights `softmax(attention)`. Unlike PGT's, which restarts the T-GCN from
 /// the same state at every period, the state is carried from step to step.
+///
+/// Shapes: `x` `(B, T=periods, N, F)` -> summary `(B, N, hidden)`.
 #[derive(Debug)]
 pub struct A3tgcn {
     tgcn: GraphGru,

@@ -12,16 +12,14 @@ pub const MMAP_THRESHOLD: i32 = 32 << 20;
 /// libtorch frees and allocates the same activation buffers at every training
 /// step; with glibc's defaults freed heap memory is trimmed and blocks from
 /// 128 KiB up may be fresh zero-filled mappings, which page-fault on first
-/// touch. Measured here, 1 thread: a GAT training step on Cora 15.0 ms without,
-/// 10.8 ms with; T-GCN on Los-loop (batch 32) spent 44 s of system time against
-/// 47 s of user time for 3 epochs without it, about 2 s with it.
+/// touch: a GAT step on Cora spends a quarter of its time, and a T-GCN epoch
+/// on Los-loop half of its time, in the kernel's page-fault handling without it.
 ///
 /// Blocks of 32 MiB and more keep their own mappings: with every block on the
-/// heap (threshold 1 GiB), a GConvGRU step on a 10,000-node graph (B = 32,
-/// T = 12) ran in 17.8 s instead of 29.2 s but its peak resident memory doubled
-/// (14,554 MiB against 6,815 MiB) from heap fragmentation; with 32 MiB it stays
-/// at glibc's default peak (6,854 MiB, 29.6 s). Returns true when glibc accepted both
-/// settings; does nothing (false) on other platforms.
+/// heap, a GConvGRU step on a 10,000-node graph ran faster but its peak
+/// resident memory doubled from heap fragmentation (the measurements are in
+/// docs/benchmarks.md and docs/temporal.md). Returns true when glibc accepted
+/// both settings; does nothing (false) on other platforms.
 pub fn keep_freed_memory() -> bool {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     {

@@ -235,8 +235,8 @@ fn run_direction(
 /// `h' = o * tanh(c')`: eight ATen ops (addmm, sigmoid, chunk, addcmul, mul, addcmul, tanh, mul)
 /// where the four separate activations take ten, and autograd keeps `s` and `g` (`[B, 5H]` a step,
 /// against `[B, 4H]` for separate activations). Same values as [`explicit_step`] up to rounding (the
-/// agreement tests hold it to 1e-5 against the fused kernel); each op costs about 3 us of dispatch and
-/// autograd on a CPU, which is most of a small layer's time.
+/// agreement tests hold it to 1e-5 against the fused kernel); on a CPU each op's dispatch and autograd
+/// bookkeeping is most of a small layer's time, so fewer ops is faster (docs/benchmarks.md).
 struct LstmGates {
     /// `[1, 1, 2, 1]` per gate block (a `[4H]` vector).
     scale: Tensor,
