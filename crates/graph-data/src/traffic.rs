@@ -187,9 +187,22 @@ pub struct TrafficSignal {
     pub files: Vec<PathBuf>,
 }
 
+/// A node-values array split into its channels.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NodeValues {
+    /// Steps `T`.
+    pub steps: usize,
+    /// Nodes `N`.
+    pub nodes: usize,
+    /// Channel 0, `T * N` speeds, step-major.
+    pub speeds: Vec<f32>,
+    /// Channel 1 (one value per step), when there is one.
+    pub time_of_day: Option<Vec<f32>>,
+}
+
 /// `(T, N, C)` or `(T, N)` node values into speeds and, with `C >= 2`, channel
 /// 1 as the time of day (checked to lie in `[0, 1]` and to agree across nodes).
-pub fn split_node_values(npy: &Npy, path: &Path) -> Result<(usize, usize, Vec<f32>, Option<Vec<f32>>)> {
+pub fn split_node_values(npy: &Npy, path: &Path) -> Result<NodeValues> {
     let err = |m: String| DataError::parse(path, None, format!("node values: {m}"));
     let a = npy.numeric(path, "node values")?;
     let (t, n, c) = match a.shape.as_slice() {
@@ -225,7 +238,12 @@ pub fn split_node_values(npy: &Npy, path: &Path) -> Result<(usize, usize, Vec<f3
     } else {
         None
     };
-    Ok((t, n, speeds, tod))
+    Ok(NodeValues {
+        steps: t,
+        nodes: n,
+        speeds,
+        time_of_day: tod,
+    })
 }
 
 /// The dense adjacency of an `adj_mat.npy` (square, float, finite, non-negative).
@@ -323,7 +341,12 @@ pub fn load(name: &str, dir: &Path) -> Result<TrafficSignal> {
     };
     let (values, values_path) = member(values_name)?.ok_or_else(missing)?;
     files.push(values_path.clone());
-    let (t, n, speeds, time_of_day) = split_node_values(&values, &values_path)?;
+    let NodeValues {
+        steps: t,
+        nodes: n,
+        speeds,
+        time_of_day,
+    } = split_node_values(&values, &values_path)?;
     let pkl_path = dir.join(pkl);
     let (adj_n, adjacency, sensor_ids) = if pkl_path.is_file() {
         verify_known(name, &pkl_path)?;

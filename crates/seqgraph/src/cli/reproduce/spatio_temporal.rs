@@ -234,10 +234,13 @@ const DCRNN_PROTOCOL_MODELS: [ModelKind; 3] = [
     ModelKind::GConvGru,
 ];
 
+/// Who, and MAE, RMSE, MAPE % at horizons 3, 6, 12.
+type Published = (&'static str, [f64; 3], [f64; 3], [f64; 3]);
+
 /// Published METR-LA results at horizons 3, 6, 12 (15, 30, 60 minutes): (who,
 /// MAE, RMSE, MAPE %). DCRNN: its README after the 2018 fix (commit 2e4b8c8);
 /// Graph WaveNet: Wu et al. 2019, Table 2.
-const METR_LA_PUBLISHED: [(&str, [f64; 3], [f64; 3], [f64; 3]); 2] = [
+const METR_LA_PUBLISHED: [Published; 2] = [
     (
         "DCRNN, METR-LA (README after its 2018 fix)",
         [2.67, 3.08, 3.56],
