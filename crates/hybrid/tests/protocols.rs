@@ -197,3 +197,52 @@ fn dcrnn_protocol_masks_zero_readings_in_loss_and_metrics() {
         loss.double_value(&[])
     );
 }
+
+#[test]
+fn dcrnn_protocol_settings_and_refusals() {
+    use hybrid::recipe::{prepare, Dataset, ForecastConfig, Protocol};
+    use train_utils::TrainError;
+    let config = |model, dataset, protocol| ForecastConfig {
+        model,
+        dataset,
+        protocol,
+        ..ForecastConfig::default()
+    };
+    let s = config(ModelKind::DcrnnSeq2Seq, Dataset::LosLoop, Protocol::Dcrnn)
+        .settings()
+        .unwrap();
+    assert_eq!((s.t_in, s.horizon, s.k, s.hidden), (12, 12, 3, 64));
+    assert_eq!(
+        (s.fit.lr, s.fit.batch_size, s.fit.loss),
+        (0.01, Some(64), hybrid::Loss::MaskedMae)
+    );
+    assert_eq!(s.clip, Some(5.0));
+    let g = config(ModelKind::GraphWaveNet, Dataset::MetrLa, Protocol::Dcrnn)
+        .settings()
+        .unwrap();
+    assert_eq!((g.fit.lr, g.fit.weight_decay, g.hidden), (0.001, 1e-4, 32));
+    // The native protocols are unchanged.
+    let native = config(ModelKind::Tgcn, Dataset::LosLoop, Protocol::Native)
+        .settings()
+        .unwrap();
+    assert_eq!((native.horizon, native.fit.loss), (3, hybrid::Loss::Mse));
+    for (dataset, protocol) in [
+        (Dataset::Chickenpox, Protocol::Dcrnn),
+        (Dataset::MetrLa, Protocol::Native),
+        (Dataset::PemsBay, Protocol::Native),
+    ] {
+        let r = config(ModelKind::GConvGru, dataset, protocol).settings();
+        assert!(
+            matches!(r, Err(TrainError::Config(_))),
+            "{dataset:?} {protocol:?}: {r:?}"
+        );
+    }
+    // METR-LA's files are the user's: a folder without them says what is missing.
+    let dir = std::env::temp_dir().join("seqgraph-no-metr-la");
+    let c = ForecastConfig {
+        data_dir: Some(dir),
+        ..config(ModelKind::GConvGru, Dataset::MetrLa, Protocol::Dcrnn)
+    };
+    let e = prepare(&c, &c.settings().unwrap()).unwrap_err().to_string();
+    assert!(e.contains("METR-LA.zip") && e.contains("node_values.npy"), "{e}");
+}
