@@ -46,8 +46,11 @@ fn no_bias() -> nn::LinearConfig {
 /// `H~ = tanh(op(X)W_xh + op(R ⊙ H)W_hh + b_h)`, `H' = z ⊙ H + (1 − z) ⊙ H~`
 /// (PyG Temporal's convention for `z`). Parameters: `conv_x` (the three input
 /// convolutions fused, with the biases), `conv_h_zr` and `conv_h_h`; this is
-/// the same function as PGT's `DCRNN` (whose convolution over `[X, H]` splits
-/// into these two halves) and `GConvGRU`.
+/// the same cell as PGT's `GConvGRU` and `DCRNN` (whose convolution over `[X,
+/// H]` splits into these two halves). PGT 0.56's `DConv` applies other graph
+/// operators than [`SupportKind::Transitions`](crate::SupportKind::Transitions)
+/// on a weighted graph, and other terms for `K > 2`: [`crate::interop`] builds
+/// PGT's operators and maps its weights onto these parameters.
 ///
 /// Unlike PGT's `TGCN`, which convolves only `X`, the T-GCN variant applies the
 /// GCN to `[X, H]` as the T-GCN paper does (Zhao et al. 2019);
