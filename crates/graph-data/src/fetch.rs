@@ -51,6 +51,44 @@ pub struct Manifest {
     /// The data sets, in manifest order.
     #[serde(rename = "dataset")]
     pub datasets: Vec<Dataset>,
+    /// Data sets the user provides (not in the mirror, not downloaded):
+    /// their original URLs, and the checksums where one is known.
+    #[serde(rename = "user_dataset", default)]
+    pub user_datasets: Vec<UserDataset>,
+}
+
+/// A data set whose files the user brings ([`crate::traffic`]): listed with
+/// their original URLs; a file's SHA-256 is given only where one is known.
+#[derive(Debug, Clone, Deserialize)]
+pub struct UserDataset {
+    /// Short name (`metr-la`, `pems-bay`).
+    pub name: String,
+    /// One line saying what it is.
+    pub title: String,
+    /// Licence of the data.
+    pub licence: String,
+    /// What to cite.
+    pub citation: String,
+    /// Why the files are not fetched, and how to get them.
+    pub note: String,
+    /// The files, in the layouts users have.
+    #[serde(rename = "file")]
+    pub files: Vec<UserFile>,
+}
+
+/// One file of a [`UserDataset`].
+#[derive(Debug, Clone, Deserialize)]
+pub struct UserFile {
+    /// File name in the folder the user names.
+    pub path: String,
+    /// Original download location.
+    pub url: String,
+    /// SHA-256, lower-case hex, where one is known (verified on load).
+    pub sha256: Option<String>,
+    /// Size in bytes, where known.
+    pub size: Option<u64>,
+    /// Where the file comes from and what is (not) known about it.
+    pub note: String,
 }
 
 /// One data set of the manifest.
@@ -111,6 +149,25 @@ impl Manifest {
                     )));
                 }
                 if !is_plain_relative(Path::new(&f.path)) || !is_plain_relative(Path::new(&ds.mirror)) {
+                    return Err(DataError::Manifest(format!(
+                        "{}/{}: paths must be plain relative paths",
+                        ds.name, f.path
+                    )));
+                }
+            }
+        }
+        for ds in &manifest.user_datasets {
+            for f in &ds.files {
+                if f.sha256
+                    .as_ref()
+                    .is_some_and(|s| s.len() != 64 || !s.bytes().all(|b| b.is_ascii_hexdigit()))
+                {
+                    return Err(DataError::Manifest(format!(
+                        "{}/{}: sha256 is not 64 hex digits",
+                        ds.name, f.path
+                    )));
+                }
+                if !is_plain_relative(Path::new(&f.path)) {
                     return Err(DataError::Manifest(format!(
                         "{}/{}: paths must be plain relative paths",
                         ds.name, f.path

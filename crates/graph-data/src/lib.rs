@@ -33,6 +33,7 @@ pub mod temporal;
 #[cfg(feature = "tch")]
 pub mod tensor;
 pub mod text;
+pub mod traffic;
 pub mod tree;
 pub mod ts;
 

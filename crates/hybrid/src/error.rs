@@ -17,9 +17,39 @@ pub enum HybridError {
     /// A configuration value is out of range.
     #[error("config: {0}")]
     Config(String),
+    /// A state dict to load (PyG Temporal's, [`crate::interop`]) lacks a
+    /// tensor or has one of the wrong shape.
+    #[error(transparent)]
+    StateDict(#[from] StateDictError),
     /// An error raised by libtorch.
     #[error(transparent)]
     Torch(#[from] tch::TchError),
+}
+
+/// A state dict that does not fit the model it is loaded into; both cases
+/// name the tensor.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StateDictError {
+    /// The tensor is not in the state dict.
+    #[error("{model} state dict: no tensor `{name}`")]
+    Missing {
+        /// The model being loaded (`PGT GConvGRU`, ...).
+        model: String,
+        /// The tensor's full name in the state dict.
+        name: String,
+    },
+    /// The tensor has the wrong shape.
+    #[error("{model} state dict: tensor `{name}` has shape {got:?}, expected {expected}")]
+    Shape {
+        /// The model being loaded.
+        model: String,
+        /// The tensor's full name in the state dict.
+        name: String,
+        /// The expected shape, in words (`[H=4, F=2]`).
+        expected: String,
+        /// The shape found.
+        got: Vec<i64>,
+    },
 }
 
 /// Result with [`HybridError`].
@@ -59,7 +89,7 @@ impl From<HybridError> for TrainError {
             HybridError::Input(e) => TrainError::Input(e),
             HybridError::Config(m) => TrainError::Config(m),
             HybridError::Torch(e) => TrainError::Torch(e),
-            e @ HybridError::Graph(_) => TrainError::Model(Box::new(e)),
+            e @ (HybridError::Graph(_) | HybridError::StateDict(_)) => TrainError::Model(Box::new(e)),
         }
     }
 }

@@ -17,6 +17,9 @@
 //! - [`recipe`]: [`forecast`](recipe::forecast), a data set, its protocol and
 //!   several seeds as one call from a [`ForecastConfig`].
 //! - [`mod@metrics`]: MAE, RMSE, MAPE, optionally masking zeros, per horizon.
+//! - [`interop`]: PyG Temporal 0.56 state dicts loaded into GConvGRU,
+//!   GConvLSTM, DCRNN, T-GCN and A3T-GCN (PGT-compatible variants where
+//!   hybrid's cells differ by design), with PGT's graph operators.
 //!
 //! Every model follows one convention: `new(p, ...)` where `p` borrows an
 //! `nn::Path`, a fallible twin `f_new` (or `f_dcrnn`, ...), and `forward` /
@@ -41,6 +44,7 @@ pub mod conv;
 pub mod error;
 pub mod forecast;
 pub mod graph;
+pub mod interop;
 pub mod metrics;
 pub mod protocol;
 pub mod recipe;
@@ -49,7 +53,7 @@ pub mod seq2seq;
 pub mod train;
 
 pub use conv::{GraphWaveNet, Stgcn};
-pub use error::{HybridError, InputError, Mismatch, Result};
+pub use error::{HybridError, InputError, Mismatch, Result, StateDictError};
 pub use forecast::{Forecaster, Head, ModelConfig, ModelKind};
 pub use graph::{propagate, GraphOp, SupportKind, Supports};
 pub use metrics::{metrics, metrics_per_horizon, Mask, Metrics};

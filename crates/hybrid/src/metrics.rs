@@ -29,7 +29,7 @@ pub enum Mask {
     Zeros,
 }
 
-fn check_same(pred: &Tensor, target: &Tensor) -> Result<()> {
+pub(crate) fn check_same(pred: &Tensor, target: &Tensor) -> Result<()> {
     if pred.size() != target.size() {
         let expected = format!("{:?} (the target's shape)", target.size());
         return Err(InputError::shape("metrics", "prediction", expected, pred.size()).into());

@@ -73,6 +73,15 @@ pub struct Prepared {
     /// for the training, validation and test samples in order. `graph` is
     /// then the first training sample's.
     pub sample_graphs: Option<SampleGraphs>,
+    /// The scaled value of a missing reading (a zero in the data's units),
+    /// for protocols that leave zeros out of the loss and the metrics
+    /// ([`dcrnn`]): targets equal to it are restored to exactly 0 by
+    /// [`Prepared::unscale_target`] and masked by [`Prepared::loss`].
+    pub missing: Option<f64>,
+    /// The input feature that holds the forecast variable, when the inputs
+    /// carry other channels too ([`dcrnn`]'s time of day); `None`: every
+    /// feature is a lag of it (the baselines then read the last feature).
+    pub target_feature: Option<i64>,
 }
 
 /// The supports of each sample of a dynamic graph (england_covid: one graph
@@ -140,6 +149,8 @@ pub fn chickenpox(
         mask: Mask::None,
         val: None,
         sample_graphs: None,
+        missing: None,
+        target_feature: None,
     })
 }
 
@@ -258,6 +269,8 @@ pub fn los_loop(
         mask: Mask::None,
         val,
         sample_graphs: None,
+        missing: None,
+        target_feature: None,
     })
 }
 
@@ -294,6 +307,8 @@ pub fn flu_bybw(
         mask: Mask::None,
         val,
         sample_graphs: None,
+        missing: None,
+        target_feature: None,
     })
 }
 
@@ -370,6 +385,107 @@ pub fn england_covid(
             val: (n_fit..n_fit + n_val).map(graph_of).collect(),
             test: (n_train..total).map(graph_of).collect(),
         }),
+        missing: None,
+        target_feature: None,
+    })
+}
+
+/// Python's `round` (ties to even), as DCRNN's split rounds its part sizes.
+fn round_half_even(x: f64) -> i64 {
+    let r = x.round();
+    if (x - x.trunc()).abs() == 0.5 && r % 2.0 != 0.0 {
+        (r - x.signum()) as i64
+    } else {
+        r as i64
+    }
+}
+
+/// The sizes `(train, val, test)` of DCRNN's split of `samples` windows:
+/// `test = round(0.2 S)`, `train = round(0.7 S)`, validation the rest.
+pub fn dcrnn_split(samples: i64) -> (i64, i64, i64) {
+    let test = round_half_even(samples as f64 * 0.2);
+    let train = round_half_even(samples as f64 * 0.7);
+    (train, samples - test - train, test)
+}
+
+/// The time of day of step `i` of a 5-minute series that starts at midnight,
+/// as a fraction of a day (what DCRNN's `add_time_in_day` computes from the
+/// timestamps): `(i mod 288) / 288`.
+pub fn time_of_day_from_index(steps: usize) -> Vec<f32> {
+    (0..steps).map(|i| (i % 288) as f32 / 288.0).collect()
+}
+
+/// The protocol of DCRNN (Li et al. 2018, `scripts/generate_training_data.py`
+/// and `lib/utils.py`) and Graph WaveNet (Wu et al. 2019), the one METR-LA and
+/// PEMS-BAY results are reported under:
+///
+/// - windows of `t_in` (12) steps in and the next `horizon` (12) out, cut
+///   from the whole series (`S = steps - t_in - horizon + 1`), each input step
+///   with two features: the speed and the time of day (a fraction of a day);
+/// - a chronological split of the windows, `round(0.7 S)` train, `round(0.2
+///   S)` test (the last ones), validation in between ([`dcrnn_split`]);
+/// - the speed z-scored with the mean and (population) standard deviation of
+///   the training inputs `x_train[..., 0]` (zeros included, as DCRNN's
+///   `StandardScaler`); the time of day unscaled; targets scaled alike;
+/// - zeros are missing readings: left out of the loss ([`Prepared::loss`])
+///   and of the metrics ([`Mask::Zeros`]), which are reported per horizon
+///   step (3, 6, 12: 15, 30, 60 minutes).
+///
+/// `series` is `(steps, N)` in the data's units, `time_of_day` one value per
+/// step; the supports are `kind`'s for `signal`'s graph.
+pub fn dcrnn(
+    name: &str,
+    signal: &StaticGraphSignal,
+    time_of_day: &[f32],
+    kind: ModelKind,
+    t_in: i64,
+    horizon: i64,
+) -> Result<Prepared> {
+    let series = series_tensor(signal)?;
+    let steps = signal.steps as i64;
+    if time_of_day.len() != signal.steps {
+        return Err(HybridError::Config(format!(
+            "{name}: {} time-of-day values for {steps} steps",
+            time_of_day.len()
+        )));
+    }
+    let n = signal.nodes() as i64;
+    let tod = Tensor::from_slice(time_of_day)
+        .reshape([steps, 1])
+        .expand([steps, n], false);
+    let raw = windows(&series, t_in, horizon, LagLayout::Steps)?;
+    let s = raw.len();
+    let (n_train, n_val, n_test) = dcrnn_split(s);
+    if n_train < 1 || n_val < 1 || n_test < 1 {
+        return Err(HybridError::Config(format!(
+            "{name}: {s} windows of {} steps are too few for a 70/10/20 split",
+            t_in + horizon
+        )));
+    }
+    // StandardScaler on x_train[..., 0]: every training input value, overlaps included.
+    let train_x = raw.x.narrow(0, 0, n_train).to_kind(Kind::Double);
+    let mean = train_x.mean(Kind::Double).double_value(&[]);
+    let std = train_x.std(false).double_value(&[]).max(1e-12);
+    let scaled = |t: &Tensor| (t - mean) / std;
+    let tod_windows = windows(&tod, t_in, horizon, LagLayout::Steps)?.x;
+    let x = Tensor::cat(&[scaled(&raw.x), tod_windows], -1);
+    let all = Samples::new(x, scaled(&raw.y))?;
+    let missing = scaled(&Tensor::zeros([1], (Kind::Float, Device::Cpu))).double_value(&[0]);
+    Ok(Prepared {
+        dataset: name.into(),
+        train: all.slice(0, n_train),
+        val: Some(all.slice(n_train, n_train + n_val)),
+        test: all.slice(s - n_test, s),
+        graph: graph_for(kind, signal)?,
+        in_features: 2,
+        periods: t_in,
+        horizon,
+        scale: std,
+        offset: mean,
+        mask: Mask::Zeros,
+        sample_graphs: None,
+        missing: Some(missing),
+        target_feature: Some(0),
     })
 }
 
@@ -410,6 +526,41 @@ impl Prepared {
     /// Scaled values back in the data's units: `v * scale + offset`.
     pub fn unscale(&self, v: &Tensor) -> Tensor {
         v * self.scale + self.offset
+    }
+
+    /// Scaled targets back in the data's units, missing readings (targets
+    /// equal to [`Prepared::missing`]) exactly 0 so that [`Mask::Zeros`] finds them.
+    pub fn unscale_target(&self, y: &Tensor) -> Tensor {
+        let v = self.unscale(y);
+        match self.missing {
+            Some(m) => v.masked_fill(&y.eq(m), 0.0),
+            None => v,
+        }
+    }
+
+    /// The training loss of `pred` against the scaled targets `y`. MSE is on
+    /// the scaled values (PGT's recipes); the masked MAE is in the data's
+    /// units with the missing readings left out, as DCRNN and Graph WaveNet
+    /// compute it (`masked_mae(inverse_transform(pred), y_true, 0)`).
+    pub fn loss(&self, loss: Loss, pred: &Tensor, y: &Tensor) -> Result<Tensor> {
+        match (loss, self.missing) {
+            (Loss::MaskedMae, Some(m)) => {
+                crate::metrics::check_same(pred, y)?;
+                let keep = y.ne(m).to_kind(pred.kind());
+                let err = (pred - y).abs() * self.scale * &keep;
+                Ok(err.sum(Kind::Float) / keep.sum(Kind::Float).clamp_min(1.0))
+            }
+            (Loss::MaskedMae, None) => Ok(loss.of(&self.unscale(pred), &self.unscale(y))?),
+            (Loss::Mse, _) => loss.of(pred, y),
+        }
+    }
+
+    /// The forecast variable's inputs `(S, T, N, 1)` of `x` (what the baselines read).
+    fn target_inputs(&self, x: &Tensor) -> Tensor {
+        match self.target_feature {
+            Some(f) => x.narrow(-1, f, 1),
+            None => x.shallow_clone(),
+        }
     }
 
     /// The samples of `part`.
@@ -478,7 +629,7 @@ pub fn score(
     device: Device,
 ) -> Result<Metrics> {
     let pred = data.unscale(&predict_part(model, graph, data, part, device)?.to_kind(Kind::Float));
-    let y = data.unscale(&data.part(part)?.y.to_device(device));
+    let y = data.unscale_target(&data.part(part)?.y.to_device(device));
     metrics(&pred, &y, data.mask)
 }
 
@@ -526,9 +677,10 @@ pub struct Evaluation {
 pub fn evaluate(model: &Forecaster, graph: &Supports, data: &Prepared, device: Device) -> Result<Evaluation> {
     let test = data.test.to_device(device);
     let pred = data.unscale(&predict_part(model, graph, data, Part::Test, device)?.to_kind(Kind::Float));
-    let y = data.unscale(&test.y);
-    let base = data.unscale(&persistence(&test.x, data.horizon));
-    let ha = data.unscale(&historical_average(&test.x, data.horizon));
+    let y = data.unscale_target(&test.y);
+    let inputs = data.target_inputs(&test.x);
+    let base = data.unscale(&persistence(&inputs, data.horizon));
+    let ha = data.unscale(&historical_average(&inputs, data.horizon));
     Ok(Evaluation {
         model: Scores::of(&pred, &y, data.mask)?,
         persistence: Scores::of(&base, &y, data.mask)?,

@@ -46,11 +46,17 @@ fn no_bias() -> nn::LinearConfig {
 /// `H~ = tanh(op(X)W_xh + op(R ⊙ H)W_hh + b_h)`, `H' = z ⊙ H + (1 − z) ⊙ H~`
 /// (PyG Temporal's convention for `z`). Parameters: `conv_x` (the three input
 /// convolutions fused, with the biases), `conv_h_zr` and `conv_h_h`; this is
-/// the same function as PGT's `DCRNN` (whose convolution over `[X, H]` splits
-/// into these two halves) and `GConvGRU`.
+/// the same cell as PGT's `GConvGRU` and `DCRNN` (whose convolution over `[X,
+/// H]` splits into these two halves). PGT 0.56's `DConv` applies other graph
+/// operators than [`SupportKind::Transitions`](crate::SupportKind::Transitions)
+/// on a weighted graph, and other terms for `K > 2`: [`crate::interop`] builds
+/// PGT's operators and maps its weights onto these parameters.
 ///
 /// Unlike PGT's `TGCN`, which convolves only `X`, the T-GCN variant applies the
-/// GCN to `[X, H]` as the T-GCN paper does (Zhao et al. 2019).
+/// GCN to `[X, H]` as the T-GCN paper does (Zhao et al. 2019);
+/// [`GraphGru::tgcn_pgt`] is PGT's variant (the state enters the gates
+/// without the graph: `op(H)` above is `H`), which [`crate::interop`] loads
+/// PGT's weights into.
 ///
 /// Shapes: `x` `(B, T, N, F=in_features)`, optional `h0` `(B, N, hidden)` ->
 /// every step's state `(B, T, N, hidden)` and the last `(B, N, hidden)`; supports
@@ -58,12 +64,14 @@ fn no_bias() -> nn::LinearConfig {
 #[derive(Debug)]
 pub struct GraphGru {
     op: GraphOp,
+    /// Whether the gates apply `op` to the state (false: PGT's `TGCN`, `H` as it is).
+    state_graph: bool,
     supports: usize,
     in_features: i64,
-    hidden: i64,
-    conv_x: nn::Linear,
-    conv_h_zr: nn::Linear,
-    conv_h_h: nn::Linear,
+    pub(crate) hidden: i64,
+    pub(crate) conv_x: nn::Linear,
+    pub(crate) conv_h_zr: nn::Linear,
+    pub(crate) conv_h_h: nn::Linear,
 }
 
 impl GraphGru {
@@ -94,17 +102,36 @@ impl GraphGru {
                 "sizes must be positive: in_features {in_features}, hidden {hidden}"
             )));
         }
-        let p = path.borrow();
-        let terms = op.terms(supports);
-        Ok(GraphGru {
+        Ok(Self::build(
+            path.borrow(),
             op,
+            true,
+            supports,
+            in_features,
+            hidden,
+        ))
+    }
+
+    fn build(
+        p: &nn::Path,
+        op: GraphOp,
+        state_graph: bool,
+        supports: usize,
+        in_features: i64,
+        hidden: i64,
+    ) -> Self {
+        let terms = op.terms(supports);
+        let state_terms = if state_graph { terms } else { 1 };
+        GraphGru {
+            op,
+            state_graph,
             supports,
             in_features,
             hidden,
             conv_x: nn::linear(p / "conv_x", terms * in_features, 3 * hidden, Default::default()),
-            conv_h_zr: nn::linear(p / "conv_h_zr", terms * hidden, 2 * hidden, no_bias()),
-            conv_h_h: nn::linear(p / "conv_h_h", terms * hidden, hidden, no_bias()),
-        })
+            conv_h_zr: nn::linear(p / "conv_h_zr", state_terms * hidden, 2 * hidden, no_bias()),
+            conv_h_h: nn::linear(p / "conv_h_h", state_terms * hidden, hidden, no_bias()),
+        }
     }
 
     /// DCRNN's encoder cell: bidirectional diffusion convolution with `K`
@@ -151,6 +178,44 @@ impl GraphGru {
     /// [`Self::tgcn`], or the typed error for a configuration it refuses.
     pub fn f_tgcn<'a, P: Borrow<nn::Path<'a>>>(path: P, in_features: i64, hidden: i64) -> Result<Self> {
         Self::f_new(path, GraphOp::Gcn, 1, in_features, hidden)
+    }
+
+    /// PyG Temporal's `TGCN` cell: the GCN convolves only the input, the state
+    /// enters the gates as it is: `z = σ(Â X W_xz + H W_hz + b_z)`, likewise
+    /// `r`, `H~ = tanh(Â X W_xh + (R ⊙ H) W_hh + b_h)` (PGT's `conv_*` and
+    /// `linear_*` multiplied out). Same parameters as [`Self::tgcn`] except
+    /// that `conv_h_zr` and `conv_h_h` read `H` (`hidden` inputs), not `Â H`.
+    /// Panics with [`Self::f_tgcn_pgt`]'s message on a configuration it refuses.
+    pub fn tgcn_pgt<'a, P: Borrow<nn::Path<'a>>>(path: P, in_features: i64, hidden: i64) -> Self {
+        Self::f_tgcn_pgt(path, in_features, hidden).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// [`Self::tgcn_pgt`], or the typed error for a configuration it refuses.
+    pub fn f_tgcn_pgt<'a, P: Borrow<nn::Path<'a>>>(path: P, in_features: i64, hidden: i64) -> Result<Self> {
+        if in_features < 1 || hidden < 1 {
+            return Err(HybridError::Config(format!(
+                "sizes must be positive: in_features {in_features}, hidden {hidden}"
+            )));
+        }
+        Ok(Self::build(
+            path.borrow(),
+            GraphOp::Gcn,
+            false,
+            1,
+            in_features,
+            hidden,
+        ))
+    }
+
+    /// Whether the gates apply the graph operator to the state as well as to
+    /// the input (false only for [`Self::tgcn_pgt`]).
+    pub fn state_graph(&self) -> bool {
+        self.state_graph
+    }
+
+    /// Features per node and step `F`.
+    pub fn in_features(&self) -> i64 {
+        self.in_features
     }
 
     /// The graph operator in the gates.
@@ -209,10 +274,17 @@ impl GraphGru {
         for i in 0..t {
             let supports = graph.at(i as usize);
             let gx = xs.select(1, i).chunk(3, -1);
-            let zr = self.op.basis(&h, supports).apply(&self.conv_h_zr).chunk(2, -1);
+            let state_basis = |h: &Tensor| {
+                if self.state_graph {
+                    self.op.basis(h, supports)
+                } else {
+                    h.shallow_clone()
+                }
+            };
+            let zr = state_basis(&h).apply(&self.conv_h_zr).chunk(2, -1);
             let z = (&gx[0] + &zr[0]).sigmoid();
             let r = (&gx[1] + &zr[1]).sigmoid();
-            let cand = (&gx[2] + self.op.basis(&(&r * &h), supports).apply(&self.conv_h_h)).tanh();
+            let cand = (&gx[2] + state_basis(&(&r * &h)).apply(&self.conv_h_h)).tanh();
             h = &z * &h + (1.0 - &z) * cand;
             if keep {
                 all.push(h.shallow_clone());
@@ -245,12 +317,12 @@ impl Encoder for GraphGru {
 pub struct GConvLstm {
     op: GraphOp,
     in_features: i64,
-    hidden: i64,
-    conv_x: nn::Linear,
-    conv_h: nn::Linear,
-    w_c_i: Tensor,
-    w_c_f: Tensor,
-    w_c_o: Tensor,
+    pub(crate) hidden: i64,
+    pub(crate) conv_x: nn::Linear,
+    pub(crate) conv_h: nn::Linear,
+    pub(crate) w_c_i: Tensor,
+    pub(crate) w_c_f: Tensor,
+    pub(crate) w_c_o: Tensor,
 }
 
 impl GConvLstm {
@@ -350,15 +422,21 @@ impl Encoder for GConvLstm {
 
 /// A3T-GCN (Zhu et al. 2020, as PyG Temporal's `A3TGCN`): a T-GCN over
 /// `periods` steps whose hidden states are combined with learned attention
-/// weights `softmax(attention)`. Unlike PGT's, which restarts the T-GCN from
-/// the same state at every period, the state is carried from step to step.
+/// weights: `out = sum_t softmax(attention)_t H_t`. Unlike PGT's, which
+/// restarts its T-GCN from the same state at every period, the state is
+/// carried from step to step; [`A3tgcn::pgt`] is PGT's variant (each `H_t`
+/// one step of PGT's `TGCN` cell from the given state), which
+/// [`crate::interop`] loads PGT's weights into.
 ///
-/// Shapes: `x` `(B, T=periods, N, F)` -> summary `(B, N, hidden)`.
+/// Shapes: `x` `(B, T=periods, N, F)`, optional state `h0` `(B, N, hidden)`
+/// -> summary `(B, N, hidden)`.
 #[derive(Debug)]
 pub struct A3tgcn {
-    tgcn: GraphGru,
+    pub(crate) tgcn: GraphGru,
     periods: i64,
-    attention: Tensor,
+    /// Whether the T-GCN's state runs on from period to period (false: PGT's restart).
+    carry: bool,
+    pub(crate) attention: Tensor,
 }
 
 impl A3tgcn {
@@ -375,15 +453,43 @@ impl A3tgcn {
         hidden: i64,
         periods: i64,
     ) -> Result<Self> {
+        Self::build(path.borrow(), in_features, hidden, periods, true)
+    }
+
+    /// PyG Temporal's `A3TGCN`: every period's state is one step of
+    /// [`GraphGru::tgcn_pgt`] from the state given to
+    /// [`f_forward`](Self::f_forward) (zeros when none), the states weighted by
+    /// `softmax(attention)`. Panics with [`Self::f_pgt`]'s message on a
+    /// configuration it refuses.
+    pub fn pgt<'a, P: Borrow<nn::Path<'a>>>(path: P, in_features: i64, hidden: i64, periods: i64) -> Self {
+        Self::f_pgt(path, in_features, hidden, periods).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// [`Self::pgt`], or the typed error for a configuration it refuses.
+    pub fn f_pgt<'a, P: Borrow<nn::Path<'a>>>(
+        path: P,
+        in_features: i64,
+        hidden: i64,
+        periods: i64,
+    ) -> Result<Self> {
+        Self::build(path.borrow(), in_features, hidden, periods, false)
+    }
+
+    fn build(p: &nn::Path, in_features: i64, hidden: i64, periods: i64, carry: bool) -> Result<Self> {
         if periods < 1 {
             return Err(HybridError::Config(format!(
                 "periods must be positive, got {periods}"
             )));
         }
-        let p = path.borrow();
+        let base = p / "base_tgcn";
         Ok(A3tgcn {
-            tgcn: GraphGru::f_tgcn(p / "base_tgcn", in_features, hidden)?,
+            tgcn: if carry {
+                GraphGru::f_tgcn(base, in_features, hidden)?
+            } else {
+                GraphGru::f_tgcn_pgt(base, in_features, hidden)?
+            },
             periods,
+            carry,
             attention: p.var("attention", &[periods], nn::Init::Uniform { lo: 0.0, up: 1.0 }),
         })
     }
@@ -392,6 +498,39 @@ impl A3tgcn {
     pub fn attention_weights(&self) -> Tensor {
         self.attention.softmax(0, Kind::Float)
     }
+
+    /// The attention-weighted summary `(B, N, hidden)` of `x` `(B, T=periods,
+    /// N, F)` from the state `h0` `(B, N, hidden)` (zeros when `None`).
+    pub fn f_forward(&self, x: &Tensor, graph: &Supports, h0: Option<&Tensor>) -> Result<Tensor> {
+        let s = x.size();
+        if s.len() == 4 && s[1] != self.periods {
+            let expected = format!("[B, T={}, N, F] (one step per period)", self.periods);
+            return Err(InputError::shape("A3tgcn", "x", expected, s).into());
+        }
+        let all = if self.carry {
+            self.tgcn.f_forward(x, graph, h0)?.0
+        } else {
+            // Every period from the same state: check the whole input once, then step.
+            check_sequence("A3tgcn", x, self.tgcn.in_features, None, (GraphOp::Gcn, 1), graph)?;
+            let zeros;
+            let h0 = match h0 {
+                Some(h) => h,
+                None => {
+                    zeros = Tensor::zeros([s[0], s[2], self.tgcn.hidden], (x.kind(), x.device()));
+                    &zeros
+                }
+            };
+            let steps = (0..self.periods)
+                .map(|t| self.tgcn.f_step(&x.select(1, t), h0, graph.at(t as usize)))
+                .collect::<Result<Vec<_>>>()?;
+            Tensor::stack(&steps, 1)
+        };
+        let w = self
+            .attention_weights()
+            .to_kind(all.kind())
+            .reshape([1, -1, 1, 1]);
+        Ok((all * w).sum_dim_intlist(1, false, None::<Kind>))
+    }
 }
 
 impl Encoder for A3tgcn {
@@ -399,16 +538,6 @@ impl Encoder for A3tgcn {
         self.tgcn.hidden
     }
     fn f_encode(&self, x: &Tensor, graph: &Supports) -> Result<Tensor> {
-        let s = x.size();
-        if s.len() == 4 && s[1] != self.periods {
-            let expected = format!("[B, T={}, N, F] (one step per period)", self.periods);
-            return Err(InputError::shape("A3tgcn", "x", expected, s).into());
-        }
-        let (all, _) = self.tgcn.f_forward(x, graph, None)?;
-        let w = self
-            .attention_weights()
-            .to_kind(all.kind())
-            .reshape([1, -1, 1, 1]);
-        Ok((all * w).sum_dim_intlist(1, false, None::<Kind>))
+        self.f_forward(x, graph, None)
     }
 }

@@ -121,6 +121,9 @@ pub struct EpochLog {
     pub train_loss: f64,
     /// Validation RMSE after the epoch (data's units), with validation samples.
     pub val_rmse: Option<f64>,
+    /// Validation MAE after the epoch (data's units, masked as the test
+    /// metrics are), with validation samples.
+    pub val_mae: Option<f64>,
 }
 
 /// What [`fit_forecaster`] did.
@@ -136,6 +139,8 @@ pub struct Fitted {
     pub epochs_run: usize,
     /// Validation RMSE of the kept parameters.
     pub val_rmse: Option<f64>,
+    /// Validation MAE of the kept parameters.
+    pub val_mae: Option<f64>,
     /// Wall-clock seconds per epoch run in this process.
     pub seconds_per_epoch: f64,
 }
@@ -146,7 +151,9 @@ pub struct Fitted {
 /// exact resume (`options`, whose checkpoint must match `identity`). On a
 /// dynamic graph each sample runs on its own supports and a batch averages
 /// its samples' losses. With validation samples, the parameters of the epoch
-/// with the lowest validation RMSE are kept and `fit.patience` stops early.
+/// with the lowest validation RMSE (MAE when the loss is
+/// [`Loss::MaskedMae`], as DCRNN and Graph WaveNet select) are kept and
+/// `fit.patience` stops early.
 /// `verbose` prints each epoch to stderr.
 pub fn fit_forecaster(
     model: &Forecaster,
@@ -174,7 +181,8 @@ pub fn fit_forecaster(
     }
     let batch = fit.batch_size.unwrap_or(n).clamp(1, n);
     let params: Vec<Tensor> = vs.trainable_variables();
-    let mut best: Option<(f64, usize, Vec<Tensor>)> = None;
+    // (selection value, epoch, parameters, validation RMSE, validation MAE)
+    let mut best: Option<(f64, usize, Vec<Tensor>, f64, f64)> = None;
     let mut history = Vec::new();
     let report = trainer.run(|epoch| -> std::result::Result<f64, TrainError> {
         let order = (batch < n).then(|| epoch.permutation(n, device));
@@ -190,8 +198,11 @@ pub fn fit_forecaster(
             let loss = match &sample_graphs {
                 None => {
                     let (x, y) = (train.x.index_select(0, &idx), train.y.index_select(0, &idx));
-                    fit.loss
-                        .of(&model.f_forward_train(&x, &graph, &y, batches_seen)?, &y)?
+                    data.loss(
+                        fit.loss,
+                        &model.f_forward_train(&x, &graph, &y, batches_seen)?,
+                        &y,
+                    )?
                 }
                 Some(graphs) => {
                     // Each sample has its own graphs: the batch's mean loss, sample by sample.
@@ -200,7 +211,7 @@ pub fn fit_forecaster(
                         .map(|i| {
                             let (x, y) = (train.x.narrow(0, i, 1), train.y.narrow(0, i, 1));
                             let pred = model.f_forward_train(&x, &graphs[i as usize], &y, batches_seen)?;
-                            fit.loss.of(&pred, &y)
+                            data.loss(fit.loss, &pred, &y)
                         })
                         .collect::<Result<Vec<_>>>()?;
                     Tensor::stack(&losses, 0).mean(Kind::Float)
@@ -214,14 +225,20 @@ pub fn fit_forecaster(
         let mut log = EpochLog {
             train_loss,
             val_rmse: None,
+            val_mae: None,
         };
         if data.val.is_some() {
-            let rmse = score(model, &graph, data, Part::Val, device)?.rmse;
-            log.val_rmse = Some(rmse);
-            let improved = best.as_ref().is_none_or(|(b, _, _)| rmse < *b);
+            let m = score(model, &graph, data, Part::Val, device)?;
+            (log.val_rmse, log.val_mae) = (Some(m.rmse), Some(m.mae));
+            let value = if fit.loss == Loss::MaskedMae {
+                m.mae
+            } else {
+                m.rmse
+            };
+            let improved = best.as_ref().is_none_or(|b| value < b.0);
             if improved {
                 let copy = tch::no_grad(|| params.iter().map(|p| p.detach().copy()).collect());
-                best = Some((rmse, epoch.index() + 1, copy));
+                best = Some((value, epoch.index() + 1, copy, m.rmse, m.mae));
             } else if fit.patience > 0 && epoch.index() + 1 >= best.as_ref().map_or(0, |b| b.1) + fit.patience
             {
                 epoch.stop();
@@ -238,16 +255,16 @@ pub fn fit_forecaster(
         Ok(train_loss)
     })?;
     let epochs_run = report.losses.len();
-    let (best_epoch, val_rmse) = match best {
-        Some((rmse, at, saved)) => {
+    let (best_epoch, val_rmse, val_mae) = match best {
+        Some((_, at, saved, rmse, mae)) => {
             tch::no_grad(|| {
                 for (p, s) in params.iter().zip(&saved) {
                     p.shallow_clone().copy_(s);
                 }
             });
-            (at, Some(rmse))
+            (at, Some(rmse), Some(mae))
         }
-        None => (epochs_run, None),
+        None => (epochs_run, None, None),
     };
     Ok(Fitted {
         history,
@@ -255,6 +272,7 @@ pub fn fit_forecaster(
         best_epoch,
         epochs_run,
         val_rmse,
+        val_mae,
         seconds_per_epoch: report.seconds_per_epoch,
     })
 }

@@ -128,3 +128,121 @@ fn england_covid_windows_read_each_days_graph() {
     let t = data.unscale(&data.test.y.get(3).squeeze_dim(-1));
     assert!(t.allclose(&y.get(42 + 3 + 8), 1e-5, 1e-3, false));
 }
+
+#[test]
+fn dcrnn_protocol_follows_dcrnns_generate_training_data() {
+    let signal = los_loop();
+    let speeds = Tensor::from_slice(&signal.values).reshape([2016, 207]);
+    let tod = protocol::time_of_day_from_index(2016);
+    assert_eq!((tod[0], tod[288], tod[289]), (0.0, 0.0, 1.0 / 288.0));
+    let data = protocol::dcrnn("los-loop", &signal, &tod, ModelKind::DcrnnSeq2Seq, 12, 12).unwrap();
+    // 2016 - 24 + 1 = 1993 windows: round(0.7 S) = 1395 train, round(0.2 S) = 399 test, 199 val.
+    assert_eq!(protocol::dcrnn_split(1993), (1395, 199, 399));
+    assert_eq!(data.train.x.size(), [1395, 12, 207, 2]);
+    assert_eq!(data.part(Part::Val).unwrap().len(), 199);
+    assert_eq!(data.test.y.size(), [399, 207, 12]);
+    // The scaler is fitted on the training inputs' speeds (population std).
+    let train_speeds = data.train.x.narrow(-1, 0, 1).to_kind(Kind::Double);
+    assert!(train_speeds.mean(Kind::Double).double_value(&[]).abs() < 1e-6);
+    assert!((train_speeds.std(false).double_value(&[]) - 1.0).abs() < 1e-6);
+    // The test windows are the last 399: the last target is the series' last step.
+    let last = data.unscale_target(&data.test.y.get(398).select(1, 11));
+    assert!(last.allclose(&speeds.get(2015), 1e-5, 1e-3, false));
+    // Channel 1 is the time of day, unscaled: window s, step j is step s + j.
+    let w = 1700;
+    let x = data.test.x.get(w - 1594);
+    assert!((x.double_value(&[5, 0, 1]) - ((w + 5) % 288) as f64 / 288.0).abs() < 1e-6);
+    // Baselines read the speed channel only.
+    let base = data.unscale(&persistence(&data.test.x.narrow(-1, 0, 1), 12));
+    assert!(base
+        .get(0)
+        .select(1, 0)
+        .allclose(&speeds.get(1594 + 11), 1e-5, 1e-3, false));
+}
+
+#[test]
+fn dcrnn_protocol_masks_zero_readings_in_loss_and_metrics() {
+    // 40 steps of 3 nodes; node 1 reads 0 (missing) at every even step.
+    let mut values = Vec::new();
+    for t in 0..40 {
+        for n in 0..3 {
+            values.push(if n == 1 && t % 2 == 0 {
+                0.0
+            } else {
+                50.0 + t as f32 + n as f32
+            });
+        }
+    }
+    let edges = graph_data::EdgeList::from_pairs(3, &[(0, 1), (1, 2), (2, 0)]).unwrap();
+    let signal = graph_data::temporal::StaticGraphSignal::new(edges, 40, 1, values).unwrap();
+    let tod = protocol::time_of_day_from_index(40);
+    let data = protocol::dcrnn("toy", &signal, &tod, ModelKind::GConvGru, 4, 3).unwrap();
+    let y = &data.test.y;
+    let truth = data.unscale_target(y);
+    let zeros = truth.eq(0.0).sum(Kind::Int64).int64_value(&[]);
+    assert!(zeros > 0, "the missing readings come back as exactly 0");
+    // A forecast that is perfect except where the truth is missing scores 0 error.
+    let pred = truth.masked_fill(&truth.eq(0.0), 1000.0);
+    let m = metrics(&pred, &truth, data.mask).unwrap();
+    assert_eq!((m.mae, m.count), (0.0, truth.numel() as i64 - zeros));
+    // The training loss ignores them too, and is in the data's units.
+    let scaled_pred = (&pred - data.offset) / data.scale;
+    let loss = data.loss(hybrid::Loss::MaskedMae, &scaled_pred, y).unwrap();
+    assert!(loss.double_value(&[]) < 1e-3, "{}", loss.double_value(&[]));
+    let off_by_two = (&truth + 2.0 - data.offset) / data.scale;
+    let loss = data.loss(hybrid::Loss::MaskedMae, &off_by_two, y).unwrap();
+    assert!(
+        (loss.double_value(&[]) - 2.0).abs() < 1e-3,
+        "{}",
+        loss.double_value(&[])
+    );
+}
+
+#[test]
+fn dcrnn_protocol_settings_and_refusals() {
+    use hybrid::recipe::{prepare, Dataset, ForecastConfig, Protocol};
+    use train_utils::TrainError;
+    let config = |model, dataset, protocol| ForecastConfig {
+        model,
+        dataset,
+        protocol,
+        ..ForecastConfig::default()
+    };
+    let s = config(ModelKind::DcrnnSeq2Seq, Dataset::LosLoop, Protocol::Dcrnn)
+        .settings()
+        .unwrap();
+    assert_eq!((s.t_in, s.horizon, s.k, s.hidden), (12, 12, 3, 64));
+    assert_eq!(
+        (s.fit.lr, s.fit.batch_size, s.fit.loss),
+        (0.01, Some(64), hybrid::Loss::MaskedMae)
+    );
+    assert_eq!(s.clip, Some(5.0));
+    let g = config(ModelKind::GraphWaveNet, Dataset::MetrLa, Protocol::Dcrnn)
+        .settings()
+        .unwrap();
+    assert_eq!((g.fit.lr, g.fit.weight_decay, g.hidden), (0.001, 1e-4, 32));
+    // The native protocols are unchanged.
+    let native = config(ModelKind::Tgcn, Dataset::LosLoop, Protocol::Native)
+        .settings()
+        .unwrap();
+    assert_eq!((native.horizon, native.fit.loss), (3, hybrid::Loss::Mse));
+    for (dataset, protocol) in [
+        (Dataset::Chickenpox, Protocol::Dcrnn),
+        (Dataset::MetrLa, Protocol::Native),
+        (Dataset::PemsBay, Protocol::Native),
+    ] {
+        let r = config(ModelKind::GConvGru, dataset, protocol).settings();
+        assert!(
+            matches!(r, Err(TrainError::Config(_))),
+            "{dataset:?} {protocol:?}: {r:?}"
+        );
+    }
+    // METR-LA's files are the user's: a folder without them says what is missing.
+    let dir = std::env::temp_dir().join("seqgraph-no-metr-la");
+    let c = ForecastConfig {
+        data_dir: Some(dir),
+        ..config(ModelKind::GConvGru, Dataset::MetrLa, Protocol::Dcrnn)
+    };
+    let e = prepare(&c, &c.settings().unwrap()).unwrap_err().to_string();
+    assert!(e.contains("METR-LA.zip") && e.contains("node_values.npy"), "{e}");
+}

@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use anyhow::{anyhow, bail, Result};
 use clap::Parser;
 use hybrid::protocol::Scaling;
-use hybrid::recipe::{forecast, Dataset, ForecastConfig};
+use hybrid::recipe::{forecast, Dataset, ForecastConfig, Protocol};
 use hybrid::{Head, ModelKind};
 use train_utils::Checkpointing;
 
@@ -21,9 +21,19 @@ struct Args {
     /// dcrnn, gconvgru, gconvlstm, tgcn, a3tgcn, stgcn, graphwavenet or dcrnn-seq2seq.
     #[arg(long, default_value = "dcrnn")]
     model: String,
-    /// chickenpox (PyG Temporal's recipe), los-loop (T-GCN's protocol), flu-bybw or england-covid.
+    /// chickenpox (PyG Temporal's recipe), los-loop (T-GCN's protocol), flu-bybw, england-covid,
+    /// or metr-la / pems-bay (files you provide, --data-dir; --protocol dcrnn).
     #[arg(long, default_value = "chickenpox")]
     dataset: String,
+    /// `native` (the data set's own protocol) or `dcrnn` (DCRNN's and Graph WaveNet's
+    /// METR-LA protocol: 12 in, 12 out, 70/10/20, z-score + time of day, masked metrics at
+    /// horizons 3, 6, 12).
+    #[arg(long, default_value = "native")]
+    protocol: String,
+    /// Folder with METR-LA's or PEMS-BAY's files (PGT's zip or npy, DCRNN's adj_mx.pkl);
+    /// default datasets/cache/NAME.
+    #[arg(long)]
+    data_dir: Option<PathBuf>,
     /// Number of seeds (1, 2, ...); mean and standard deviation are reported.
     #[arg(long, default_value_t = 1)]
     seeds: u64,
@@ -98,10 +108,12 @@ pub fn run(args: &[String]) -> Result<()> {
     let model: ModelKind = a.model.parse()?;
     let dataset = Dataset::parse(&a.dataset).ok_or_else(|| {
         anyhow!(
-            "unknown data set `{}` (chickenpox, los-loop, flu-bybw, england-covid)",
+            "unknown data set `{}` (chickenpox, los-loop, flu-bybw, england-covid, metr-la, pems-bay)",
             a.dataset
         )
     })?;
+    let protocol = Protocol::parse(&a.protocol)
+        .ok_or_else(|| anyhow!("unknown protocol `{}` (native, dcrnn)", a.protocol))?;
     let head = match a.head.as_deref() {
         None => None,
         Some("relu") => Some(Head::ReluLinear),
@@ -120,6 +132,8 @@ pub fn run(args: &[String]) -> Result<()> {
     let config = ForecastConfig {
         model,
         dataset,
+        protocol,
+        data_dir: a.data_dir.clone(),
         seeds: a.seeds,
         epochs: a.epochs,
         hidden: a.hidden,
@@ -183,7 +197,26 @@ pub fn run(args: &[String]) -> Result<()> {
         s.historical_average.rmse,
         s.historical_average.mae
     );
-    if s.horizon > 1 {
+    if !s.horizons.is_empty() {
+        println!("masked test metrics per horizon (the step alone; DCRNN's and Graph WaveNet's tables):");
+        println!("horizon | MAE | RMSE | MAPE % | persistence MAE / RMSE / MAPE %");
+        for h in &s.horizons {
+            println!(
+                "{} ({} min) | {:.3} ± {:.3} | {:.3} ± {:.3} | {:.2} ± {:.2} | {:.3} / {:.3} / {:.2}",
+                h.step,
+                h.minutes,
+                h.mae,
+                h.mae_std,
+                h.rmse,
+                h.rmse_std,
+                h.mape,
+                h.mape_std,
+                h.persistence.mae,
+                h.persistence.rmse,
+                h.persistence.mape
+            );
+        }
+    } else if s.horizon > 1 {
         println!("per horizon step: {}", serde_json::to_string(&s.per_horizon)?);
     }
     Ok(())
