@@ -226,7 +226,16 @@ fn concurrent_fetches_of_one_data_set_all_succeed() {
 fn tu_data_sets_have_the_published_facts() {
     use graph_data::tu;
     // (name, graphs, nodes, A lines, directed edges, class counts, node features, edge features)
-    type Fact = (&'static str, usize, usize, usize, usize, &'static [usize], usize, usize);
+    type Fact = (
+        &'static str,
+        usize,
+        usize,
+        usize,
+        usize,
+        &'static [usize],
+        usize,
+        usize,
+    );
     let facts: [Fact; 5] = [
         ("mutag", 188, 3371, 7442, 7442, &[63, 125], 7, 4),
         ("proteins", 1113, 43471, 162088, 162088, &[663, 450], 3, 0),
