@@ -170,25 +170,17 @@ fn parts<T>(mut out: &mut [T], lens: impl Iterator<Item = usize>) -> Vec<&mut [T
     v
 }
 
+/// Fills `out`, cut into one part per graph, in parallel.
 fn fill<T: Send, G: Sync>(
     out: &mut [T],
     graphs: &[&G],
     lens: impl Iterator<Item = usize>,
-    parallel: bool,
     f: impl Fn(usize, &G, &mut [T]) + Sync,
 ) {
-    let chunks = parts(out, lens);
-    if parallel {
-        chunks
-            .into_par_iter()
-            .enumerate()
-            .for_each(|(i, c)| f(i, graphs[i], c));
-    } else {
-        chunks
-            .into_iter()
-            .enumerate()
-            .for_each(|(i, c)| f(i, graphs[i], c));
-    }
+    parts(out, lens)
+        .into_par_iter()
+        .enumerate()
+        .for_each(|(i, c)| f(i, graphs[i], c));
 }
 
 impl GraphBatch {
@@ -234,37 +226,56 @@ impl GraphBatch {
         let nodes = || graphs.iter().map(|g| g.num_nodes);
         let edges = || graphs.iter().map(|g| g.num_edges());
 
-        let mut src = vec![0i64; e];
-        let mut dst = vec![0i64; e];
-        let mut batch = vec![0i64; n];
-        let mut x = vec![0f32; n * nf];
-        let mut edge_attr = vec![0f32; e * ef];
-        let mut node_y = vec![0i64; if has_node_y { n } else { 0 }];
-        let ptr_ref = &ptr;
-        fill(&mut src, graphs, edges(), par, |i, g, out| {
-            let off = ptr_ref[i];
-            out.iter_mut().zip(&g.src).for_each(|(o, s)| *o = s + off);
-        });
-        fill(&mut dst, graphs, edges(), par, |i, g, out| {
-            let off = ptr_ref[i];
-            out.iter_mut().zip(&g.dst).for_each(|(o, s)| *o = s + off);
-        });
-        fill(&mut batch, graphs, nodes(), par, |i, _, out| out.fill(i as i64));
-        fill(&mut x, graphs, nodes().map(|k| k * nf), par, |_, g, out| {
-            out.copy_from_slice(&g.x)
-        });
-        fill(
-            &mut edge_attr,
-            graphs,
-            edges().map(|k| k * ef),
-            par,
-            |_, g, out| out.copy_from_slice(&g.edge_attr),
-        );
-        if has_node_y {
-            fill(&mut node_y, graphs, nodes(), par, |_, g, out| {
-                out.copy_from_slice(&g.node_y)
+        let (src, dst, batch, x, edge_attr, node_y) = if par {
+            let mut src = vec![0i64; e];
+            let mut dst = vec![0i64; e];
+            let mut batch = vec![0i64; n];
+            let mut x = vec![0f32; n * nf];
+            let mut edge_attr = vec![0f32; e * ef];
+            let mut node_y = vec![0i64; if has_node_y { n } else { 0 }];
+            let ptr_ref = &ptr;
+            fill(&mut src, graphs, edges(), |i, g, out| {
+                let off = ptr_ref[i];
+                out.iter_mut().zip(&g.src).for_each(|(o, s)| *o = s + off);
             });
-        }
+            fill(&mut dst, graphs, edges(), |i, g, out| {
+                let off = ptr_ref[i];
+                out.iter_mut().zip(&g.dst).for_each(|(o, s)| *o = s + off);
+            });
+            fill(&mut batch, graphs, nodes(), |i, _, out| out.fill(i as i64));
+            fill(&mut x, graphs, nodes().map(|k| k * nf), |_, g, out| {
+                out.copy_from_slice(&g.x)
+            });
+            fill(&mut edge_attr, graphs, edges().map(|k| k * ef), |_, g, out| {
+                out.copy_from_slice(&g.edge_attr)
+            });
+            if has_node_y {
+                fill(&mut node_y, graphs, nodes(), |_, g, out| {
+                    out.copy_from_slice(&g.node_y)
+                });
+            }
+            (src, dst, batch, x, edge_attr, node_y)
+        } else {
+            // One pass per array, appending: no zeroing first.
+            let mut src = Vec::with_capacity(e);
+            let mut dst = Vec::with_capacity(e);
+            let mut batch = Vec::with_capacity(n);
+            let mut x = Vec::with_capacity(n * nf);
+            let mut edge_attr = Vec::with_capacity(e * ef);
+            let mut node_y = Vec::with_capacity(if has_node_y { n } else { 0 });
+            for (i, g) in graphs.iter().enumerate() {
+                let off = ptr[i];
+                src.extend(g.src.iter().map(|s| s + off));
+                dst.extend(g.dst.iter().map(|s| s + off));
+                batch.resize(batch.len() + g.num_nodes, i as i64);
+                x.extend_from_slice(&g.x);
+                edge_attr.extend_from_slice(&g.edge_attr);
+                if has_node_y {
+                    node_y.extend_from_slice(&g.node_y);
+                }
+            }
+            (src, dst, batch, x, edge_attr, node_y)
+        };
         Ok(GraphBatch {
             num_graphs: graphs.len(),
             num_nodes: n,

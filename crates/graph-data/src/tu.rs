@@ -485,10 +485,8 @@ pub fn parse(name: &str, files: &TuFiles, options: TuOptions) -> Result<TuDatase
                 edge_attr,
                 num_edge_features: num_edge_labels,
                 y: y[g],
-                node_y: node_labels
-                    .as_ref()
-                    .map(|nl| nl[lo..hi].iter().map(|l| l - nl_min).collect())
-                    .unwrap_or_default(),
+                // The node labels are features here (one-hot in `x`), as in PyG.
+                node_y: Vec::new(),
             }
         })
         .collect();
