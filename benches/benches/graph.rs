@@ -2,7 +2,8 @@
 //! `benches/peers/pyg_graph.py` (PyG's `TUDataset`, `Collater`, `DataLoader`).
 //!
 //! - `collate_epoch/{proteins,nci1}`: collating one epoch of shuffled batches of 128 graphs
-//!   (`GraphLoader` without prefetching, `GraphBatch` then its tensors), as PyG's `Collater` turns
+//!   (`GraphLoader::epoch_tensors` without prefetching: each graph's arrays copied once, into the
+//!   batch's tensors), as PyG's `Collater` turns
 //!   a list of `Data` into a `Batch`.
 //! - `gin_epoch/{proteins,nci1}`: one training epoch of GIN-0 (Xu et al.: 5 layers, 64 units,
 //!   per-layer sum readout, batch norm, dropout 0.5; Adam lr 0.01) over shuffled batches of 128,
@@ -47,8 +48,8 @@ fn collate(c: &mut Criterion) {
         let mut epoch = 0u64;
         let mut run = || {
             epoch += 1;
-            l.epoch(epoch)
-                .map(|b| b.expect("valid batch").to_tensors().num_graphs)
+            l.epoch_tensors(epoch)
+                .map(|b| b.expect("valid batch").num_graphs)
                 .sum::<i64>()
         };
         seqgraph_benches::record_peak(&format!("collate_epoch/{name}"), &mut run);
@@ -71,8 +72,8 @@ fn gin_epoch(c: &mut Criterion) {
         let mut epoch = 0u64;
         let mut run = || {
             epoch += 1;
-            for b in l.epoch(epoch) {
-                let t = b.expect("valid batch").to_tensors();
+            for b in l.epoch_tensors(epoch) {
+                let t = b.expect("valid batch");
                 let logits = net.forward_t(&t.x, &t.edge_index, None, &t.batch, t.num_graphs, true);
                 opt.backward_step(&logits.cross_entropy_for_logits(&t.y));
             }

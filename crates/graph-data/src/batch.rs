@@ -177,22 +177,44 @@ fn fill<T: Send, G: Sync>(
     lens: impl Iterator<Item = usize>,
     f: impl Fn(usize, &G, &mut [T]) + Sync,
 ) {
-    parts(out, lens)
-        .into_par_iter()
-        .enumerate()
-        .for_each(|(i, c)| f(i, graphs[i], c));
+    fill_maybe_par(out, graphs, lens, true, f)
 }
 
-impl GraphBatch {
-    /// Joins graphs into one batch; they must agree on feature widths and on
-    /// having node labels.
-    pub fn from_graphs(graphs: &[GraphSample]) -> Result<Self> {
-        let refs: Vec<&GraphSample> = graphs.iter().collect();
-        Self::from_refs(&refs)
+/// Fills `out`, cut into one part per graph, in parallel or not.
+fn fill_maybe_par<T: Send, G: Sync>(
+    out: &mut [T],
+    graphs: &[&G],
+    lens: impl Iterator<Item = usize>,
+    parallel: bool,
+    f: impl Fn(usize, &G, &mut [T]) + Sync,
+) {
+    let chunks = parts(out, lens);
+    if parallel {
+        chunks
+            .into_par_iter()
+            .enumerate()
+            .for_each(|(i, c)| f(i, graphs[i], c));
+    } else {
+        chunks
+            .into_iter()
+            .enumerate()
+            .for_each(|(i, c)| f(i, graphs[i], c));
     }
+}
 
-    /// [`GraphBatch::from_graphs`] over references (a loader's selection).
-    pub fn from_refs(graphs: &[&GraphSample]) -> Result<Self> {
+/// Offsets and widths of a batch, after checking every graph and that they agree.
+struct Layout {
+    ptr: Vec<i64>,
+    edge_ptr: Vec<i64>,
+    n: usize,
+    e: usize,
+    nf: usize,
+    ef: usize,
+    has_node_y: bool,
+}
+
+impl Layout {
+    fn of(graphs: &[&GraphSample]) -> Result<Layout> {
         let (nf, ef) = match graphs.first() {
             Some(g) => (g.num_node_features, g.num_edge_features),
             None => (0, 0),
@@ -222,6 +244,37 @@ impl GraphBatch {
         }
         ptr.push(n as i64);
         edge_ptr.push(e as i64);
+        Ok(Layout {
+            ptr,
+            edge_ptr,
+            n,
+            e,
+            nf,
+            ef,
+            has_node_y,
+        })
+    }
+}
+
+impl GraphBatch {
+    /// Joins graphs into one batch; they must agree on feature widths and on
+    /// having node labels.
+    pub fn from_graphs(graphs: &[GraphSample]) -> Result<Self> {
+        let refs: Vec<&GraphSample> = graphs.iter().collect();
+        Self::from_refs(&refs)
+    }
+
+    /// [`GraphBatch::from_graphs`] over references (a loader's selection).
+    pub fn from_refs(graphs: &[&GraphSample]) -> Result<Self> {
+        let Layout {
+            ptr,
+            edge_ptr,
+            n,
+            e,
+            nf,
+            ef,
+            has_node_y,
+        } = Layout::of(graphs)?;
         let par = n + e >= PARALLEL_FROM;
         let nodes = || graphs.iter().map(|g| g.num_nodes);
         let edges = || graphs.iter().map(|g| g.num_edges());
@@ -367,8 +420,75 @@ pub struct BatchTensors {
     pub num_graphs: i64,
 }
 
+/// A fresh CPU tensor of `shape` (`len` elements of `T`), written by `f`
+/// before anyone else sees it.
+#[cfg(feature = "tch")]
+fn written<T: tch::kind::Element>(shape: &[i64], len: usize, f: impl FnOnce(&mut [T])) -> tch::Tensor {
+    let t = tch::Tensor::empty(shape, (T::KIND, tch::Device::Cpu));
+    if len > 0 {
+        // SAFETY: `t` was just allocated by libtorch as a contiguous CPU tensor of
+        // `len` elements of kind `T::KIND`, and no other handle to it exists yet;
+        // `f` overwrites every element (the parts cover `0..len`).
+        let data = unsafe { std::slice::from_raw_parts_mut(t.data_ptr() as *mut T, len) };
+        f(data);
+    }
+    t
+}
+
 #[cfg(feature = "tch")]
 impl BatchTensors {
+    /// Collates graphs straight into tensors, each value copied once (what
+    /// [`GraphBatch::from_refs`] then [`GraphBatch::to_tensors`] give, without
+    /// the intermediate vectors); the same checks.
+    pub fn from_refs(graphs: &[&GraphSample]) -> Result<Self> {
+        let l = Layout::of(graphs)?;
+        let (n, e, nf, ef) = (l.n, l.e, l.nf, l.ef);
+        let par = n + e >= PARALLEL_FROM;
+        let nodes = || graphs.iter().map(|g| g.num_nodes);
+        let edges = || graphs.iter().map(|g| g.num_edges());
+        let ptr = &l.ptr;
+        let edge_index = written::<i64>(&[2, e as i64], 2 * e, |out| {
+            let (s, d) = out.split_at_mut(e);
+            fill_maybe_par(s, graphs, edges(), par, |i, g, o| {
+                o.iter_mut().zip(&g.src).for_each(|(o, v)| *o = v + ptr[i])
+            });
+            fill_maybe_par(d, graphs, edges(), par, |i, g, o| {
+                o.iter_mut().zip(&g.dst).for_each(|(o, v)| *o = v + ptr[i])
+            });
+        });
+        let x = written::<f32>(&[n as i64, nf as i64], n * nf, |out| {
+            fill_maybe_par(out, graphs, nodes().map(|k| k * nf), par, |_, g, o| {
+                o.copy_from_slice(&g.x)
+            })
+        });
+        let batch = written::<i64>(&[n as i64], n, |out| {
+            fill_maybe_par(out, graphs, nodes(), par, |i, _, o| o.fill(i as i64))
+        });
+        let edge_attr = (ef > 0).then(|| {
+            written::<f32>(&[e as i64, ef as i64], e * ef, |out| {
+                fill_maybe_par(out, graphs, edges().map(|k| k * ef), par, |_, g, o| {
+                    o.copy_from_slice(&g.edge_attr)
+                })
+            })
+        });
+        let node_y = l.has_node_y.then(|| {
+            written::<i64>(&[n as i64], n, |out| {
+                fill_maybe_par(out, graphs, nodes(), par, |_, g, o| o.copy_from_slice(&g.node_y))
+            })
+        });
+        let y: Vec<i64> = graphs.iter().map(|g| g.y).collect();
+        Ok(BatchTensors {
+            x,
+            edge_index,
+            edge_attr,
+            batch,
+            ptr: tch::Tensor::from_slice(&l.ptr),
+            y: tch::Tensor::from_slice(&y),
+            node_y,
+            num_graphs: graphs.len() as i64,
+        })
+    }
+
     /// The tensors on `device`.
     pub fn to_device(&self, device: tch::Device) -> BatchTensors {
         BatchTensors {
@@ -469,13 +589,31 @@ impl GraphLoader {
 
     /// The batches of `epoch`; built ahead on a background thread when
     /// `prefetch > 0`.
-    pub fn epoch(&self, epoch: u64) -> Batches {
-        let order = self.order(epoch);
-        let graphs = Arc::clone(&self.graphs);
-        let build = move |ids: &[usize]| {
+    pub fn epoch(&self, epoch: u64) -> Batches<GraphBatch> {
+        self.batches(epoch, |graphs, ids| {
             let refs: Vec<&GraphSample> = ids.iter().map(|&i| &graphs[i]).collect();
             GraphBatch::from_refs(&refs)
-        };
+        })
+    }
+
+    /// The batches of `epoch` as tensors, collated straight into them
+    /// ([`BatchTensors::from_refs`]); built ahead when `prefetch > 0`.
+    #[cfg(feature = "tch")]
+    pub fn epoch_tensors(&self, epoch: u64) -> Batches<BatchTensors> {
+        self.batches(epoch, |graphs, ids| {
+            let refs: Vec<&GraphSample> = ids.iter().map(|&i| &graphs[i]).collect();
+            BatchTensors::from_refs(&refs)
+        })
+    }
+
+    fn batches<T: Send + 'static>(
+        &self,
+        epoch: u64,
+        build: impl Fn(&[GraphSample], &[usize]) -> Result<T> + Send + 'static,
+    ) -> Batches<T> {
+        let order = self.order(epoch);
+        let graphs = Arc::clone(&self.graphs);
+        let build = move |ids: &[usize]| build(&graphs, ids);
         if self.config.prefetch == 0 {
             return Batches {
                 inner: BatchesInner::Lazy {
@@ -498,29 +636,29 @@ impl GraphLoader {
     }
 }
 
-type BuildFn = Box<dyn Fn(&[usize]) -> Result<GraphBatch> + Send>;
+type BuildFn<T> = Box<dyn Fn(&[usize]) -> Result<T> + Send>;
 
-enum BatchesInner {
+enum BatchesInner<T> {
     Lazy {
         order: std::vec::IntoIter<Vec<usize>>,
-        build: BuildFn,
+        build: BuildFn<T>,
     },
-    Prefetched(Receiver<Result<GraphBatch>>),
+    Prefetched(Receiver<Result<T>>),
 }
 
 /// The batches of one epoch ([`GraphLoader::epoch`]).
-pub struct Batches {
-    inner: BatchesInner,
+pub struct Batches<T = GraphBatch> {
+    inner: BatchesInner<T>,
 }
 
-impl std::fmt::Debug for Batches {
+impl<T> std::fmt::Debug for Batches<T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("Batches")
     }
 }
 
-impl Iterator for Batches {
-    type Item = Result<GraphBatch>;
+impl<T> Iterator for Batches<T> {
+    type Item = Result<T>;
 
     fn next(&mut self) -> Option<Self::Item> {
         match &mut self.inner {

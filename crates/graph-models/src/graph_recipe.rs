@@ -23,7 +23,7 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use graph_data::batch::{BatchTensors, GraphBatch, GraphLoader, GraphSample, LoaderConfig};
+use graph_data::batch::{BatchTensors, GraphLoader, GraphSample, LoaderConfig};
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -176,10 +176,6 @@ pub fn stratified_folds(labels: &[i64], k: usize, seed: u64) -> Vec<Vec<usize>> 
     folds
 }
 
-fn tensors_on(b: &GraphBatch, device: Device) -> BatchTensors {
-    b.to_tensors().to_device(device)
-}
-
 fn accuracy(net: &GinNet, batches: &[BatchTensors]) -> Result<f64, TrainError> {
     let _g = tch::no_grad_guard();
     let (mut right, mut total) = (0i64, 0i64);
@@ -230,7 +226,7 @@ fn run_fold(
         ids.chunks(config.batch_size.max(1) * 4)
             .map(|c| {
                 let refs: Vec<&GraphSample> = c.iter().map(|&i| &graphs[i]).collect();
-                Ok(tensors_on(&GraphBatch::from_refs(&refs)?, device))
+                Ok(BatchTensors::from_refs(&refs)?.to_device(device))
             })
             .collect()
     };
@@ -276,12 +272,16 @@ fn run_fold(
     trainer.run(|epoch| -> Result<f64, TrainError> {
         let t0 = Instant::now();
         let (mut sum, mut n) = (0.0, 0usize);
-        for b in loader.epoch(epoch.index() as u64) {
+        for b in loader.epoch_tensors(epoch.index() as u64) {
             let b = b?;
             if b.num_graphs < 2 {
                 continue; // BatchNorm cannot normalise one graph's readout.
             }
-            let t = tensors_on(&b, device);
+            let t = if device == Device::Cpu {
+                b
+            } else {
+                b.to_device(device)
+            };
             let logits = net.f_forward_t(
                 &t.x,
                 &t.edge_index,
@@ -292,8 +292,8 @@ fn run_fold(
             )?;
             let loss = logits.cross_entropy_for_logits(&t.y);
             epoch.step(&loss)?;
-            sum += loss.double_value(&[]) * b.num_graphs as f64;
-            n += b.num_graphs;
+            sum += loss.double_value(&[]) * t.num_graphs as f64;
+            n += t.num_graphs as usize;
         }
         epoch_ms.push(t0.elapsed().as_secs_f64() * 1e3);
         eval_curve.push(accuracy(&net, &eval_b)?);

@@ -50,6 +50,48 @@ fn gin_on_mutag_beats_the_majority_class_and_repeats_itself() {
 }
 
 #[test]
+fn collating_into_tensors_is_collating_then_converting() {
+    use graph_data::batch::{BatchTensors, GraphBatch, GraphSample};
+    let d = graph_data::tu::load("mutag", &graph_data::fetch::Fetcher::from_env()).unwrap();
+    let mut gs: Vec<GraphSample> = d.graphs[..40].to_vec();
+    gs[3].node_y = vec![1; gs[3].num_nodes];
+    gs.iter_mut()
+        .filter(|g| g.node_y.is_empty())
+        .for_each(|g| g.node_y = vec![2; g.num_nodes]);
+    gs.insert(
+        5,
+        GraphSample {
+            num_node_features: 7,
+            num_edge_features: 4,
+            ..Default::default()
+        },
+    );
+    // Small (serial) and large (parallel) batches.
+    let big: Vec<&GraphSample> = (0..30).flat_map(|_| gs.iter()).collect();
+    for refs in [gs.iter().collect::<Vec<_>>(), big] {
+        let a = GraphBatch::from_refs(&refs).unwrap().to_tensors();
+        let b = BatchTensors::from_refs(&refs).unwrap();
+        for (x, y) in [
+            (&a.x, &b.x),
+            (&a.edge_index, &b.edge_index),
+            (&a.batch, &b.batch),
+            (&a.ptr, &b.ptr),
+            (&a.y, &b.y),
+        ] {
+            assert_eq!(x, y);
+        }
+        assert_eq!(a.edge_attr.unwrap(), b.edge_attr.unwrap());
+        assert_eq!(a.node_y.unwrap(), b.node_y.unwrap());
+    }
+    let mut bad = gs[0].clone();
+    bad.src[0] = 99;
+    assert!(BatchTensors::from_refs(&[&gs[0], &bad])
+        .unwrap_err()
+        .to_string()
+        .contains("graph 1 of the batch"));
+}
+
+#[test]
 fn folds_are_stratified_and_partition_the_data() {
     let labels: Vec<i64> = (0..188).map(|i| i64::from(i % 3 == 0)).collect();
     let folds = stratified_folds(&labels, 10, 4);
