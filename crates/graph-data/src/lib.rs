@@ -8,8 +8,11 @@
 //! - [`edges`]: edge lists (COO), the exchange format between loaders and CSR.
 //! - [`features`]: node feature matrices, dense or sparse.
 //! - [`temporal`]: graph signals over time (static or dynamic graphs).
+//! - [`tu`]: the TU Dortmund graph-classification sets; [`batch`]: many
+//!   graphs as one block-diagonal batch, and a seeded prefetching loader.
 #![deny(missing_docs)]
 
+pub mod batch;
 pub mod conllu;
 pub mod csr;
 pub mod dataset;
@@ -36,6 +39,7 @@ pub mod text;
 pub mod traffic;
 pub mod tree;
 pub mod ts;
+pub mod tu;
 
 pub use edges::EdgeList;
 pub use error::{DataError, Result};

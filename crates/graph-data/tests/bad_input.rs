@@ -213,3 +213,84 @@ fn npy_object_arrays_and_bad_headers_are_refused() {
         }
     );
 }
+
+/// A small TU data set in a folder: two graphs (nodes 1-2 and 3-4), with the
+/// named files replaced.
+fn tu_files(dir: &Path, replace: &[(&str, &str)]) {
+    let mut files = vec![
+        ("A", "1, 2\n2, 1\n3,4\n4, 3\n"),
+        ("graph_indicator", "1\n1\n2\n2\n"),
+        ("graph_labels", "1\n-1\n"),
+        ("node_labels", "0\n1\n1\n0\n"),
+        ("edge_labels", "0\n0\n1\n1\n"),
+        ("node_attributes", " 1.5, 2.0\n 3.0,  4.0\n5,6\n7,8\n"),
+    ];
+    for (k, v) in replace {
+        files.iter_mut().find(|f| f.0 == *k).unwrap().1 = v;
+    }
+    for (k, v) in files {
+        write(dir, &format!("T_{k}.txt"), v.as_bytes());
+    }
+}
+
+#[test]
+fn inconsistent_tu_files_name_the_file_and_line() {
+    use graph_data::tu::{read_dir, TuOptions};
+    let dir = tempfile::tempdir().unwrap();
+    let opts = TuOptions { use_node_attr: true };
+    tu_files(dir.path(), &[]);
+    let d = read_dir(dir.path(), "T", opts).unwrap();
+    assert_eq!(
+        (d.graphs.len(), d.num_node_features, d.num_edge_features),
+        (2, 4, 2)
+    );
+    assert_eq!(&d.graphs[0].x, &[1.5, 2.0, 1.0, 0.0, 3.0, 4.0, 0.0, 1.0]);
+    assert_eq!((d.graphs[0].y, d.graphs[1].y), (1, 0));
+    for (replace, file, needle) in [
+        (("A", "1, 2\n2, 9\n"), "T_A.txt", ":2: node id 9 out of range"),
+        (("A", "1, 2\n0, 1\n"), "T_A.txt", ":2: node id 0 out of range"),
+        (
+            ("A", "1, 2\n2, 3\n"),
+            "T_A.txt",
+            ":2: edge 2 - 3 joins graph 1 and graph 2",
+        ),
+        (("A", "1 2\n"), "T_A.txt", ":1: `1 2` is not `u, v`"),
+        (("A", "1, x\n"), "T_A.txt", ":1: `x` is not an integer"),
+        (
+            ("graph_indicator", "1\n1\n2\n"),
+            "T_node_labels.txt",
+            "graph indicator",
+        ),
+        (
+            ("graph_indicator", "1\n2\n1\n2\n"),
+            "T_graph_indicator.txt",
+            ":3: graph id 1 after 2",
+        ),
+        (
+            ("graph_indicator", "1\n1\n2\n3\n"),
+            "T_graph_indicator.txt",
+            ":4: graph id 3 out of range",
+        ),
+        (("edge_labels", "0\n0\n1\n"), "T_edge_labels.txt", "3 edge labels"),
+        (
+            ("node_attributes", "1,2\n3,4\n5\n7,8\n"),
+            "T_node_attributes.txt",
+            ":3: 1 fields",
+        ),
+        (
+            ("node_attributes", "1,2\n3,4\n5,z\n7,8\n"),
+            "T_node_attributes.txt",
+            ":3: `z` is not a number",
+        ),
+    ] {
+        let d = tempfile::tempdir().unwrap();
+        tu_files(d.path(), &[replace]);
+        let m = message(read_dir(d.path(), "T", opts).unwrap_err(), file);
+        assert!(m.contains(needle), "{replace:?}: {m}");
+    }
+    // A missing file is named.
+    let d = tempfile::tempdir().unwrap();
+    tu_files(d.path(), &[]);
+    std::fs::remove_file(d.path().join("T_graph_labels.txt")).unwrap();
+    message(read_dir(d.path(), "T", opts).unwrap_err(), "T_graph_labels.txt");
+}

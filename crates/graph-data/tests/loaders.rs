@@ -219,3 +219,68 @@ fn concurrent_fetches_of_one_data_set_all_succeed() {
         }
     });
 }
+
+/// The TU facts of the mirror's README: graphs, nodes, `_A.txt` lines,
+/// directed edges after de-duplication, class counts, feature widths.
+#[test]
+fn tu_data_sets_have_the_published_facts() {
+    use graph_data::tu;
+    // (name, graphs, nodes, A lines, directed edges, class counts, node features, edge features)
+    type Fact = (
+        &'static str,
+        usize,
+        usize,
+        usize,
+        usize,
+        &'static [usize],
+        usize,
+        usize,
+    );
+    let facts: [Fact; 5] = [
+        ("mutag", 188, 3371, 7442, 7442, &[63, 125], 7, 4),
+        ("proteins", 1113, 43471, 162088, 162088, &[663, 450], 3, 0),
+        ("enzymes", 600, 19580, 74564, 74564, &[100; 6], 3, 0),
+        ("nci1", 4110, 122747, 265506, 265506, &[2053, 2057], 37, 0),
+        ("imdb-binary", 1000, 19773, 386124, 193062, &[500, 500], 136, 0),
+    ];
+    for (name, graphs, nodes, lines, edges, classes, nf, ef) in facts {
+        let d = tu::load(name, &fetcher()).unwrap();
+        assert_eq!(d.graphs.len(), graphs, "{name}");
+        assert_eq!(d.num_nodes(), nodes, "{name}");
+        assert_eq!(d.raw_edge_lines, lines, "{name}");
+        assert_eq!(d.num_edges(), edges, "{name}");
+        assert_eq!(d.class_counts(), classes, "{name}");
+        assert_eq!((d.num_node_features, d.num_edge_features), (nf, ef), "{name}");
+        assert_eq!(d.degree_features, name == "imdb-binary");
+        for g in &d.graphs {
+            g.check().unwrap();
+            // Undirected: every edge in both directions.
+            let set: std::collections::HashSet<(i64, i64)> =
+                g.src.iter().copied().zip(g.dst.iter().copied()).collect();
+            assert!(set.iter().all(|&(u, v)| set.contains(&(v, u))), "{name}");
+            // Exactly one hot per node.
+            assert!(g.x.chunks(nf).all(|r| r.iter().sum::<f32>() == 1.0), "{name}");
+        }
+    }
+    let m = tu::load("mutag", &fetcher()).unwrap();
+    assert_eq!(m.class_labels, vec![-1, 1]);
+    assert_eq!((m.num_node_labels, m.num_node_attributes), (7, 0));
+    // MUTAG's first graph: 17 nodes, 38 directed edges, label 1 -> class 1.
+    assert_eq!(
+        (m.graphs[0].num_nodes, m.graphs[0].num_edges(), m.graphs[0].y),
+        (17, 38, 1)
+    );
+    assert!(m.graphs[0]
+        .edge_attr
+        .chunks(4)
+        .all(|r| r.iter().sum::<f32>() == 1.0));
+    // Space-padded attributes, read with `use_node_attr` in front of the labels.
+    let e = tu::load_with("enzymes", &fetcher(), tu::TuOptions { use_node_attr: true }).unwrap();
+    assert_eq!((e.num_node_attributes, e.num_node_features), (18, 21));
+    assert_eq!(&e.graphs[0].x[..3], &[11.0, 15.887014, 37.78]);
+    let p = tu::load_with("proteins", &fetcher(), tu::TuOptions { use_node_attr: true }).unwrap();
+    assert_eq!(
+        (p.num_node_attributes, p.num_node_features, p.graphs[0].x[0]),
+        (1, 4, 23.0)
+    );
+}

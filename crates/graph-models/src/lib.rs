@@ -10,6 +10,11 @@
 //!   parameter names follow PyG's state dicts.
 //! - [`NodeFeatures`]: dense or sparse input features (dropout on stored values).
 //! - Depth: [`Residual`], [`ResPlus`], [`JumpingKnowledge`].
+//! - [`pool`]: graph-level readouts (global add/mean/max, attention,
+//!   Set2Set, SortPool) over a batch of graphs.
+//! - Graph classification: [`GinNet`] (GIN-0, GIN-eps, GINE) and
+//!   [`graph_recipe`] (the TU sets under Xu et al.'s and Errica et al.'s
+//!   protocols).
 //! - [`smoothing`]: Dirichlet energy and MAD per layer, the depth study.
 //! - [`Arch`] (networks by name, [`nets`]) with their published
 //!   [`Hyperparams`], [`train`] (the training loop on `train_utils`) and
@@ -33,12 +38,15 @@ pub mod gcn;
 pub mod gcn2;
 pub mod gin;
 pub mod graph;
+pub mod graph_level;
+pub mod graph_recipe;
 pub mod jk;
 pub mod layer;
 pub mod message_passing;
 pub mod minibatch;
 pub mod nets;
 pub mod node_model;
+pub mod pool;
 pub mod recipe;
 pub mod residual;
 pub mod sage;
@@ -57,6 +65,8 @@ pub use gcn::{GcnConfig, GcnConv};
 pub use gcn2::{Gcn2Config, Gcn2Conv};
 pub use gin::{GinConfig, GinConv};
 pub use graph::Graph;
+pub use graph_level::{GinNet, GinNetConfig, GinVariant};
+pub use graph_recipe::{graph_classification, GraphConfig, GraphSummary, Protocol};
 pub use jk::{JkMode, JumpingKnowledge};
 pub use layer::GnnLayer;
 pub use message_passing::{

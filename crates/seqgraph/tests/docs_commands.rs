@@ -117,6 +117,11 @@ fn reduce(words: &mut Vec<String>) {
             set(words, "--epochs", "1");
             set(words, "--limit", "8");
         }
+        "graph" => {
+            set(words, "--epochs", "1");
+            set(words, "--folds", "2");
+            set(words, "--max-folds", "1");
+        }
         "text" => {
             for (f, v) in [
                 ("--epochs", "1"),

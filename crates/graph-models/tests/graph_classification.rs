@@ -1,0 +1,148 @@
+//! GIN on MUTAG, short: the recipe beats the majority class under both
+//! protocols, GINE uses the bond labels, the same seed gives the same run,
+//! and the network refuses inputs that do not fit.
+
+use graph_models::graph_recipe::stratified_folds;
+use graph_models::{graph_classification, GinNet, GinNetConfig, GinVariant, GraphConfig, Protocol};
+use tch::{nn, Device, Kind, Tensor};
+
+fn quick(variant: GinVariant, protocol: Protocol) -> GraphConfig {
+    GraphConfig {
+        dataset: "mutag".into(),
+        model: GinNetConfig {
+            variant,
+            ..GinNetConfig::default()
+        },
+        protocol,
+        folds: 10,
+        max_folds: Some(2),
+        epochs: 20,
+        device: Device::Cpu,
+        ..GraphConfig::default()
+    }
+}
+
+/// One test: libtorch's generator is global, and tests of one binary run
+/// in parallel, so every run that must repeat itself runs here in turn.
+#[test]
+fn gin_on_mutag_beats_the_majority_class_and_repeats_itself() {
+    let s = graph_classification(&quick(GinVariant::Gin0, Protocol::Xu)).unwrap();
+    eprintln!(
+        "GIN-0 xu: {:.1} ± {:.1}, {:.1} ms/epoch, {:.1} s",
+        s.test_acc_mean, s.test_acc_std, s.ms_per_epoch, s.seconds
+    );
+    assert_eq!((s.folds_run, s.val_curve.len(), s.fold_accs.len()), (2, 20, 2));
+    assert!((s.majority_acc - 66.49).abs() < 0.01, "{}", s.majority_acc);
+    assert!(s.test_acc_mean > s.majority_acc + 5.0, "{s:?}");
+    let e = graph_classification(&quick(GinVariant::Gine, Protocol::Errica)).unwrap();
+    assert_eq!((e.protocol.as_str(), e.selected_epochs.len()), ("errica", 2));
+    assert!(e.test_acc_mean > e.majority_acc, "{e:?}");
+    let short = GraphConfig {
+        epochs: 4,
+        ..quick(GinVariant::GinEps, Protocol::Xu)
+    };
+    let (a, b) = (
+        graph_classification(&short).unwrap(),
+        graph_classification(&short).unwrap(),
+    );
+    assert_eq!(a.val_curve, b.val_curve, "same seed, same run");
+    bad_configs_and_inputs_are_refused();
+}
+
+#[test]
+fn collating_into_tensors_is_collating_then_converting() {
+    use graph_data::batch::{BatchTensors, GraphBatch, GraphSample};
+    let d = graph_data::tu::load("mutag", &graph_data::fetch::Fetcher::from_env()).unwrap();
+    let mut gs: Vec<GraphSample> = d.graphs[..40].to_vec();
+    gs[3].node_y = vec![1; gs[3].num_nodes];
+    gs.iter_mut()
+        .filter(|g| g.node_y.is_empty())
+        .for_each(|g| g.node_y = vec![2; g.num_nodes]);
+    gs.insert(
+        5,
+        GraphSample {
+            num_node_features: 7,
+            num_edge_features: 4,
+            ..Default::default()
+        },
+    );
+    // Small (serial) and large (parallel) batches.
+    let big: Vec<&GraphSample> = (0..30).flat_map(|_| gs.iter()).collect();
+    for refs in [gs.iter().collect::<Vec<_>>(), big] {
+        let a = GraphBatch::from_refs(&refs).unwrap().to_tensors();
+        let b = BatchTensors::from_refs(&refs).unwrap();
+        for (x, y) in [
+            (&a.x, &b.x),
+            (&a.edge_index, &b.edge_index),
+            (&a.batch, &b.batch),
+            (&a.ptr, &b.ptr),
+            (&a.y, &b.y),
+        ] {
+            assert_eq!(x, y);
+        }
+        assert_eq!(a.edge_attr.unwrap(), b.edge_attr.unwrap());
+        assert_eq!(a.node_y.unwrap(), b.node_y.unwrap());
+    }
+    let mut bad = gs[0].clone();
+    bad.src[0] = 99;
+    assert!(BatchTensors::from_refs(&[&gs[0], &bad])
+        .unwrap_err()
+        .to_string()
+        .contains("graph 1 of the batch"));
+}
+
+#[test]
+fn folds_are_stratified_and_partition_the_data() {
+    let labels: Vec<i64> = (0..188).map(|i| i64::from(i % 3 == 0)).collect();
+    let folds = stratified_folds(&labels, 10, 4);
+    let mut all: Vec<usize> = folds.iter().flatten().copied().collect();
+    all.sort_unstable();
+    assert_eq!(all, (0..188).collect::<Vec<_>>());
+    for f in &folds {
+        let ones = f.iter().filter(|&&i| labels[i] == 1).count();
+        assert!(
+            (6..=7).contains(&ones) && (18..=19).contains(&f.len()),
+            "{ones} of {}",
+            f.len()
+        );
+    }
+    assert_ne!(folds, stratified_folds(&labels, 10, 5));
+}
+
+fn bad_configs_and_inputs_are_refused() {
+    let mut c = quick(GinVariant::Gine, Protocol::Xu);
+    c.dataset = "proteins".into();
+    let m = graph_classification(&c).unwrap_err().to_string();
+    assert!(m.contains("GINE needs edge features"), "{m}");
+    c.dataset = "nope".into();
+    assert!(graph_classification(&c).is_err());
+    let vs = nn::VarStore::new(Device::Cpu);
+    let cfg = GinNetConfig {
+        variant: GinVariant::Gine,
+        ..GinNetConfig::default()
+    };
+    assert!(GinNet::f_new(vs.root(), 7, 0, 2, cfg).is_err());
+    let net = GinNet::new(vs.root(), 7, 4, 2, cfg);
+    let x = Tensor::ones([3, 7], (Kind::Float, Device::Cpu));
+    let batch = Tensor::from_slice(&[0i64, 0, 1]);
+    let ei = Tensor::from_slice2(&[[0i64, 1], [1, 5]]);
+    let m = net
+        .f_forward_t(&x, &ei, None, &batch, 2, false)
+        .unwrap_err()
+        .to_string();
+    assert!(m.contains("node ids in 0..3, found 5"), "{m}");
+    let ei = Tensor::from_slice2(&[[0i64, 1], [1, 0]]);
+    let m = net
+        .f_forward_t(&x, &ei, None, &batch, 2, false)
+        .unwrap_err()
+        .to_string();
+    assert!(m.contains("needs edge_attr"), "{m}");
+    let ea = Tensor::ones([2, 3], (Kind::Float, Device::Cpu));
+    let m = net
+        .f_forward_t(&x, &ei, Some(&ea), &batch, 2, false)
+        .unwrap_err()
+        .to_string();
+    assert!(m.contains("edge_attr of shape [2, 4]"), "{m}");
+    let ea = Tensor::ones([2, 4], (Kind::Float, Device::Cpu));
+    assert_eq!(net.forward_t(&x, &ei, Some(&ea), &batch, 2, false).size(), [2, 2]);
+}
