@@ -8,6 +8,8 @@
 //! - [`edges`]: edge lists (COO), the exchange format between loaders and CSR.
 //! - [`features`]: node feature matrices, dense or sparse.
 //! - [`temporal`]: graph signals over time (static or dynamic graphs).
+//! - [`link`]: link prediction: edge splits, negative sampling, metrics,
+//!   link-level neighbour sampling.
 #![deny(missing_docs)]
 
 pub mod conllu;
@@ -20,6 +22,7 @@ pub mod fetch;
 pub mod generate;
 pub mod gnn_benchmark;
 pub mod info;
+pub mod link;
 pub mod norm;
 pub mod npy;
 pub mod petgraph_io;
