@@ -10,6 +10,9 @@
 //!   parameter names follow PyG's state dicts.
 //! - [`NodeFeatures`]: dense or sparse input features (dropout on stored values).
 //! - Depth: [`Residual`], [`ResPlus`], [`JumpingKnowledge`].
+//! - Link prediction ([`link`]): [`Gae`], [`Vgae`], [`EncoderDecoder`] with the
+//!   inner-product or [`HadamardDecoder`]; [`link_recipe`] (Kipf and Welling's
+//!   protocol on Cora/CiteSeer as one call).
 //! - [`smoothing`]: Dirichlet energy and MAD per layer, the depth study.
 //! - [`Arch`] (networks by name, [`nets`]) with their published
 //!   [`Hyperparams`], [`train`] (the training loop on `train_utils`) and
@@ -35,6 +38,8 @@ pub mod gin;
 pub mod graph;
 pub mod jk;
 pub mod layer;
+pub mod link;
+pub mod link_recipe;
 pub mod message_passing;
 pub mod minibatch;
 pub mod nets;
@@ -59,6 +64,8 @@ pub use gin::{GinConfig, GinConv};
 pub use graph::Graph;
 pub use jk::{JkMode, JumpingKnowledge};
 pub use layer::GnnLayer;
+pub use link::{Decoder, EncoderDecoder, Gae, HadamardConfig, HadamardDecoder, LinkModel, Vgae};
+pub use link_recipe::{link_prediction, LinkArch, LinkConfig, LinkLoss, LinkSummary};
 pub use message_passing::{
     aggregate, f_aggregate, f_segment_softmax, segment_softmax, spmm, weighted_x_j, Aggr, Edges,
     MessagePassing,
