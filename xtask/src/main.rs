@@ -48,7 +48,7 @@ enum Task {
         #[command(subcommand)]
         cmd: DataCmd,
     },
-    /// Train a model (`cargo xtask train seq|node|graph|temporal|text …`).
+    /// Train a model (`cargo xtask train seq|node|graph|link|temporal|text …`).
     Train {
         /// Passed to `seqgraph train`.
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]

@@ -10,6 +10,8 @@
 //! - [`temporal`]: graph signals over time (static or dynamic graphs).
 //! - [`tu`]: the TU Dortmund graph-classification sets; [`batch`]: many
 //!   graphs as one block-diagonal batch, and a seeded prefetching loader.
+//! - [`link`]: link prediction: edge splits, negative sampling, metrics,
+//!   link-level neighbour sampling.
 #![deny(missing_docs)]
 
 pub mod batch;
@@ -23,6 +25,7 @@ pub mod fetch;
 pub mod generate;
 pub mod gnn_benchmark;
 pub mod info;
+pub mod link;
 pub mod norm;
 pub mod npy;
 pub mod petgraph_io;

@@ -15,6 +15,9 @@
 //! - Graph classification: [`GinNet`] (GIN-0, GIN-eps, GINE) and
 //!   [`graph_recipe`] (the TU sets under Xu et al.'s and Errica et al.'s
 //!   protocols).
+//! - Link prediction ([`link`]): [`Gae`], [`Vgae`], [`EncoderDecoder`] with the
+//!   inner-product or [`HadamardDecoder`]; [`link_recipe`] (Kipf and Welling's
+//!   protocol on Cora/CiteSeer as one call).
 //! - [`smoothing`]: Dirichlet energy and MAD per layer, the depth study.
 //! - [`Arch`] (networks by name, [`nets`]) with their published
 //!   [`Hyperparams`], [`train`] (the training loop on `train_utils`) and
@@ -42,6 +45,8 @@ pub mod graph_level;
 pub mod graph_recipe;
 pub mod jk;
 pub mod layer;
+pub mod link;
+pub mod link_recipe;
 pub mod message_passing;
 pub mod minibatch;
 pub mod nets;
@@ -69,6 +74,8 @@ pub use graph_level::{GinNet, GinNetConfig, GinVariant};
 pub use graph_recipe::{graph_classification, GraphConfig, GraphSummary, Protocol};
 pub use jk::{JkMode, JumpingKnowledge};
 pub use layer::GnnLayer;
+pub use link::{Decoder, EncoderDecoder, Gae, HadamardConfig, HadamardDecoder, LinkModel, Vgae};
+pub use link_recipe::{link_prediction, LinkArch, LinkConfig, LinkLoss, LinkSummary};
 pub use message_passing::{
     aggregate, f_aggregate, f_segment_softmax, segment_softmax, spmm, weighted_x_j, Aggr, Edges,
     MessagePassing,

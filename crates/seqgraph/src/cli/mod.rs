@@ -3,6 +3,7 @@
 
 pub mod demo;
 pub mod graph;
+pub mod link;
 pub mod node;
 pub mod reproduce;
 pub mod seq;
