@@ -331,7 +331,7 @@ pub fn train_link(
             }
         };
         if let Some(kl) = &enc.kl {
-            loss = loss + kl / n as f64;
+            loss += kl / n as f64;
         }
         epoch.step(&loss)?;
         epoch_ms.push(start.elapsed().as_secs_f64() * 1e3);
