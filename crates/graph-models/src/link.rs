@@ -352,13 +352,20 @@ pub fn sampled_loss(pos_logits: &Tensor, neg_logits: &Tensor) -> Tensor {
         + neg_logits.binary_cross_entropy_with_logits::<Tensor>(&zeros, None, None, tch::Reduction::Mean)
 }
 
-/// Kipf and Welling's reconstruction loss over all pairs: `norm *
-/// BCE(Z Z^T, A + I)` with positives weighted by `pos_weight = (N^2 - E) /
-/// E` and `norm = N^2 / (2 (N^2 - E))`, where `E` counts the entries of
-/// `A + I`. `label` is the dense `A + I` `[N, N]` (float).
+/// Kipf and Welling's reconstruction loss over all pairs, as their code
+/// (`gae/train.py`, `gae/optimizer.py`) computes it:
+///
+/// `norm * mean_{u,v} [ -pos_weight * y_uv log s(z_u . z_v) - (1 - y_uv) log(1 - s(z_u . z_v)) ]`
+///
+/// with `s` the sigmoid, `Y = label` the dense `A + I` `[N, N]` (float), and
+/// the weights counted on the graph without the identity, as their code counts
+/// `adj_train`: `E` = the off-diagonal entries of `label`, `pos_weight = (N^2
+/// - E) / E`, `norm = N^2 / (2 (N^2 - E))`. `z` is `[N, d]`.
 pub fn dense_loss(z: &Tensor, label: &Tensor) -> Tensor {
     let n2 = (label.size()[0] * label.size()[1]) as f64;
-    let e = label.sum(Kind::Double).double_value(&[]);
+    let e = label.sum(Kind::Double).double_value(&[])
+        - label.diagonal(0, 0, 1).sum(Kind::Double).double_value(&[]);
+    let e = e.max(1.0); // a graph without edges: no positives to weight
     let pos_weight = Tensor::from((n2 - e) / e).to_kind(z.kind()).to_device(z.device());
     let norm = n2 / (2.0 * (n2 - e));
     let logits = z.matmul(&z.tr());
