@@ -20,6 +20,9 @@ use graph_models::link::{sampled_loss, Gae, LinkModel};
 use graph_models::{Graph, NodeFeatures};
 use tch::{nn, nn::OptimizerConfig, Device, Kind, Tensor};
 
+/// One sparse product of the encoder, to be timed.
+type Product<'a> = Box<dyn Fn() -> Tensor + 'a>;
+
 fn ids(v: &[u32]) -> Tensor {
     Tensor::from_slice(&v.iter().map(|&i| i as i64).collect::<Vec<_>>())
 }
@@ -106,7 +109,7 @@ fn main() {
     let xs = x.tensor();
     let adj = gae_operator(&graph);
     let (w1, h1, h2) = (f(&[32, 1433]), f(&[2708, 32]), f(&[2708, 16]));
-    let cases: [(&str, Box<dyn Fn() -> Tensor>); 3] = [
+    let cases: [(&str, Product); 3] = [
         ("X W1^T (X sparse 2708 x 1433)", Box::new(|| xs.mm(&w1.tr()))),
         ("A H, H 2708 x 32", Box::new(|| adj.mm(&h1))),
         ("A H, H 2708 x 16", Box::new(|| adj.mm(&h2))),

@@ -290,12 +290,12 @@ impl LinkModel for Gae {
 }
 
 /// Kipf and Welling's variational graph auto-encoder: `H = ReLU(GCN(X))`,
-/// `mu = GCN_mu(H)`, `log sigma = GCN_sigma(H)`; in training `Z = mu + sigma
-/// * eps` with `eps ~ N(0, I)` and the KL term, in evaluation `Z = mu`;
-/// scores `s_uv = z_u . z_v`. Shapes: `X` `[N, in_dim]`, `H` `[N, hidden]`,
-/// `mu`, `log sigma`, `Z` `[N, out_dim]`, KL a scalar. Parameters as PyG's
-/// example: `encoder.conv1`, `encoder.conv_mu`, `encoder.conv_logstd`. `log
-/// sigma` is clamped at 10 (PyG's `MAX_LOGSTD`).
+/// `mu = GCN_mu(H)`, `log sigma = GCN_sigma(H)`; in training
+/// `Z = mu + sigma * eps` with `eps ~ N(0, I)` and the KL term, in
+/// evaluation `Z = mu`; scores `s_uv = z_u . z_v`. Shapes: `X` `[N, in_dim]`,
+/// `H` `[N, hidden]`, `mu`, `log sigma`, `Z` `[N, out_dim]`, KL a scalar.
+/// Parameters as PyG's example: `encoder.conv1`, `encoder.conv_mu`,
+/// `encoder.conv_logstd`. `log sigma` is clamped at 10 (PyG's `MAX_LOGSTD`).
 ///
 /// ```
 /// use graph_models::link::{LinkModel, Vgae};
