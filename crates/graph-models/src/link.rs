@@ -143,10 +143,11 @@ impl Default for HadamardConfig {
     }
 }
 
-/// An MLP on the Hadamard product: `s_uv = W_L ReLU(... ReLU(W_1 (z_u * z_v)
-/// + b_1) ...) + b_L`, one logit per pair (the link predictor of PyG's and
-/// OGB's SAGE link examples). Shapes: `z` `[N, in_dim]`, `src` and `dst`
-/// int64 `[P]`, logits `[P]`. Parameters `lins.{i}.weight`, `lins.{i}.bias`.
+/// An MLP on the Hadamard product, one logit per pair (the link predictor
+/// of PyG's and OGB's SAGE link examples):
+/// `s_uv = W_L ReLU(... ReLU(W_1 (z_u * z_v) + b_1) ...) + b_L`.
+/// Shapes: `z` `[N, in_dim]`, `src` and `dst` int64 `[P]`, logits `[P]`.
+/// Parameters `lins.{i}.weight`, `lins.{i}.bias`.
 ///
 /// ```
 /// use graph_models::link::{HadamardConfig, HadamardDecoder};
@@ -242,10 +243,11 @@ impl HadamardDecoder {
     }
 }
 
-/// Kipf and Welling's graph auto-encoder: `Z = A' ReLU(A' X W_1 + b_1) W_2 +
-/// b_2` (two [`GcnConv`] layers, `A' = D^-1/2 (A + I) D^-1/2`), scores `s_uv
-/// = z_u . z_v`. Shapes: `X` `[N, in_dim]`, hidden `[N, hidden]`, `Z` `[N,
-/// out_dim]`, logits `[P]` for `P` pairs. Parameters as PyG's
+/// Kipf and Welling's graph auto-encoder:
+/// `Z = A' ReLU(A' X W_1 + b_1) W_2 + b_2` (two [`GcnConv`] layers,
+/// `A' = D^-1/2 (A + I) D^-1/2`), scores `s_uv = z_u . z_v`. Shapes: `X`
+/// `[N, in_dim]`, hidden `[N, hidden]`, `Z` `[N, out_dim]`, logits `[P]` for
+/// `P` pairs. Parameters as PyG's
 /// `GAE(GCNEncoder)` example: `encoder.conv1`, `encoder.conv2` (with biases,
 /// which Kipf's TensorFlow layers do not have). Example: the module's.
 #[derive(Debug)]
@@ -422,8 +424,9 @@ pub fn sampled_loss(pos_logits: &Tensor, neg_logits: &Tensor) -> Tensor {
 ///
 /// with `s` the sigmoid, `Y = label` the dense `A + I` `[N, N]` (float), and
 /// the weights counted on the graph without the identity, as their code counts
-/// `adj_train`: `E` = the off-diagonal entries of `label`, `pos_weight = (N^2
-/// - E) / E`, `norm = N^2 / (2 (N^2 - E))`. `z` is `[N, d]`.
+/// `adj_train`: `E` = the off-diagonal entries of `label`,
+/// `pos_weight = (N^2 - E) / E`, `norm = N^2 / (2 (N^2 - E))`. `z` is
+/// `[N, d]`; the result is a scalar.
 pub fn dense_loss(z: &Tensor, label: &Tensor) -> Tensor {
     let n2 = (label.size()[0] * label.size()[1]) as f64;
     let e = label.sum(Kind::Double).double_value(&[])
