@@ -9,9 +9,6 @@
 //!   (if absent) for the peer.
 //!
 //! Threads and allocator: [`seqgraph_benches::setup`].
-use std::io::Write;
-use std::path::Path;
-
 use criterion::{criterion_group, criterion_main, Criterion};
 use graph_data::generate::{rmat, RmatParams};
 use graph_models::{Arch, GcnConfig, GcnConv, GnnLayer, Graph, NodeData};
@@ -54,23 +51,12 @@ fn epochs(c: &mut Criterion) {
     }
 }
 
-fn write_edges(edges: &graph_data::EdgeList, path: &Path) -> std::io::Result<()> {
-    std::fs::create_dir_all(path.parent().expect("a parent folder"))?;
-    let mut f = std::io::BufWriter::new(std::fs::File::create(path)?);
-    f.write_all(&(edges.num_nodes as u64).to_le_bytes())?;
-    f.write_all(&(edges.len() as u64).to_le_bytes())?;
-    for &v in edges.src.iter().chain(&edges.dst) {
-        f.write_all(&v.to_le_bytes())?;
-    }
-    f.flush()
-}
-
 fn gcn_layer(c: &mut Criterion) {
     seqgraph_benches::setup();
     let edges = rmat(20, 16 << 20, RmatParams::default(), 42).expect("valid R-MAT parameters");
     let path = seqgraph_benches::bench_data_dir().join("rmat_1m_16m.bin");
     if !path.exists() {
-        write_edges(&edges, &path).expect("bench data writable");
+        seqgraph_benches::write_edges(&edges, &path).expect("bench data writable");
     }
     let graph = Graph::new(&edges.edge_index(), edges.num_nodes as i64).expect("valid R-MAT graph");
     drop(edges);

@@ -6,7 +6,8 @@
 //!   the environment, and glibc told to keep freed memory (the peers get the same allocator setting
 //!   through `GLIBC_TUNABLES`, set by `cargo xtask bench`).
 //! - [`bench_data_dir`]: the folder where benches write inputs their peer scripts read
-//!   (`target/bench-data`, or `$SEQGRAPH_BENCH_DATA`).
+//!   (`target/bench-data`, or `$SEQGRAPH_BENCH_DATA`), and [`write_edges`], the edge-list file
+//!   format they read.
 //!
 //! The contract with the peer scripts is in `benches/README.md`.
 
@@ -43,6 +44,20 @@ pub fn bench_data_dir() -> PathBuf {
     std::env::var_os("SEQGRAPH_BENCH_DATA")
         .map(PathBuf::from)
         .unwrap_or_else(|| target_dir().join("bench-data"))
+}
+
+/// Writes `edges` as the peers read them: `u64` number of nodes, `u64` number of edges (little
+/// endian), then every source and every target as `u32`.
+pub fn write_edges(edges: &graph_data::EdgeList, path: &std::path::Path) -> std::io::Result<()> {
+    use std::io::Write;
+    std::fs::create_dir_all(path.parent().unwrap_or(std::path::Path::new(".")))?;
+    let mut f = std::io::BufWriter::new(std::fs::File::create(path)?);
+    f.write_all(&(edges.num_nodes as u64).to_le_bytes())?;
+    f.write_all(&(edges.len() as u64).to_le_bytes())?;
+    for &v in edges.src.iter().chain(&edges.dst) {
+        f.write_all(&v.to_le_bytes())?;
+    }
+    f.flush()
 }
 
 /// A field of `/proc/self/status` in kB (`VmRSS`, `VmHWM`); `None` off Linux.

@@ -1,4 +1,4 @@
-//! `cargo xtask bench [--suite data|seq|gnn|graph|temporal|text|all] [--json] [--no-peers] [--threads N]`:
+//! `cargo xtask bench [--suite data|seq|gnn|graph|link|temporal|text|all] [--json] [--no-peers] [--threads N]`:
 //! our criterion benches and the peer programs (PyG, PyG Temporal, `torch.nn`) in the same run, on
 //! the same data and threads, side by side. The `text` suite has no outside peer: its baseline is
 //! our own node-by-node Tree-LSTM recursion over the same cell, measured in the same bench.
@@ -18,7 +18,7 @@ use std::process::{Command, Stdio};
 use std::time::SystemTime;
 
 /// The suites, each a criterion bench of `benches/benches/` and a family of peer scripts.
-const SUITES: [&str; 6] = ["data", "seq", "gnn", "graph", "temporal", "text"];
+const SUITES: [&str; 7] = ["data", "seq", "gnn", "graph", "link", "temporal", "text"];
 /// What the peers are: pinned versions, installed together.
 const PEER_PACKAGES: [&str; 6] = [
     "torch==2.13.0",
@@ -59,11 +59,11 @@ fn parse(args: &[String]) -> Result<Options> {
             "--suite" => {
                 let s = it
                     .next()
-                    .context("--suite needs a value (data, seq, gnn, graph, temporal, text, all)")?;
+                    .context("--suite needs a value (data, seq, gnn, graph, link, temporal, text, all)")?;
                 o.suites = match SUITES.iter().find(|x| **x == s) {
                     Some(x) => vec![*x],
                     None if s == "all" => SUITES.to_vec(),
-                    None => bail!("unknown suite `{s}` (data, seq, gnn, graph, temporal, text, all)"),
+                    None => bail!("unknown suite `{s}` (data, seq, gnn, graph, link, temporal, text, all)"),
                 };
             }
             "--threads" => {
@@ -251,8 +251,8 @@ fn ours_memory(dir: &Path) -> BTreeMap<String, f64> {
     out
 }
 
-/// The peer scripts of a suite: `pyg_data*` for data, `torch_*` for seq, `pyg_graph*` for graph, the
-/// other `pyg_*` for gnn, `pgt_*` for temporal.
+/// The peer scripts of a suite: `pyg_data*` for data, `torch_*` for seq, `pyg_graph*` for graph,
+/// `pyg_link*` for link, the other `pyg_*` for gnn, `pgt_*` for temporal.
 fn peer_scripts(root: &Path, suite: &str) -> Result<Vec<PathBuf>> {
     let dir = root.join("benches/peers");
     let mut out: Vec<PathBuf> = std::fs::read_dir(&dir)
@@ -277,6 +277,8 @@ fn suite_of(script: &str) -> Option<&'static str> {
         Some("seq")
     } else if script.starts_with("pyg_graph") {
         Some("graph")
+    } else if script.starts_with("pyg_link") {
+        Some("link")
     } else if script.starts_with("pyg_") {
         Some("gnn")
     } else if script.starts_with("pgt_") {
@@ -638,6 +640,8 @@ mod tests {
         assert_eq!(suite_of("pyg_data.py"), Some("data"));
         assert_eq!(suite_of("pyg_gcn.py"), Some("gnn"));
         assert_eq!(suite_of("pyg_graph.py"), Some("graph"));
+        assert_eq!(suite_of("pyg_link.py"), Some("link"));
+        assert_eq!(suite_of("link_metrics_fixture.py"), None);
         assert_eq!(suite_of("torch_lstm.py"), Some("seq"));
         assert_eq!(suite_of("pgt_chickenpox.py"), Some("temporal"));
         assert_eq!(suite_of("helper.py"), None);

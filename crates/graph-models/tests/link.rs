@@ -104,6 +104,42 @@ fn hadamard_decoder_on_any_encoder() {
     assert!(dense_loss(&z, &label).double_value(&[]).is_finite());
 }
 
+/// The dense loss is Kipf and Welling's, term by term: weights counted on
+/// the graph without the identity (their `adj_train`), target `A + I`.
+#[test]
+fn dense_loss_follows_kipfs_code() {
+    // A path 0-1-2-3 and an isolated node 4, both directions: E = 6 entries.
+    let n = 5usize;
+    let edges = [(0, 1), (1, 0), (1, 2), (2, 1), (2, 3), (3, 2)];
+    let mut y = vec![vec![0.0f64; n]; n];
+    for (i, row) in y.iter_mut().enumerate() {
+        row[i] = 1.0;
+    }
+    for &(u, v) in &edges {
+        y[u][v] = 1.0;
+    }
+    let label = Tensor::from_slice2(&y).to_kind(Kind::Double);
+    tch::manual_seed(3);
+    let z = Tensor::randn([n as i64, 3], (Kind::Double, Device::Cpu));
+    let zz: Vec<Vec<f64>> = Vec::<Vec<f64>>::try_from(&z.matmul(&z.tr())).unwrap();
+    let (n2, e) = ((n * n) as f64, edges.len() as f64);
+    let (pos_weight, norm) = ((n2 - e) / e, n2 / (2.0 * (n2 - e)));
+    let sig = |x: f64| 1.0 / (1.0 + (-x).exp());
+    let mut total = 0.0;
+    for u in 0..n {
+        for v in 0..n {
+            let p = sig(zz[u][v]);
+            total -= pos_weight * y[u][v] * p.ln() + (1.0 - y[u][v]) * (1.0 - p).ln();
+        }
+    }
+    let expected = norm * total / n2;
+    let got = dense_loss(&z, &label).double_value(&[]);
+    assert!(
+        (got - expected).abs() < 1e-9 * expected.abs(),
+        "{got} vs {expected}"
+    );
+}
+
 /// Bad pair indices and bad sizes are typed errors; the dense loss with a
 /// Hadamard decoder is refused by the recipe.
 #[test]

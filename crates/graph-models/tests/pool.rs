@@ -89,12 +89,11 @@ fn readouts_match_pyg() {
     );
 }
 
-/// Every readout of a batch, concatenated per graph.
-fn readouts(x: &Tensor, batch: &Tensor, b: i64) -> Tensor {
-    let vs = nn::VarStore::new(Device::Cpu);
-    tch::manual_seed(3);
-    let att = AttentionalAggregation::new(vs.root() / "att", 4, 3);
-    let s2s = Set2Set::new(vs.root() / "s2s", 4, 2);
+/// Every readout of a batch, concatenated per graph, with the parametrised
+/// readouts given: built once and shared by the two orders compared (built
+/// twice after `manual_seed`, their weights differed whenever a test on
+/// another thread drew from libtorch's global generator in between).
+fn readouts(att: &AttentionalAggregation, s2s: &Set2Set, x: &Tensor, batch: &Tensor, b: i64) -> Tensor {
     Tensor::cat(
         &[
             global_add_pool(x, batch, b),
@@ -125,7 +124,10 @@ proptest! {
         let mut starts = vec![0usize];
         for s in &sizes { starts.push(starts.last().unwrap() + s); }
         let batch: Vec<i64> = sizes.iter().enumerate().flat_map(|(g, &s)| std::iter::repeat_n(g as i64, s)).collect();
-        let out = readouts(&x, &Tensor::from_slice(&batch), b);
+        let vs = nn::VarStore::new(Device::Cpu);
+        let att = AttentionalAggregation::new(vs.root() / "att", 4, 3);
+        let s2s = Set2Set::new(vs.root() / "s2s", 4, 2);
+        let out = readouts(&att, &s2s, &x, &Tensor::from_slice(&batch), b);
         // A new order of the graphs, and of the nodes inside each.
         let mut graphs: Vec<usize> = (0..sizes.len()).collect();
         graphs.shuffle(&mut rng);
@@ -138,7 +140,7 @@ proptest! {
             rows.extend(nodes);
         }
         let x2 = x.index_select(0, &Tensor::from_slice(&rows));
-        let out2 = readouts(&x2, &Tensor::from_slice(&batch2), b);
+        let out2 = readouts(&att, &s2s, &x2, &Tensor::from_slice(&batch2), b);
         let expected = out.index_select(0, &Tensor::from_slice(&graphs.iter().map(|&g| g as i64).collect::<Vec<_>>()));
         let d = (&out2 - &expected).abs().max().double_value(&[]);
         prop_assert!(d < 1e-5, "difference {}", d);

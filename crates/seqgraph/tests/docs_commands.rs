@@ -117,6 +117,10 @@ fn reduce(words: &mut Vec<String>) {
             set(words, "--epochs", "1");
             set(words, "--limit", "8");
         }
+        "link" => {
+            set(words, "--epochs", "2");
+            set(words, "--seeds", "1");
+        }
         "graph" => {
             set(words, "--epochs", "1");
             set(words, "--folds", "2");

@@ -9,7 +9,7 @@
 //!   strictly above the K-th best negative; MRR against each positive's own
 //!   negatives, ties ranked in the middle).
 //!
-//! `tests/link_metrics.rs` checks them against scikit-learn and OGB's
+//! `tests/link.rs` checks them against scikit-learn and OGB's
 //! formulas on the fixture `benches/peers/link_metrics_fixture.py` writes.
 //!
 //! ```
