@@ -412,7 +412,9 @@ impl GConvLstm {
             let gate = |g: i64, h: &Tensor| {
                 let bias = self.conv_x.bs.as_ref().map(|b| b.narrow(0, g * hid, hid));
                 node_linear(None, &xb, &self.conv_x.ws.narrow(0, g * hid, hid), bias.as_ref())
-                    + self.op.filter(h, supports, &self.conv_h.ws.narrow(0, g * hid, hid), None)
+                    + self
+                        .op
+                        .filter(h, supports, &self.conv_h.ws.narrow(0, g * hid, hid), None)
             };
             let gate_i = (gate(0, &h) + &self.w_c_i * &c).sigmoid();
             let gate_f = (gate(1, &h) + &self.w_c_f * &c).sigmoid();
