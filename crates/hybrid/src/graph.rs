@@ -339,7 +339,7 @@ impl GraphOp {
                     for j in (first..first + k - 2).rev() {
                         inner = node_linear(Some(&propagate_node_major(p, &inner)), x, &block(j), None);
                     }
-                    acc = acc + propagate_node_major(p, &inner);
+                    acc += propagate_node_major(p, &inner);
                 }
                 acc
             }
@@ -351,17 +351,17 @@ impl GraphOp {
                 for j in (1..k).rev() {
                     let mut b = y(j);
                     if let Some(b1) = &next {
-                        b = b + propagate_node_major(lap, b1) * 2.0;
+                        b += propagate_node_major(lap, b1) * 2.0;
                     }
                     if let Some(b2) = &after {
-                        b = b - b2;
+                        b -= b2;
                     }
                     after = next.replace(b);
                 }
                 let b1 = next.expect("k >= 2 here");
                 let mut acc = node_linear(Some(&propagate_node_major(lap, &b1)), x, &block(0), bias);
                 if let Some(b2) = after {
-                    acc = acc - b2;
+                    acc -= b2;
                 }
                 acc
             }
