@@ -155,6 +155,28 @@ pub fn propagate(a: &Tensor, x: &Tensor) -> Tensor {
     }
 }
 
+/// Applies the `N x N` operator `a` (dense or sparse) to a node-major `x` of
+/// shape `(N, B, F)`: one product over all `B * F` columns, no transposes.
+pub fn propagate_node_major(a: &Tensor, x: &Tensor) -> Tensor {
+    let size = x.size();
+    let flat = x.reshape([size[0], -1]);
+    a.mm(&flat).reshape(size.as_slice())
+}
+
+/// `acc + x W^T` for a node-major `x` `(N, B, in)` and `w` `(out, in)`, as one
+/// matrix product over the `N * B` rows (`acc` `None`: `x W^T`, plus `bias`).
+pub(crate) fn node_linear(acc: Option<&Tensor>, x: &Tensor, w: &Tensor, bias: Option<&Tensor>) -> Tensor {
+    let size = x.size();
+    let rows = x.reshape([-1, size[2]]);
+    let out = match (acc, bias) {
+        (Some(acc), None) => acc.reshape([-1, w.size()[0]]).addmm(&rows, &w.tr()),
+        (Some(acc), Some(b)) => acc.reshape([-1, w.size()[0]]).addmm(&rows, &w.tr()) + b,
+        (None, Some(b)) => b.addmm(&rows, &w.tr()),
+        (None, None) => rows.mm(&w.tr()),
+    };
+    out.reshape([size[0], size[1], -1])
+}
+
 /// How a cell turns its input `X` of shape `(B, N, F)` into graph features
 /// of shape `(B, N, terms * F)`, before a linear map (the filter weights).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -249,6 +271,99 @@ impl GraphOp {
                     blocks.push(next);
                 }
                 Tensor::cat(&blocks, -1)
+            }
+        }
+    }
+
+    /// The graph features of a node-major `x` `(N, B, F)`: `(N, B, terms * F)`,
+    /// blocks in the order of [`GraphOp::basis`].
+    pub fn basis_node_major(self, x: &Tensor, supports: &[Tensor]) -> Tensor {
+        match self {
+            GraphOp::Gcn => propagate_node_major(&supports[0], x),
+            GraphOp::Diffusion { k: 1 } | GraphOp::Chebyshev { k: 1 } => x.shallow_clone(),
+            GraphOp::Diffusion { k } => {
+                let mut blocks = vec![x.shallow_clone()];
+                for p in supports {
+                    let mut cur = x.shallow_clone();
+                    for _ in 1..k {
+                        cur = propagate_node_major(p, &cur);
+                        blocks.push(cur.shallow_clone());
+                    }
+                }
+                Tensor::cat(&blocks, -1)
+            }
+            GraphOp::Chebyshev { k } => {
+                let lap = &supports[0];
+                let mut blocks = vec![x.shallow_clone(), propagate_node_major(lap, x)];
+                for i in 2..k as usize {
+                    let next = propagate_node_major(lap, &blocks[i - 1]) * 2.0 - &blocks[i - 2];
+                    blocks.push(next);
+                }
+                Tensor::cat(&blocks, -1)
+            }
+        }
+    }
+
+    /// The graph filter `sum_k B_k(X) W_k + b` of a node-major `x` `(N, B,
+    /// in)`, where `B_k` are the blocks of [`GraphOp::basis`] and `W_k` the
+    /// matching column blocks of `weight` `(out, terms * in)` (an
+    /// `nn::Linear` weight over the basis): `(N, B, out)`.
+    ///
+    /// Equal to `basis(x) W^T + b`, computed the cheap way. When `out <= in`
+    /// the operators act on the products `X W_k` instead of `X` (Horner's
+    /// scheme for diffusion, Clenshaw's recurrence for Chebyshev), so no
+    /// basis block is kept for the backward pass: autograd saves only `x`.
+    /// When `out > in` the basis (the narrower side) is built first.
+    pub fn filter(self, x: &Tensor, supports: &[Tensor], weight: &Tensor, bias: Option<&Tensor>) -> Tensor {
+        let width = x.size()[2];
+        let block = |k: i64| weight.narrow(1, k * width, width);
+        let out = weight.size()[0];
+        if out > width || matches!(self, GraphOp::Diffusion { k: 1 } | GraphOp::Chebyshev { k: 1 }) {
+            return node_linear(None, &self.basis_node_major(x, supports), weight, bias);
+        }
+        let y = |k: i64| node_linear(None, x, &block(k), None);
+        match self {
+            GraphOp::Gcn => {
+                let a = propagate_node_major(&supports[0], &y(0));
+                match bias {
+                    Some(b) => a + b,
+                    None => a,
+                }
+            }
+            GraphOp::Diffusion { k } => {
+                // sum_s P_s (X W_s1 + P_s (X W_s2 + ...)): Horner per support.
+                let mut acc = node_linear(None, x, &block(0), bias);
+                for (s, p) in supports.iter().enumerate() {
+                    let first = 1 + s as i64 * (k - 1);
+                    let mut inner = y(first + k - 2);
+                    for j in (first..first + k - 2).rev() {
+                        inner = node_linear(Some(&propagate_node_major(p, &inner)), x, &block(j), None);
+                    }
+                    acc += propagate_node_major(p, &inner);
+                }
+                acc
+            }
+            GraphOp::Chebyshev { k } => {
+                // Clenshaw: b_j = X W_j + 2 L b_(j+1) - b_(j+2), result X W_0 + L b_1 - b_2.
+                let lap = &supports[0];
+                let mut next: Option<Tensor> = None; // b_(j+1)
+                let mut after: Option<Tensor> = None; // b_(j+2)
+                for j in (1..k).rev() {
+                    let mut b = y(j);
+                    if let Some(b1) = &next {
+                        b += propagate_node_major(lap, b1) * 2.0;
+                    }
+                    if let Some(b2) = &after {
+                        b -= b2;
+                    }
+                    after = next.replace(b);
+                }
+                let b1 = next.expect("k >= 2 here");
+                let mut acc = node_linear(Some(&propagate_node_major(lap, &b1)), x, &block(0), bias);
+                if let Some(b2) = after {
+                    acc -= b2;
+                }
+                acc
             }
         }
     }

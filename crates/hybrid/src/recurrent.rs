@@ -8,7 +8,7 @@
 //! snapshot loop a handful of libtorch calls.
 
 use crate::error::{check_shape, HybridError, InputError, Result};
-use crate::graph::{check_sequence, GraphOp, Supports};
+use crate::graph::{check_sequence, node_linear, GraphOp, Supports};
 use std::borrow::Borrow;
 use tch::{nn, Kind, Tensor};
 
@@ -262,35 +262,43 @@ impl GraphGru {
     ) -> Result<(Vec<Tensor>, Tensor)> {
         let layer = self.layer_name();
         let (b, t, n) = check_sequence(layer, x, self.in_features, None, (self.op, self.supports), graph)?;
-        let mut h = match h0 {
+        let h0 = match h0 {
             Some(h) => {
                 check_state(layer, "initial state", h, b, n, self.hidden)?;
                 h.shallow_clone()
             }
             None => Tensor::zeros([b, n, self.hidden], (x.kind(), x.device())),
         };
-        let xs = self.op.basis_seq(x, graph).apply(&self.conv_x);
+        // Node-major `(N, B, .)` throughout: the graph products then act on
+        // contiguous `(N, B * width)` blocks with no transposes, and each gate
+        // gets its own products (no slices whose backward fills zeros).
+        let xm = x.permute([1, 2, 0, 3]).contiguous();
+        let mut h = h0.transpose(0, 1).contiguous();
+        let hid = self.hidden;
+        let rows = |l: &nn::Linear, g: i64| l.ws.narrow(0, g * hid, hid);
+        let bias = |g: i64| self.conv_x.bs.as_ref().map(|b| b.narrow(0, g * hid, hid));
         let mut all = Vec::with_capacity(if keep { t as usize } else { 0 });
         for i in 0..t {
             let supports = graph.at(i as usize);
-            let gx = xs.select(1, i).chunk(3, -1);
-            let state_basis = |h: &Tensor| {
+            let xb = self.op.basis_node_major(&xm.get(i), supports);
+            let gx = |g: i64| node_linear(None, &xb, &rows(&self.conv_x, g), bias(g).as_ref());
+            let gh = |state: &Tensor, w: &Tensor| {
                 if self.state_graph {
-                    self.op.basis(h, supports)
+                    self.op.filter(state, supports, w, None)
                 } else {
-                    h.shallow_clone()
+                    node_linear(None, state, w, None)
                 }
             };
-            let zr = state_basis(&h).apply(&self.conv_h_zr).chunk(2, -1);
-            let z = (&gx[0] + &zr[0]).sigmoid();
-            let r = (&gx[1] + &zr[1]).sigmoid();
-            let cand = (&gx[2] + state_basis(&(&r * &h)).apply(&self.conv_h_h)).tanh();
-            h = &z * &h + (1.0 - &z) * cand;
+            let z = (gx(0) + gh(&h, &rows(&self.conv_h_zr, 0))).sigmoid();
+            let r = (gx(1) + gh(&h, &rows(&self.conv_h_zr, 1))).sigmoid();
+            let cand = (gx(2) + gh(&(&r * &h), &self.conv_h_h.ws)).tanh();
+            // z H + (1 - z) H~
+            h = cand.lerp_tensor(&h, &z);
             if keep {
-                all.push(h.shallow_clone());
+                all.push(h.transpose(0, 1));
             }
         }
-        Ok((all, h))
+        Ok((all, h.transpose(0, 1)))
     }
 }
 
@@ -382,7 +390,7 @@ impl GConvLstm {
     ) -> Result<(Vec<Tensor>, (Tensor, Tensor))> {
         let layer = "GConvLstm";
         let (b, t, n) = check_sequence(layer, x, self.in_features, None, (self.op, 1), graph)?;
-        let (mut h, mut c) = match state {
+        let (h0, c0) = match state {
             Some((h, c)) => {
                 check_state(layer, "initial hidden state", h, b, n, self.hidden)?;
                 check_state(layer, "initial cell state", c, b, n, self.hidden)?;
@@ -393,21 +401,31 @@ impl GConvLstm {
                 (z.shallow_clone(), z)
             }
         };
-        let xs = self.op.basis_seq(x, graph).apply(&self.conv_x);
+        // Node-major, one product per gate: see `GraphGru::run`.
+        let xm = x.permute([1, 2, 0, 3]).contiguous();
+        let (mut h, mut c) = (h0.transpose(0, 1).contiguous(), c0.transpose(0, 1).contiguous());
+        let hid = self.hidden;
         let mut all = Vec::new();
         for i in 0..t {
-            let g =
-                (xs.select(1, i) + self.op.basis(&h, graph.at(i as usize)).apply(&self.conv_h)).chunk(4, -1);
-            let gate_i = (&g[0] + &self.w_c_i * &c).sigmoid();
-            let gate_f = (&g[1] + &self.w_c_f * &c).sigmoid();
-            c = gate_f * &c + gate_i * g[2].tanh();
-            let gate_o = (&g[3] + &self.w_c_o * &c).sigmoid();
+            let supports = graph.at(i as usize);
+            let xb = self.op.basis_node_major(&xm.get(i), supports);
+            let gate = |g: i64, h: &Tensor| {
+                let bias = self.conv_x.bs.as_ref().map(|b| b.narrow(0, g * hid, hid));
+                node_linear(None, &xb, &self.conv_x.ws.narrow(0, g * hid, hid), bias.as_ref())
+                    + self
+                        .op
+                        .filter(h, supports, &self.conv_h.ws.narrow(0, g * hid, hid), None)
+            };
+            let gate_i = (gate(0, &h) + &self.w_c_i * &c).sigmoid();
+            let gate_f = (gate(1, &h) + &self.w_c_f * &c).sigmoid();
+            c = gate_f * &c + gate_i * gate(2, &h).tanh();
+            let gate_o = (gate(3, &h) + &self.w_c_o * &c).sigmoid();
             h = gate_o * c.tanh();
             if keep {
-                all.push(h.shallow_clone());
+                all.push(h.transpose(0, 1));
             }
         }
-        Ok((all, (h, c)))
+        Ok((all, (h.transpose(0, 1), c.transpose(0, 1))))
     }
 }
 

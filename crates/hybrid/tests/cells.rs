@@ -252,3 +252,46 @@ fn supports_from_graph_data_are_the_transposed_dense_operators() {
     let got = SupportKind::GcnNormalised.supports(&csr, true).unwrap();
     assert!(close(&got[0], &gcn.transpose(0, 1), 1e-6));
 }
+
+/// `GraphOp::filter` applies the operators after the weights (Horner for
+/// diffusion, Clenshaw for Chebyshev) when that is cheaper: it must equal the
+/// basis-then-linear definition, values and gradients, for every operator and
+/// both paths (`out <= in` and `out > in`).
+#[test]
+fn filter_equals_basis_then_linear_in_values_and_gradients() {
+    tch::manual_seed(3);
+    let dopts = (Kind::Double, Device::Cpu);
+    let n = 7;
+    let a = adjacency(n).to_kind(Kind::Double);
+    let sym = (&a + a.transpose(0, 1)) / 2.0;
+    let cases = [
+        (GraphOp::Diffusion { k: 3 }, transitions(&a)),
+        (GraphOp::Diffusion { k: 2 }, transitions(&a)),
+        (GraphOp::Chebyshev { k: 2 }, vec![&sym / sym.sum(Kind::Double)]),
+        (GraphOp::Chebyshev { k: 4 }, vec![&sym / sym.sum(Kind::Double)]),
+        (GraphOp::Gcn, vec![&sym / sym.sum(Kind::Double)]),
+    ];
+    for (op, supports) in cases {
+        let supports: Vec<Tensor> = supports.iter().map(|s| s.to_kind(Kind::Double)).collect();
+        let sparse: Vec<Tensor> = supports.iter().map(|s| s.to_sparse_sparse_dim(2)).collect();
+        let terms = op.terms(supports.len());
+        for (width, out) in [(5, 3), (5, 5), (3, 8)] {
+            let x = Tensor::randn([n, 2, width], dopts).set_requires_grad(true);
+            let w = Tensor::randn([out, terms * width], dopts).set_requires_grad(true);
+            let b = Tensor::randn([out], dopts).set_requires_grad(true);
+            let reference = op.basis_node_major(&x, &supports).matmul(&w.tr()) + &b;
+            let fast = op.filter(&x, &sparse, &w, Some(&b));
+            assert!(close(&fast, &reference, 1e-10), "{op:?} width {width} out {out}");
+            let probe = Tensor::randn([n, 2, out], dopts);
+            let grads = |y: &Tensor| {
+                Tensor::run_backward(&[(y * &probe).sum(Kind::Double)], &[&x, &w, &b], false, false)
+            };
+            for (g_fast, g_ref) in grads(&fast).iter().zip(grads(&reference).iter()) {
+                assert!(
+                    close(g_fast, g_ref, 1e-10),
+                    "{op:?} gradients, width {width} out {out}"
+                );
+            }
+        }
+    }
+}

@@ -15,12 +15,15 @@ pub const MMAP_THRESHOLD: i32 = 32 << 20;
 /// touch: a GAT step on Cora spends a quarter of its time, and a T-GCN epoch
 /// on Los-loop half of its time, in the kernel's page-fault handling without it.
 ///
-/// Blocks of 32 MiB and more keep their own mappings: with every block on the
-/// heap, a GConvGRU step on a 10,000-node graph ran faster but its peak
-/// resident memory doubled from heap fragmentation (the measurements are in
-/// docs/benchmarks.md and docs/temporal.md). Returns true when glibc accepted
-/// both settings; does nothing (false) on other platforms.
+/// Blocks of 32 MiB and more are not put on the heap: with every block there,
+/// a GConvGRU step on a 10,000-node graph ran faster but its peak resident
+/// memory doubled from heap fragmentation (the measurements are in
+/// docs/benchmarks.md and docs/temporal.md). libtorch's tensors of that size
+/// go to [`cache_large_blocks`] instead, which reuses them by exact size.
+/// Returns true when glibc accepted both settings; does nothing (false) on
+/// other platforms.
 pub fn keep_freed_memory() -> bool {
+    cache_large_blocks(MMAP_THRESHOLD as usize);
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     {
         extern "C" {
@@ -44,6 +47,44 @@ pub fn keep_freed_memory() -> bool {
     }
 }
 
+extern "C" {
+    fn seqgraph_block_cache_install(min_bytes: usize);
+    fn seqgraph_block_cache_bytes() -> usize;
+    fn seqgraph_block_cache_empty() -> usize;
+}
+
+/// Makes libtorch keep freed CPU tensor blocks of `min_bytes` and more for
+/// reuse by the next tensor of the same size (rounded up to 2 MiB), instead
+/// of returning them to the system; smaller blocks go to the allocator it
+/// replaces. Affects tensors created afterwards; calling it again only
+/// changes the threshold.
+///
+/// Why: glibc maps every block from its mmap threshold up afresh and unmaps
+/// it when freed, so a training step that frees and reallocates the same
+/// large activations at every time step makes the kernel zero each page
+/// again (`clear_page` was half of a 10,000-node GConvGRU step's time). A
+/// training loop's sizes repeat, so the cache stays close to the step's live
+/// memory; [`empty_block_cache`] gives it back.
+pub fn cache_large_blocks(min_bytes: usize) {
+    // SAFETY: the shim only swaps c10's CPU allocator pointer (once, behind a
+    // std::once_flag) and sets a threshold; blocks from the replaced
+    // allocator keep their own deleters.
+    unsafe { seqgraph_block_cache_install(min_bytes) }
+}
+
+/// Bytes of freed tensor blocks the cache of [`cache_large_blocks`] holds.
+pub fn block_cache_bytes() -> usize {
+    // SAFETY: reads a counter under the shim's mutex.
+    unsafe { seqgraph_block_cache_bytes() }
+}
+
+/// Returns every freed block held by [`cache_large_blocks`]'s cache to the
+/// system; returns the bytes released.
+pub fn empty_block_cache() -> usize {
+    // SAFETY: frees only blocks no tensor owns (those in the free lists).
+    unsafe { seqgraph_block_cache_empty() }
+}
+
 /// Peak resident memory of this process in MiB (`VmHWM`), Linux only.
 pub fn peak_rss_mib() -> Option<f64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
@@ -54,6 +95,27 @@ pub fn peak_rss_mib() -> Option<f64> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_freed_large_block_is_reused_for_the_next_tensor_of_its_size() {
+        super::cache_large_blocks(super::MMAP_THRESHOLD as usize);
+        super::empty_block_cache();
+        let n = (super::MMAP_THRESHOLD as i64) / 4 + 1; // just over the threshold in f32
+        let first = tch::Tensor::ones([n], (tch::Kind::Float, tch::Device::Cpu));
+        let ptr = first.data_ptr();
+        drop(first);
+        assert!(super::block_cache_bytes() >= n as usize * 4);
+        let second = tch::Tensor::zeros([n], (tch::Kind::Float, tch::Device::Cpu));
+        assert_eq!(second.data_ptr(), ptr, "the freed block is handed out again");
+        assert_eq!(
+            second.sum(tch::Kind::Double).double_value(&[]),
+            0.0,
+            "and zeroed by zeros()"
+        );
+        drop(second);
+        assert!(super::empty_block_cache() >= n as usize * 4);
+        assert_eq!(super::block_cache_bytes(), 0);
+    }
+
     #[test]
     fn peak_rss_is_positive_on_linux() {
         if cfg!(target_os = "linux") {

@@ -1,0 +1,33 @@
+//! Compiles `src/block_cache.cpp` (a CPU allocator registered with c10)
+//! against the libtorch that torch-sys links: `$LIBTORCH` (set by the
+//! workspace's `.cargo/config.toml`), else the library folder torch-sys
+//! reports (`DEP_TCH_LIBTORCH_LIB`, e.g. with `LIBTORCH_USE_PYTORCH`).
+
+use std::path::PathBuf;
+
+fn main() {
+    println!("cargo:rerun-if-changed=src/block_cache.cpp");
+    println!("cargo:rerun-if-env-changed=LIBTORCH");
+    let from_env = std::env::var_os("LIBTORCH").map(PathBuf::from);
+    let from_torch_sys = std::env::var_os("DEP_TCH_LIBTORCH_LIB")
+        .map(PathBuf::from)
+        .and_then(|lib| lib.parent().map(PathBuf::from));
+    let libtorch = from_env
+        .filter(|p| p.join("include").is_dir())
+        .or(from_torch_sys)
+        .expect("LIBTORCH (or torch-sys's libtorch_lib) names the libtorch folder");
+    cc::Build::new()
+        .cpp(true)
+        .file("src/block_cache.cpp")
+        .include(libtorch.join("include"))
+        .flag("-std=c++17")
+        .flag("-D_GLIBCXX_USE_CXX11_ABI=1")
+        .flag("-DGLOG_USE_GLOG_EXPORT")
+        .warnings(false)
+        .compile("seqgraph_block_cache");
+    println!(
+        "cargo:rustc-link-search=native={}",
+        libtorch.join("lib").display()
+    );
+    println!("cargo:rustc-link-lib=dylib=c10");
+}
