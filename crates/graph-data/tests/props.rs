@@ -193,3 +193,37 @@ proptest! {
         prop_assert!(next + input_len + horizon > steps, "another window would fit");
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(32))]
+
+    /// DCRNN-style sensor graphs: every node links to exactly its `k` nearest
+    /// other nodes (no farther node is preferred over a nearer one), weights
+    /// lie in (0, 1] and fall with distance.
+    #[test]
+    fn knn_sensor_graph_links_each_node_to_its_k_nearest(n in 2usize..60, k in 1usize..8, seed in 0u64..1000) {
+        let k = k.min(n - 1);
+        let (g, pos) = graph_data::generate::knn_sensor_graph(n, k, seed).unwrap();
+        prop_assert_eq!(g.len(), n * k);
+        let w = g.weight.clone().unwrap();
+        let dist = |u: usize, v: usize| ((pos[u][0] - pos[v][0]).powi(2) + (pos[u][1] - pos[v][1]).powi(2)).sqrt();
+        for u in 0..n {
+            let mine: Vec<usize> = (0..g.len()).filter(|&e| g.src[e] as usize == u).collect();
+            prop_assert_eq!(mine.len(), k);
+            let far = mine.iter().map(|&e| dist(u, g.dst[e] as usize)).fold(0.0f32, f32::max);
+            let chosen: Vec<usize> = mine.iter().map(|&e| g.dst[e] as usize).collect();
+            prop_assert!(!chosen.contains(&u));
+            for v in (0..n).filter(|v| *v != u && !chosen.contains(v)) {
+                prop_assert!(dist(u, v) >= far, "node {} skipped nearer {}", u, v);
+            }
+            for &a in &mine {
+                prop_assert!(w[a] > 0.0 && w[a] <= 1.0);
+                for &b in &mine {
+                    if dist(u, g.dst[a] as usize) < dist(u, g.dst[b] as usize) {
+                        prop_assert!(w[a] >= w[b]);
+                    }
+                }
+            }
+        }
+    }
+}
