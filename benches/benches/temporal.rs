@@ -2,13 +2,25 @@
 //! (103 snapshots of 20 counties, 4 lags, 32 filters, ReLU, Linear; forward, MSE, backward, Adam),
 //! all snapshots in one batch. The peer, `benches/peers/pgt_chickenpox.py`, times PGT's snapshot loop
 //! on the same cases.
+//!
+//! Big sensor graphs (`sensor_step/*`, one training step: forward, MSE, backward, Adam):
+//! - `gconvgru_grid10k`: GConvGRU (hidden 32, K = 2) on a 100 x 100 grid, B = 32, T = 12, horizon
+//!   12. It prints its floor beside it: the step's dense-product FLOPs at the GEMM rate measured
+//!   here, plus its saved activations written once and read once at the copy rate measured here.
+//! - `dcrnn_knn8600`, `gwnet_knn8600`: DCRNN (K = 2) and Graph WaveNet, hidden 64, on a synthetic
+//!   8,600-sensor kNN graph (k = 8, DCRNN's Gaussian-kernel weights, LargeST's size), B = 16,
+//!   T = 12, two input features, horizon 12. The peer, `benches/peers/pgt_sensor.py`, times PGT's
+//!   DCRNN over the same sizes with its per-snapshot loop.
 use criterion::{criterion_group, criterion_main, Criterion};
+use graph_data::csr::Csr;
 use graph_data::fetch::Fetcher;
+use graph_data::generate;
 use graph_data::pgt::{self, Signal};
 use hybrid::protocol;
-use hybrid::{Forecaster, ModelConfig, ModelKind};
+use hybrid::{Forecaster, ModelConfig, ModelKind, Supports};
+use std::time::{Duration, Instant};
 use tch::nn::{self, OptimizerConfig};
-use tch::{Device, Kind};
+use tch::{Device, Kind, Tensor};
 
 fn chickenpox_epoch(c: &mut Criterion) {
     seqgraph_benches::setup();
@@ -46,5 +58,106 @@ fn chickenpox_epoch(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, chickenpox_epoch);
+/// One forecaster training step on a big static graph, as a bench case with its peak memory.
+fn sensor_case(c: &mut Criterion, case: &str, config: ModelConfig, adj: &Csr, batch: i64) {
+    tch::manual_seed(0);
+    let graph = Supports::Static(config.kind.support_kind().supports(adj, false).expect("supports"));
+    let vs = nn::VarStore::new(Device::Cpu);
+    let model = Forecaster::new(vs.root(), &config);
+    let mut opt = nn::Adam::default().build(&vs, 1e-3).expect("Adam");
+    let opts = (Kind::Float, Device::Cpu);
+    let x = Tensor::randn([batch, config.periods, config.nodes, config.in_features], opts);
+    let y = Tensor::randn([batch, config.nodes, config.horizon], opts);
+    let mut step = || {
+        let loss = (model.f_forward(&x, &graph).expect("forward") - &y).square().mean(Kind::Float);
+        opt.backward_step(&loss);
+    };
+    seqgraph_benches::record_peak(&format!("sensor_step/{case}"), &mut step);
+    let mut group = c.benchmark_group("sensor_step");
+    group.sample_size(10).warm_up_time(Duration::from_millis(1)).measurement_time(Duration::from_secs(1));
+    group.bench_function(case, |b| b.iter(&mut step));
+    group.finish();
+}
+
+/// Seconds per call of `f`, the best of three after one warm-up call.
+fn best_of_three(mut f: impl FnMut()) -> f64 {
+    f();
+    (0..3)
+        .map(|_| {
+            let start = Instant::now();
+            f();
+            start.elapsed().as_secs_f64()
+        })
+        .fold(f64::INFINITY, f64::min)
+}
+
+/// This machine's rates, measured in this process on its threads: float32 GEMM FLOP/s (a 2048^3
+/// product) and copy bytes/s (256 MiB read and written).
+fn machine_rates() -> (f64, f64) {
+    let opts = (Kind::Float, Device::Cpu);
+    let a = Tensor::randn([2048, 2048], opts);
+    let b = Tensor::randn([2048, 2048], opts);
+    let gemm = 2.0 * 2048f64.powi(3) / best_of_three(|| drop(a.mm(&b)));
+    let src = Tensor::randn([64 << 20], opts);
+    let mut dst = src.zeros_like();
+    let copy = 2.0 * 4.0 * (64u64 << 20) as f64 / best_of_three(|| dst.copy_(&src));
+    (gemm, copy)
+}
+
+fn sensor_steps(c: &mut Criterion) {
+    seqgraph_benches::setup();
+    // GConvGRU on the 10,000-node grid, with its floor.
+    let (rows, cols, batch, t, hidden) = (100usize, 100usize, 32i64, 12i64, 32i64);
+    let grid = Csr::from_edge_list(&generate::grid(rows, cols)).expect("grid");
+    let n = grid.num_nodes() as i64;
+    let config = ModelConfig {
+        kind: ModelKind::GConvGru,
+        in_features: 1,
+        hidden,
+        k: 2,
+        periods: t,
+        nodes: n,
+        horizon: 12,
+        head: hybrid::Head::ReluLinear,
+    };
+    sensor_case(c, "gconvgru_grid10k", config, &grid, batch);
+    // The floor. Per step and gate set, the state products H W_k for z, r and the candidate (K = 2
+    // terms each: six (N B x H) by (H x H) products), three times over with backward (input and
+    // weight gradients): 36 N B H^2 T FLOPs; the input side (one feature) and the sparse products
+    // (about 40 k nonzeros) are under 1 % of it and left out. Bytes: the activations backward
+    // needs, at least z, r, the candidate and the state per step (4 B T N H floats), written once
+    // and read once.
+    let (gemm, copy) = machine_rates();
+    let flops = 36.0 * (n * batch * hidden * hidden * t) as f64;
+    let bytes = 2.0 * 4.0 * 4.0 * (batch * t * n * hidden) as f64;
+    let floor = flops / gemm + bytes / copy;
+    println!(
+        "sensor_step/gconvgru_grid10k floor: {:.1} GFLOP at {:.1} GFLOP/s (measured, 2048^3 sgemm) + \
+         {:.2} GB at {:.1} GB/s (measured copy) = {:.2} s",
+        flops / 1e9,
+        gemm / 1e9,
+        bytes / 1e9,
+        copy / 1e9,
+        floor
+    );
+    // DCRNN and Graph WaveNet on LargeST's size.
+    let (sensors, batch, hidden) = (8600usize, 16i64, 64i64);
+    let (edges, _) = generate::knn_sensor_graph(sensors, 8, 0).expect("kNN graph");
+    let knn = Csr::from_edge_list(&edges).expect("kNN CSR");
+    for (case, kind) in [("dcrnn_knn8600", ModelKind::Dcrnn), ("gwnet_knn8600", ModelKind::GraphWaveNet)] {
+        let config = ModelConfig {
+            kind,
+            in_features: 2,
+            hidden,
+            k: 2,
+            periods: t,
+            nodes: sensors as i64,
+            horizon: 12,
+            head: hybrid::Head::ReluLinear,
+        };
+        sensor_case(c, case, config, &knn, batch);
+    }
+}
+
+criterion_group!(benches, chickenpox_epoch, sensor_steps);
 criterion_main!(benches);
