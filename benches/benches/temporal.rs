@@ -69,12 +69,17 @@ fn sensor_case(c: &mut Criterion, case: &str, config: ModelConfig, adj: &Csr, ba
     let x = Tensor::randn([batch, config.periods, config.nodes, config.in_features], opts);
     let y = Tensor::randn([batch, config.nodes, config.horizon], opts);
     let mut step = || {
-        let loss = (model.f_forward(&x, &graph).expect("forward") - &y).square().mean(Kind::Float);
+        let loss = (model.f_forward(&x, &graph).expect("forward") - &y)
+            .square()
+            .mean(Kind::Float);
         opt.backward_step(&loss);
     };
     seqgraph_benches::record_peak(&format!("sensor_step/{case}"), &mut step);
     let mut group = c.benchmark_group("sensor_step");
-    group.sample_size(10).warm_up_time(Duration::from_millis(1)).measurement_time(Duration::from_secs(1));
+    group
+        .sample_size(10)
+        .warm_up_time(Duration::from_millis(1))
+        .measurement_time(Duration::from_secs(1));
     group.bench_function(case, |b| b.iter(&mut step));
     group.finish();
 }
@@ -144,7 +149,10 @@ fn sensor_steps(c: &mut Criterion) {
     let (sensors, batch, hidden) = (8600usize, 16i64, 64i64);
     let (edges, _) = generate::knn_sensor_graph(sensors, 8, 0).expect("kNN graph");
     let knn = Csr::from_edge_list(&edges).expect("kNN CSR");
-    for (case, kind) in [("dcrnn_knn8600", ModelKind::Dcrnn), ("gwnet_knn8600", ModelKind::GraphWaveNet)] {
+    for (case, kind) in [
+        ("dcrnn_knn8600", ModelKind::Dcrnn),
+        ("gwnet_knn8600", ModelKind::GraphWaveNet),
+    ] {
         let config = ModelConfig {
             kind,
             in_features: 2,

@@ -466,7 +466,11 @@ pub fn knn_sensor_graph(n: usize, k: usize, seed: u64) -> Result<(EdgeList, Vec<
         for &(d, v) in list {
             edges.src.push(u as u32);
             edges.dst.push(v);
-            let w = if sigma > 0.0 { (-(d as f64 / sigma).powi(2)).exp() } else { 1.0 };
+            let w = if sigma > 0.0 {
+                (-(d as f64 / sigma).powi(2)).exp()
+            } else {
+                1.0
+            };
             edges.weight.as_mut().expect("weighted").push(w as f32);
         }
     }

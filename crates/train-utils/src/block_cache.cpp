@@ -16,6 +16,7 @@
 
 #include <sys/mman.h>
 
+#include <cstdint>
 #include <cstdlib>
 #include <mutex>
 #include <unordered_map>
@@ -31,6 +32,7 @@ struct Cache {
   std::unordered_map<void*, size_t> sizes;  // every block this cache owns
   size_t cached_bytes = 0;
   size_t min_bytes = 0;
+  size_t max_cached_bytes = 0;
 };
 
 // Never destroyed: tensors may be freed during static destruction.
@@ -39,10 +41,31 @@ Cache& cache() {
   return *c;
 }
 
+c10::DeleterFnPtr base_delete = nullptr;  // the replaced allocator's raw deleter
+
+// Every block this allocator hands out has this deleter (c10's raw
+// interface, which oneDNN's scratch buffers use, requires one deleter).
+// Cached blocks are 2 MiB-aligned; others go back to the base allocator.
 void give_back(void* p) {
   Cache& c = cache();
-  std::lock_guard<std::mutex> lock(c.mu);
-  size_t size = c.sizes.at(p);
+  if (reinterpret_cast<std::uintptr_t>(p) % kRound != 0) {
+    base_delete(p);
+    return;
+  }
+  std::unique_lock<std::mutex> lock(c.mu);
+  auto found = c.sizes.find(p);
+  if (found == c.sizes.end()) {
+    lock.unlock();
+    base_delete(p);
+    return;
+  }
+  size_t size = found->second;
+  if (c.cached_bytes + size > c.max_cached_bytes) {
+    // Sizes that never repeat (a sampler's varying batches) must not pile up.
+    c.sizes.erase(p);
+    std::free(p);
+    return;
+  }
   c.free_blocks[size].push_back(p);
   c.cached_bytes += size;
 }
@@ -53,7 +76,8 @@ struct BlockCacheAllocator final : c10::Allocator {
   c10::DataPtr allocate(size_t n) override {
     Cache& c = cache();
     if (n < c.min_bytes) {
-      return base->allocate(n);
+      void* p = base->raw_allocate(n);
+      return {p, p, &give_back, c10::Device(c10::DeviceType::CPU)};
     }
     size_t size = (n + kRound - 1) / kRound * kRound;
     void* p = nullptr;
@@ -69,7 +93,8 @@ struct BlockCacheAllocator final : c10::Allocator {
     if (p == nullptr) {
       if (posix_memalign(&p, kRound, size) != 0) {
         // Let the default allocator raise libtorch's out-of-memory error.
-        return base->allocate(n);
+        void* q = base->raw_allocate(n);
+        return {q, q, &give_back, c10::Device(c10::DeviceType::CPU)};
       }
       // Huge pages where the system allows them on request: fewer faults.
       madvise(p, size, MADV_HUGEPAGE);
@@ -77,6 +102,10 @@ struct BlockCacheAllocator final : c10::Allocator {
       c.sizes[p] = size;
     }
     return {p, p, &give_back, c10::Device(c10::DeviceType::CPU)};
+  }
+
+  c10::DeleterFnPtr raw_deleter() const override {
+    return &give_back;
   }
 
   void copy_data(void* dest, const void* src, std::size_t count) const override {
@@ -92,14 +121,24 @@ BlockCacheAllocator* allocator() {
 }  // namespace
 
 // Makes the block cache libtorch's CPU allocator for blocks of at least
-// `min_bytes` (smaller ones go to the allocator it replaces). Idempotent;
-// a second call only changes the threshold.
-extern "C" void seqgraph_block_cache_install(size_t min_bytes) {
+// `min_bytes` (smaller ones go to the allocator it replaces), keeping at most
+// `max_cached_bytes` of freed blocks. Idempotent; a second call only changes
+// the two limits.
+extern "C" void seqgraph_block_cache_install(size_t min_bytes, size_t max_cached_bytes) {
   static std::once_flag once;
-  cache().min_bytes = min_bytes;
+  {
+    std::lock_guard<std::mutex> lock(cache().mu);
+    cache().min_bytes = min_bytes;
+    cache().max_cached_bytes = max_cached_bytes;
+  }
   std::call_once(once, [] {
+    c10::Allocator* base = c10::GetCPUAllocator();
+    base_delete = base->raw_deleter();
+    if (base_delete == nullptr) {
+      return;  // no raw interface to build on: keep libtorch's allocator
+    }
     BlockCacheAllocator* a = allocator();
-    a->base = c10::GetCPUAllocator();
+    a->base = base;
     c10::SetCPUAllocator(a, /*priority=*/1);
   });
 }

@@ -19,11 +19,12 @@ pub const MMAP_THRESHOLD: i32 = 32 << 20;
 /// a GConvGRU step on a 10,000-node graph ran faster but its peak resident
 /// memory doubled from heap fragmentation (the measurements are in
 /// docs/benchmarks.md and docs/temporal.md). libtorch's tensors of that size
-/// go to [`cache_large_blocks`] instead, which reuses them by exact size.
+/// go to [`cache_large_blocks`] instead, which reuses them by exact size
+/// (at most [`MAX_CACHED_BYTES`] of them).
 /// Returns true when glibc accepted both settings; does nothing (false) on
 /// other platforms.
 pub fn keep_freed_memory() -> bool {
-    cache_large_blocks(MMAP_THRESHOLD as usize);
+    cache_large_blocks(MMAP_THRESHOLD as usize, MAX_CACHED_BYTES);
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     {
         extern "C" {
@@ -48,16 +49,20 @@ pub fn keep_freed_memory() -> bool {
 }
 
 extern "C" {
-    fn seqgraph_block_cache_install(min_bytes: usize);
+    fn seqgraph_block_cache_install(min_bytes: usize, max_cached_bytes: usize);
     fn seqgraph_block_cache_bytes() -> usize;
     fn seqgraph_block_cache_empty() -> usize;
 }
 
+/// The most freed memory [`keep_freed_memory`]'s block cache holds: 2 GiB.
+pub const MAX_CACHED_BYTES: usize = 2 << 30;
+
 /// Makes libtorch keep freed CPU tensor blocks of `min_bytes` and more for
 /// reuse by the next tensor of the same size (rounded up to 2 MiB), instead
-/// of returning them to the system; smaller blocks go to the allocator it
-/// replaces. Affects tensors created afterwards; calling it again only
-/// changes the threshold.
+/// of returning them to the system, up to `max_cached_bytes` of freed blocks
+/// (a block freed beyond that goes back to the system); smaller blocks go to
+/// the allocator it replaces. Affects tensors created afterwards; calling it
+/// again only changes the two limits.
 ///
 /// Why: glibc maps every block from its mmap threshold up afresh and unmaps
 /// it when freed, so a training step that frees and reallocates the same
@@ -65,11 +70,11 @@ extern "C" {
 /// again (`clear_page` was half of a 10,000-node GConvGRU step's time). A
 /// training loop's sizes repeat, so the cache stays close to the step's live
 /// memory; [`empty_block_cache`] gives it back.
-pub fn cache_large_blocks(min_bytes: usize) {
+pub fn cache_large_blocks(min_bytes: usize, max_cached_bytes: usize) {
     // SAFETY: the shim only swaps c10's CPU allocator pointer (once, behind a
     // std::once_flag) and sets a threshold; blocks from the replaced
     // allocator keep their own deleters.
-    unsafe { seqgraph_block_cache_install(min_bytes) }
+    unsafe { seqgraph_block_cache_install(min_bytes, max_cached_bytes) }
 }
 
 /// Bytes of freed tensor blocks the cache of [`cache_large_blocks`] holds.
@@ -97,7 +102,7 @@ pub fn peak_rss_mib() -> Option<f64> {
 mod tests {
     #[test]
     fn a_freed_large_block_is_reused_for_the_next_tensor_of_its_size() {
-        super::cache_large_blocks(super::MMAP_THRESHOLD as usize);
+        super::cache_large_blocks(super::MMAP_THRESHOLD as usize, super::MAX_CACHED_BYTES);
         super::empty_block_cache();
         let n = (super::MMAP_THRESHOLD as i64) / 4 + 1; // just over the threshold in f32
         let first = tch::Tensor::ones([n], (tch::Kind::Float, tch::Device::Cpu));
@@ -114,6 +119,26 @@ mod tests {
         drop(second);
         assert!(super::empty_block_cache() >= n as usize * 4);
         assert_eq!(super::block_cache_bytes(), 0);
+        // With no room, a freed block goes back to the system at once.
+        super::cache_large_blocks(super::MMAP_THRESHOLD as usize, 0);
+        drop(tch::Tensor::ones([n], (tch::Kind::Float, tch::Device::Cpu)));
+        assert_eq!(super::block_cache_bytes(), 0);
+        super::cache_large_blocks(super::MMAP_THRESHOLD as usize, super::MAX_CACHED_BYTES);
+    }
+
+    /// oneDNN's convolutions take scratch memory through c10's raw allocator
+    /// interface, which aborts the process unless the allocator has one
+    /// deleter for all its blocks (found by Graph WaveNet's dilated conv).
+    #[test]
+    fn convolutions_run_with_the_block_cache_installed() {
+        super::keep_freed_memory();
+        let opts = (tch::Kind::Float, tch::Device::Cpu);
+        let x = tch::Tensor::randn([16, 64, 207, 12], opts).set_requires_grad(true);
+        let w = tch::Tensor::randn([64, 64, 1, 2], opts);
+        let y = x.conv2d(&w, None::<tch::Tensor>, [1, 1], [0, 0], [1, 2], 1);
+        assert_eq!(y.size(), [16, 64, 207, 10]);
+        y.sum(tch::Kind::Float).backward();
+        assert_eq!(x.grad().size(), x.size());
     }
 
     #[test]
