@@ -343,6 +343,72 @@ fn normal(rng: &mut ChaCha8Rng) -> f64 {
     (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos()
 }
 
+/// A synthetic road-sensor graph as DCRNN builds one (Li et al. 2018):
+/// `n` sensors at uniform random positions in the unit square, each linked
+/// to its `k` nearest neighbours (directed `u -> v`, `v` among `u`'s
+/// nearest), weighted `exp(-(d_uv / sigma)^2)` with `sigma` the standard
+/// deviation of those distances. DCRNN also zeroes weights under a
+/// threshold; with `k` small every kept weight is far above it, so none is
+/// dropped here. Returns the graph and the positions (`n x 2`).
+///
+/// ```
+/// use graph_data::generate;
+/// let (g, pos) = generate::knn_sensor_graph(50, 4, 1).unwrap();
+/// assert_eq!((g.num_nodes, g.len(), pos.len()), (50, 200, 50));
+/// assert!(g.weight.unwrap().iter().all(|&w| w > 0.0 && w <= 1.0));
+/// ```
+pub fn knn_sensor_graph(n: usize, k: usize, seed: u64) -> Result<(EdgeList, Vec<[f32; 2]>)> {
+    check_nodes(n)?;
+    if k >= n {
+        return Err(DataError::Invalid(format!(
+            "generator: k = {k} nearest neighbours need more than {n} nodes"
+        )));
+    }
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let pos: Vec<[f32; 2]> = (0..n).map(|_| [rng.gen(), rng.gen()]).collect();
+    // Brute force in parallel: O(n^2 log k), a fraction of a second at 10^4 nodes.
+    let nearest: Vec<Vec<(f32, u32)>> = (0..n)
+        .into_par_iter()
+        .map(|u| {
+            let mut best: Vec<(f32, u32)> = Vec::with_capacity(k + 1);
+            for (v, p) in pos.iter().enumerate() {
+                if v == u {
+                    continue;
+                }
+                let d = ((p[0] - pos[u][0]).powi(2) + (p[1] - pos[u][1]).powi(2)).sqrt();
+                if best.len() < k || d < best[k - 1].0 {
+                    let at = best.partition_point(|&(e, _)| e <= d);
+                    best.insert(at, (d, v as u32));
+                    best.truncate(k);
+                }
+            }
+            best
+        })
+        .collect();
+    let dists: Vec<f64> = nearest.iter().flatten().map(|&(d, _)| d as f64).collect();
+    let mean = dists.iter().sum::<f64>() / dists.len().max(1) as f64;
+    let sigma = (dists.iter().map(|d| (d - mean).powi(2)).sum::<f64>() / dists.len().max(1) as f64).sqrt();
+    let mut edges = EdgeList {
+        num_nodes: n,
+        src: Vec::with_capacity(n * k),
+        dst: Vec::with_capacity(n * k),
+        weight: Some(Vec::with_capacity(n * k)),
+    };
+    for (u, list) in nearest.iter().enumerate() {
+        for &(d, v) in list {
+            edges.src.push(u as u32);
+            edges.dst.push(v);
+            let w = if sigma > 0.0 {
+                (-(d as f64 / sigma).powi(2)).exp()
+            } else {
+                1.0
+            };
+            edges.weight.as_mut().expect("weighted").push(w as f32);
+        }
+    }
+    Ok((edges, pos))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -409,70 +475,4 @@ mod tests {
         assert!(d(0, 1) < d(0, 150));
         assert!(stochastic_block_model(&[2], &[vec![0.5, 0.1]], 1, 1.0, 0).is_err());
     }
-}
-
-/// A synthetic road-sensor graph as DCRNN builds one (Li et al. 2018):
-/// `n` sensors at uniform random positions in the unit square, each linked
-/// to its `k` nearest neighbours (directed `u -> v`, `v` among `u`'s
-/// nearest), weighted `exp(-(d_uv / sigma)^2)` with `sigma` the standard
-/// deviation of those distances. DCRNN also zeroes weights under a
-/// threshold; with `k` small every kept weight is far above it, so none is
-/// dropped here. Returns the graph and the positions (`n x 2`).
-///
-/// ```
-/// use graph_data::generate;
-/// let (g, pos) = generate::knn_sensor_graph(50, 4, 1).unwrap();
-/// assert_eq!((g.num_nodes, g.len(), pos.len()), (50, 200, 50));
-/// assert!(g.weight.unwrap().iter().all(|&w| w > 0.0 && w <= 1.0));
-/// ```
-pub fn knn_sensor_graph(n: usize, k: usize, seed: u64) -> Result<(EdgeList, Vec<[f32; 2]>)> {
-    check_nodes(n)?;
-    if k >= n {
-        return Err(DataError::Invalid(format!(
-            "generator: k = {k} nearest neighbours need more than {n} nodes"
-        )));
-    }
-    let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    let pos: Vec<[f32; 2]> = (0..n).map(|_| [rng.gen(), rng.gen()]).collect();
-    // Brute force in parallel: O(n^2 log k), a fraction of a second at 10^4 nodes.
-    let nearest: Vec<Vec<(f32, u32)>> = (0..n)
-        .into_par_iter()
-        .map(|u| {
-            let mut best: Vec<(f32, u32)> = Vec::with_capacity(k + 1);
-            for (v, p) in pos.iter().enumerate() {
-                if v == u {
-                    continue;
-                }
-                let d = ((p[0] - pos[u][0]).powi(2) + (p[1] - pos[u][1]).powi(2)).sqrt();
-                if best.len() < k || d < best[k - 1].0 {
-                    let at = best.partition_point(|&(e, _)| e <= d);
-                    best.insert(at, (d, v as u32));
-                    best.truncate(k);
-                }
-            }
-            best
-        })
-        .collect();
-    let dists: Vec<f64> = nearest.iter().flatten().map(|&(d, _)| d as f64).collect();
-    let mean = dists.iter().sum::<f64>() / dists.len().max(1) as f64;
-    let sigma = (dists.iter().map(|d| (d - mean).powi(2)).sum::<f64>() / dists.len().max(1) as f64).sqrt();
-    let mut edges = EdgeList {
-        num_nodes: n,
-        src: Vec::with_capacity(n * k),
-        dst: Vec::with_capacity(n * k),
-        weight: Some(Vec::with_capacity(n * k)),
-    };
-    for (u, list) in nearest.iter().enumerate() {
-        for &(d, v) in list {
-            edges.src.push(u as u32);
-            edges.dst.push(v);
-            let w = if sigma > 0.0 {
-                (-(d as f64 / sigma).powi(2)).exp()
-            } else {
-                1.0
-            };
-            edges.weight.as_mut().expect("weighted").push(w as f32);
-        }
-    }
-    Ok((edges, pos))
 }
