@@ -7,7 +7,7 @@
 //! - `gconvgru_grid10k`: GConvGRU (hidden 32, K = 2) on a 100 x 100 grid, B = 32, T = 12, horizon
 //!   12. It prints its floor beside it: the step's dense-product FLOPs at the GEMM rate measured
 //!   here, plus its saved activations written once and read once at the copy rate measured here.
-//! - `dcrnn_knn8600`, `gwnet_knn8600`: DCRNN (K = 2) and Graph WaveNet, hidden 64, on a synthetic
+//! - `dcrnn_knn8600`: DCRNN (K = 2), hidden 64, on a synthetic
 //!   8,600-sensor kNN graph (k = 8, DCRNN's Gaussian-kernel weights, LargeST's size), B = 16,
 //!   T = 12, two input features, horizon 12. The peer, `benches/peers/pgt_sensor.py`, times PGT's
 //!   DCRNN over the same sizes with its per-snapshot loop.
@@ -145,26 +145,22 @@ fn sensor_steps(c: &mut Criterion) {
         copy / 1e9,
         floor
     );
-    // DCRNN and Graph WaveNet on LargeST's size.
+    // DCRNN on LargeST's size. Graph WaveNet is not run at this size: its step went past 24 GB
+    // and was killed (its adaptive adjacency is a dense 8,600 x 8,600 operator); issue 21 open.
     let (sensors, batch, hidden) = (8600usize, 16i64, 64i64);
     let (edges, _) = generate::knn_sensor_graph(sensors, 8, 0).expect("kNN graph");
     let knn = Csr::from_edge_list(&edges).expect("kNN CSR");
-    for (case, kind) in [
-        ("dcrnn_knn8600", ModelKind::Dcrnn),
-        ("gwnet_knn8600", ModelKind::GraphWaveNet),
-    ] {
-        let config = ModelConfig {
-            kind,
-            in_features: 2,
-            hidden,
-            k: 2,
-            periods: t,
-            nodes: sensors as i64,
-            horizon: 12,
-            head: hybrid::Head::ReluLinear,
-        };
-        sensor_case(c, case, config, &knn, batch);
-    }
+    let config = ModelConfig {
+        kind: ModelKind::Dcrnn,
+        in_features: 2,
+        hidden,
+        k: 2,
+        periods: t,
+        nodes: sensors as i64,
+        horizon: 12,
+        head: hybrid::Head::ReluLinear,
+    };
+    sensor_case(c, "dcrnn_knn8600", config, &knn, batch);
 }
 
 criterion_group!(benches, chickenpox_epoch, sensor_steps);
