@@ -126,12 +126,32 @@ impl GemmFloor {
         for b in loader.epoch_tensors(1) {
             let b = b.expect("valid batch");
             let (nodes, graphs) = (b.x.size()[0], b.num_graphs);
-            products.push(Product { m: graphs, k: features, n: classes, input_grad: false });
+            products.push(Product {
+                m: graphs,
+                k: features,
+                n: classes,
+                input_grad: false,
+            });
             for l in 0..gin_layers {
                 let d_in = if l == 0 { features } else { hidden };
-                products.push(Product { m: nodes, k: d_in, n: hidden, input_grad: l > 0 });
-                products.push(Product { m: nodes, k: hidden, n: hidden, input_grad: true });
-                products.push(Product { m: graphs, k: hidden, n: classes, input_grad: true });
+                products.push(Product {
+                    m: nodes,
+                    k: d_in,
+                    n: hidden,
+                    input_grad: l > 0,
+                });
+                products.push(Product {
+                    m: nodes,
+                    k: hidden,
+                    n: hidden,
+                    input_grad: true,
+                });
+                products.push(Product {
+                    m: graphs,
+                    k: hidden,
+                    n: classes,
+                    input_grad: true,
+                });
             }
         }
         let opts = (Kind::Float, Device::Cpu);
