@@ -55,7 +55,10 @@ fn gin_on_mutag_beats_the_majority_class_and_repeats_itself() {
         ..quick(GinVariant::Gin0, Protocol::Errica)
     };
     let s = graph_classification(&enzymes).unwrap();
-    assert_eq!(s.node_features, 21, "Errica et al.'s ENZYMES: 18 attributes and 3 labels");
+    assert_eq!(
+        s.node_features, 21,
+        "Errica et al.'s ENZYMES: 18 attributes and 3 labels"
+    );
     bad_configs_and_inputs_are_refused();
 }
 
