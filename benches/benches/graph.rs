@@ -8,6 +8,12 @@
 //! - `gin_epoch/{proteins,nci1}`: one training epoch of GIN-0 (Xu et al.: 5 layers, 64 units,
 //!   per-layer sum readout, batch norm, dropout 0.5; Adam lr 0.01) over shuffled batches of 128,
 //!   the loader prefetching as the recipe's does.
+//! - `gin_gemm_floor/{proteins,nci1}`: the dense products of that same epoch alone, forward and
+//!   backward, at the shapes of the epoch's actual batches, with nothing else (no aggregation, batch
+//!   norm, ReLU, dropout, loss or Adam). Any implementation of this GIN in fp32 performs these
+//!   products, so this time is a lower bound of the epoch on this machine and thread count, and
+//!   PyG's epoch time over it bounds the ratio any implementation could reach. The bench also
+//!   prints the products' FLOPs and the GEMM rate they ran at (see [`GemmFloor`]).
 //!
 //! Threads and allocator: [`seqgraph_benches::setup`].
 use std::sync::Arc;
@@ -15,7 +21,7 @@ use std::sync::Arc;
 use criterion::{criterion_group, criterion_main, Criterion};
 use graph_data::batch::{GraphLoader, GraphSample, LoaderConfig};
 use graph_models::{GinNet, GinNetConfig};
-use tch::{nn, nn::OptimizerConfig, Device};
+use tch::{nn, nn::OptimizerConfig, Device, Kind, Tensor};
 
 const SETS: [&str; 2] = ["proteins", "nci1"];
 
@@ -84,5 +90,128 @@ fn gin_epoch(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, collate, gin_epoch);
+/// One dense product of the GIN epoch, `[m, k] x [k, n]` as `nn::Linear` computes it (input `[m, k]`,
+/// weight `[n, k]`), and whether its input needs a gradient: its backward is `grad_W = g^T x` and,
+/// unless the input is data (the node features, their pooled sums), `grad_x = g W`.
+struct Product {
+    m: i64,
+    k: i64,
+    n: i64,
+    input_grad: bool,
+}
+
+impl Product {
+    /// Forward and backward FLOPs (2 per multiply-add).
+    fn flops(&self) -> f64 {
+        let one = 2.0 * (self.m * self.k * self.n) as f64;
+        one * if self.input_grad { 3.0 } else { 2.0 }
+    }
+}
+
+/// The dense products of one GIN-0 epoch (the bench's network: 4 GIN layers of 64, a head per layer
+/// and on the input), from each batch's node and graph counts:
+/// per GIN layer `lin1` `[nodes, d_in] x [d_in, 64]` (`d_in` = features in layer 0, whose input is
+/// data) and `lin2` `[nodes, 64] x [64, 64]`; per head `[graphs, d] x [d, classes]`.
+struct GemmFloor {
+    products: Vec<Product>,
+    /// Tensors of each product's shapes: input, weight, output gradient.
+    operands: Vec<(Tensor, Tensor, Tensor)>,
+}
+
+impl GemmFloor {
+    fn new(loader: &GraphLoader, features: i64, classes: i64) -> Self {
+        let hidden = GinNetConfig::default().hidden;
+        let gin_layers = GinNetConfig::default().layers - 1;
+        let mut products = Vec::new();
+        for b in loader.epoch_tensors(1) {
+            let b = b.expect("valid batch");
+            let (nodes, graphs) = (b.x.size()[0], b.num_graphs);
+            products.push(Product {
+                m: graphs,
+                k: features,
+                n: classes,
+                input_grad: false,
+            });
+            for l in 0..gin_layers {
+                let d_in = if l == 0 { features } else { hidden };
+                products.push(Product {
+                    m: nodes,
+                    k: d_in,
+                    n: hidden,
+                    input_grad: l > 0,
+                });
+                products.push(Product {
+                    m: nodes,
+                    k: hidden,
+                    n: hidden,
+                    input_grad: true,
+                });
+                products.push(Product {
+                    m: graphs,
+                    k: hidden,
+                    n: classes,
+                    input_grad: true,
+                });
+            }
+        }
+        let opts = (Kind::Float, Device::Cpu);
+        let operands = products
+            .iter()
+            .map(|p| {
+                let x = Tensor::randn([p.m, p.k], opts);
+                let w = Tensor::randn([p.n, p.k], opts);
+                let g = Tensor::randn([p.m, p.n], opts);
+                (x, w, g)
+            })
+            .collect();
+        GemmFloor { products, operands }
+    }
+
+    fn flops(&self) -> f64 {
+        self.products.iter().map(Product::flops).sum()
+    }
+
+    /// Runs every product of the epoch once, forward and backward.
+    fn run(&self) -> f64 {
+        let mut checksum = 0.0;
+        for (p, (x, w, g)) in self.products.iter().zip(&self.operands) {
+            let y = x.mm(&w.tr());
+            let grad_w = g.tr().mm(x);
+            checksum += y.double_value(&[0, 0]) + grad_w.double_value(&[0, 0]);
+            if p.input_grad {
+                checksum += g.mm(w).double_value(&[0, 0]);
+            }
+        }
+        checksum
+    }
+}
+
+fn gin_gemm_floor(c: &mut Criterion) {
+    let threads = seqgraph_benches::setup();
+    let mut group = c.benchmark_group("gin_gemm_floor");
+    group.sample_size(20);
+    for name in SETS {
+        let (graphs, features, classes) = load(name);
+        let floor = GemmFloor::new(&loader(&graphs, 0), features, classes);
+        // The rate over a few whole epochs' products, printed beside criterion's median.
+        floor.run();
+        let reps = 5;
+        let t0 = std::time::Instant::now();
+        for _ in 0..reps {
+            std::hint::black_box(floor.run());
+        }
+        let ms = t0.elapsed().as_secs_f64() * 1e3 / reps as f64;
+        eprintln!(
+            "gin_gemm_floor/{name}: {} dense products per epoch, {:.3} GFLOP forward + backward, \
+             {ms:.1} ms at {:.1} GFLOP/s ({threads} thread(s))",
+            floor.products.len(),
+            floor.flops() / 1e9,
+            floor.flops() / ms / 1e6,
+        );
+        group.bench_function(name, |b| b.iter(|| floor.run()));
+    }
+    group.finish();
+}
+
+criterion_group!(benches, collate, gin_epoch, gin_gemm_floor);
 criterion_main!(benches);

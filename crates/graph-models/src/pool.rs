@@ -124,15 +124,18 @@ pub fn f_global_max_pool(x: &Tensor, batch: &Tensor, num_graphs: i64) -> Result<
 /// Networks"; PyG's `AttentionalAggregation(gate_nn, nn)` with linear
 /// `gate_nn` and `nn`):
 ///
-/// `a_v = softmax_{v in G}(w_g^T x_v + b_g)`, `h_G = sum_{v in G} a_v (W x_v + b)`.
+/// `a_v = softmax_{v in G}(w_g^T x_v + b_g)`, `h_G = sum_{v in G} a_v (W x_v + b)`,
+/// or `h_G = sum_{v in G} a_v x_v` without the transform (PyG's `nn=None`,
+/// [`AttentionalAggregation::from_parts`]).
 ///
 /// Shapes: `x` `[N, in_channels]`, `batch` `[N]` -> `[num_graphs,
-/// out_channels]`. Parameters as PyG's state dict: `gate_nn.weight` `[1,
-/// in]`, `gate_nn.bias` `[1]`, `nn.weight` `[out, in]`, `nn.bias` `[out]`.
+/// out_channels]` (`in_channels` without the transform). Parameters as
+/// PyG's state dict: `gate_nn.weight` `[1, in]`, `gate_nn.bias` `[1]`,
+/// `nn.weight` `[out, in]`, `nn.bias` `[out]`.
 #[derive(Debug)]
 pub struct AttentionalAggregation {
     gate: nn::Linear,
-    nn: nn::Linear,
+    nn: Option<nn::Linear>,
     in_channels: i64,
 }
 
@@ -150,8 +153,48 @@ impl AttentionalAggregation {
         check_positive("AttentionalAggregation", "out_channels", out_channels)?;
         Ok(AttentionalAggregation {
             gate: nn::linear(p / "gate_nn", in_channels, 1, Default::default()),
-            nn: nn::linear(p / "nn", in_channels, out_channels, Default::default()),
+            nn: Some(nn::linear(
+                p / "nn",
+                in_channels,
+                out_channels,
+                Default::default(),
+            )),
             in_channels,
+        })
+    }
+
+    /// A readout from a gate `[in] -> [1]` and an optional transform `[in]
+    /// -> [out]` the caller built (under names of its own), as PyG's
+    /// `AttentionalAggregation(gate_nn, nn)`; without `nn`, `h_G = sum_{v in
+    /// G} a_v x_v`. Panics with [`AttentionalAggregation::f_from_parts`]'s
+    /// message when the sizes do not fit.
+    pub fn from_parts(gate: nn::Linear, nn: Option<nn::Linear>) -> Self {
+        Self::f_from_parts(gate, nn).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// [`AttentionalAggregation::from_parts`], or [`GnnError::Config`] for a
+    /// gate whose output is not one score, or a transform whose input is not
+    /// the gate's.
+    pub fn f_from_parts(gate: nn::Linear, nn: Option<nn::Linear>) -> Result<Self> {
+        let g = gate.ws.size();
+        if g.len() != 2 || g[0] != 1 {
+            return Err(GnnError::Config(format!(
+                "AttentionalAggregation: the gate must map features to one score (weight [1, in]), got weight {g:?}"
+            )));
+        }
+        if let Some(t) = &nn {
+            let w = t.ws.size();
+            if w.len() != 2 || w[1] != g[1] {
+                return Err(GnnError::Config(format!(
+                    "AttentionalAggregation: the transform must read the gate's {} features (weight [out, {}]), got weight {w:?}",
+                    g[1], g[1]
+                )));
+            }
+        }
+        Ok(AttentionalAggregation {
+            gate,
+            nn,
+            in_channels: g[1],
         })
     }
 
@@ -178,7 +221,11 @@ impl AttentionalAggregation {
     /// [`AttentionalAggregation::forward`], checking its inputs.
     pub fn f_forward(&self, x: &Tensor, batch: &Tensor, num_graphs: i64) -> Result<Tensor> {
         let a = self.f_attention(x, batch, num_graphs)?;
-        Ok(add_unchecked(&(a * self.nn.forward(x)), batch, num_graphs))
+        let values = match &self.nn {
+            Some(t) => a * t.forward(x),
+            None => a * x,
+        };
+        Ok(add_unchecked(&values, batch, num_graphs))
     }
 }
 

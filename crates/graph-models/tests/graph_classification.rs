@@ -32,6 +32,7 @@ fn gin_on_mutag_beats_the_majority_class_and_repeats_itself() {
         s.test_acc_mean, s.test_acc_std, s.ms_per_epoch, s.seconds
     );
     assert_eq!((s.folds_run, s.val_curve.len(), s.fold_accs.len()), (2, 20, 2));
+    assert_eq!(s.node_features, 7, "MUTAG's 7 atom types, one-hot");
     assert!((s.majority_acc - 66.49).abs() < 0.01, "{}", s.majority_acc);
     assert!(s.test_acc_mean > s.majority_acc + 5.0, "{s:?}");
     let e = graph_classification(&quick(GinVariant::Gine, Protocol::Errica)).unwrap();
@@ -46,6 +47,18 @@ fn gin_on_mutag_beats_the_majority_class_and_repeats_itself() {
         graph_classification(&short).unwrap(),
     );
     assert_eq!(a.val_curve, b.val_curve, "same seed, same run");
+    let enzymes = GraphConfig {
+        dataset: "enzymes".into(),
+        node_attributes: true,
+        max_folds: Some(1),
+        epochs: 1,
+        ..quick(GinVariant::Gin0, Protocol::Errica)
+    };
+    let s = graph_classification(&enzymes).unwrap();
+    assert_eq!(
+        s.node_features, 21,
+        "Errica et al.'s ENZYMES: 18 attributes and 3 labels"
+    );
     bad_configs_and_inputs_are_refused();
 }
 
@@ -114,6 +127,11 @@ fn bad_configs_and_inputs_are_refused() {
     c.dataset = "proteins".into();
     let m = graph_classification(&c).unwrap_err().to_string();
     assert!(m.contains("GINE needs edge features"), "{m}");
+    c.model.variant = GinVariant::Gin0;
+    c.dataset = "mutag".into();
+    c.node_attributes = true;
+    let m = graph_classification(&c).unwrap_err().to_string();
+    assert!(m.contains("MUTAG has no node attributes"), "{m}");
     c.dataset = "nope".into();
     assert!(graph_classification(&c).is_err());
     let vs = nn::VarStore::new(Device::Cpu);

@@ -69,6 +69,26 @@ fn readouts_match_pyg() {
         &tensor(&fx["attention.out"]),
         "attention",
     );
+    // The gate alone (PyG's `nn=None`), on the fixture's gate weights: each
+    // graph's softmax over its nodes, computed here graph by graph.
+    let vs = nn::VarStore::new(Device::Cpu);
+    let gate = nn::linear(vs.root() / "gate_nn", 6, 1, Default::default());
+    load(&vs, &fx, "attention");
+    let (w, bias) = (gate.ws.shallow_clone(), gate.bs.as_ref().unwrap().shallow_clone());
+    let gated = AttentionalAggregation::from_parts(gate, None);
+    let expected: Vec<Tensor> = (0..b)
+        .map(|g| {
+            let rows = batch.eq(g).nonzero().squeeze_dim(1);
+            let xs = x.index_select(0, &rows);
+            let a = (xs.mm(&w.tr()) + &bias).softmax(0, Kind::Float);
+            (a * xs).sum_dim_intlist(0, false, Kind::Float)
+        })
+        .collect();
+    close(
+        &tch::no_grad(|| gated.forward(&x, &batch, b)),
+        &Tensor::stack(&expected, 0),
+        "attention without nn",
+    );
     let vs = nn::VarStore::new(Device::Cpu);
     let s2s = Set2Set::new(vs.root(), 6, 3);
     load(&vs, &fx, "set2set");
@@ -172,4 +192,18 @@ fn bad_inputs_are_refused_with_their_names() {
     let m = msg(Set2Set::new(vs.root(), 5, 2).f_forward(&x, &Tensor::from_slice(&[0i64, 0, 1]), 2));
     assert!(m.contains("Set2Set expects x of shape [num_nodes, 5]"), "{m}");
     assert!(SortPool::f_new(0).is_err() && Set2Set::f_new(vs.root(), 3, 0).is_err());
+    let lin = |i, o| nn::linear(vs.root(), i, o, Default::default());
+    let m = msg(AttentionalAggregation::f_from_parts(lin(4, 2), None).map(|_| x.shallow_clone()));
+    assert!(m.contains("one score (weight [1, in]), got weight [2, 4]"), "{m}");
+    let m = msg(AttentionalAggregation::f_from_parts(lin(4, 1), Some(lin(3, 5))).map(|_| x.shallow_clone()));
+    assert!(m.contains("read the gate's 4 features"), "{m}");
+    let two = Tensor::from_slice(&[0i64, 0, 1]);
+    let gated = AttentionalAggregation::from_parts(lin(2, 1), None);
+    assert_eq!(
+        gated.forward(&x, &two, 2).size(),
+        [2, 2],
+        "h_G = sum a_v x_v keeps x's width"
+    );
+    let m = msg(AttentionalAggregation::from_parts(lin(5, 1), None).f_forward(&x, &two, 2));
+    assert!(m.contains("expects x of shape [num_nodes, 5]"), "{m}");
 }

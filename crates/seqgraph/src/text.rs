@@ -1,8 +1,9 @@
 //! Text read three ways, as library recipes: a sentence as a sequence (an
 //! LSTM or BiLSTM over the words), a tree (a Child-Sum or binary N-ary
 //! Tree-LSTM over the parse, level by level), or a graph (GCN or GAT layers
-//! over the tree's edges in both directions, then a readout: root node, mean
-//! or attention pooling).
+//! over the tree's edges in both directions, the sentences of a batch joined
+//! as one `graph_data::batch` block-diagonal batch, then a readout: root node,
+//! or `graph_models::pool`'s mean or gated attention pooling).
 //!
 //! Tasks: SST root sentiment, fine-grained ([`TextTask::SstFine`], 5 classes)
 //! and binary ([`TextTask::SstBinary`], neutral roots dropped), standard
@@ -38,11 +39,13 @@
 use std::collections::{HashMap, HashSet};
 use std::time::Instant;
 
+use graph_data::batch::{BatchTensors, GraphSample};
 use graph_data::conllu::{self, Sentence, UPOS};
 use graph_data::fetch::Fetcher;
 use graph_data::ptb::{self, binary_label, PtbTree};
 use graph_data::tree::{EdgeOptions, Tree};
-use graph_models::{segment_softmax, GatConfig, GatConv, GcnConfig, GcnConv, GnnLayer, Graph};
+use graph_models::pool::{f_global_mean_pool, AttentionalAggregation};
+use graph_models::{GatConfig, GatConv, GcnConfig, GcnConv, GnnLayer, Graph};
 use seq_models::recurrent::{CellKind, Recurrent, RecurrentConfig};
 use seq_models::schedule::Schedule;
 use seq_models::tree_lstm::{TreeCell, TreeLstm};
@@ -449,11 +452,12 @@ impl Vocab {
 /// The label of a node no loss reads (a neutral node in the binary task).
 const IGNORE: i64 = -100;
 
-/// One SST sentence (or phrase): its tree, the word id of every node (0 for
-/// inner nodes), every node's class ([`IGNORE`] where unused), the word ids in
-/// order and the root's class.
+/// One SST sentence (or phrase): its tree, the tree as a graph, the word id
+/// of every node (0 for inner nodes), every node's class ([`IGNORE`] where
+/// unused), the word ids in order and the root's class.
 struct Example {
     tree: Tree,
+    graph: GraphSample,
     node_words: Vec<i64>,
     node_labels: Vec<i64>,
     words: Vec<i64>,
@@ -505,6 +509,7 @@ impl SstData {
                     let words = t.sentence().iter().map(|w| vocab.id(w)).collect();
                     Some(Example {
                         tree: t.tree.clone(),
+                        graph: tree_graph(&t.tree),
                         node_words,
                         node_labels,
                         words,
@@ -550,6 +555,25 @@ impl SstData {
     }
 }
 
+/// The graph view of a tree: every edge in both directions (child to parent,
+/// then parent to child), parents in id order, children as the tree keeps
+/// them.
+fn tree_graph(tree: &Tree) -> GraphSample {
+    let (mut src, mut dst) = (Vec::new(), Vec::new());
+    for v in 0..tree.len() {
+        for &c in tree.children(v) {
+            src.extend([c as i64, v as i64]);
+            dst.extend([v as i64, c as i64]);
+        }
+    }
+    GraphSample {
+        num_nodes: tree.len(),
+        src,
+        dst,
+        ..GraphSample::default()
+    }
+}
+
 /// At most `limit` trees, evenly spaced (SST's files are ordered by sentiment, so
 /// a prefix would be one-sided); all of them without a limit.
 fn evenly_spaced(trees: &[PtbTree], limit: Option<usize>) -> Vec<PtbTree> {
@@ -589,8 +613,10 @@ fn distinct_phrases(trees: &[PtbTree], vocab: &Vocab, class: impl Fn(u8) -> Opti
             let n = spans[v].len();
             let mut node_labels = vec![IGNORE; n];
             node_labels[n - 1] = label;
+            let tree = Tree::chain(n).expect("a phrase has a word");
             out.push(Example {
-                tree: Tree::chain(n).expect("a phrase has a word"),
+                graph: tree_graph(&tree),
+                tree,
                 node_words: spans[v].clone(),
                 node_labels,
                 words: spans[v].clone(),
@@ -611,10 +637,14 @@ enum Encoder {
     },
 }
 
+/// The graph view's readout: the root's state, or a `graph_models::pool`
+/// readout over the batch's `batch` vector.
 enum Readout {
     Root,
     Mean,
-    Attention(nn::Linear),
+    /// PyG's `AttentionalAggregation` with a linear gate and no transform:
+    /// `h = sum_v softmax_v(w^T x_v + b) x_v`.
+    Attention(AttentionalAggregation),
 }
 
 /// Class scores of a batch: one row per sentence, and (tree and graph views) one
@@ -680,7 +710,8 @@ impl SentenceModel {
                     ReadoutKind::Root => Readout::Root,
                     ReadoutKind::Mean => Readout::Mean,
                     ReadoutKind::Attention => {
-                        Readout::Attention(nn::linear(p / "attention", h, 1, Default::default()))
+                        let gate = nn::linear(p / "attention", h, 1, Default::default());
+                        Readout::Attention(AttentionalAggregation::f_from_parts(gate, None)?)
                     }
                 };
                 (Encoder::Graph { layers, readout }, h)
@@ -725,7 +756,7 @@ impl SentenceModel {
                 })
             }
             Encoder::Tree(cell) => {
-                let (x, roots, _, schedule) = self.forest(batch, train);
+                let (x, roots, schedule) = self.forest(batch, train);
                 let arity = matches!(cell.cell(), seq_models::tree_lstm::TreeCell::NAry(_)).then_some(2);
                 let plan = schedule.plan(dev, arity)?;
                 let h = cell.f_forward(&x, &plan)?.h;
@@ -744,36 +775,23 @@ impl SentenceModel {
                 }
             }
             Encoder::Graph { layers, readout } => {
-                let (mut x, roots, owner, schedule) = self.forest(batch, train);
-                let n = schedule.num_nodes() as i64;
-                let (mut src, mut dst) = (Vec::new(), Vec::new());
-                for v in 0..schedule.num_nodes() {
-                    for &c in schedule.children(v) {
-                        src.extend([c as i64, v as i64]);
-                        dst.extend([v as i64, c as i64]);
-                    }
-                }
-                let ei =
-                    Tensor::stack(&[Tensor::from_slice(&src), Tensor::from_slice(&dst)], 0).to_device(dev);
-                let graph = Graph::new(&ei, n)?;
+                let mut x = self.node_inputs(batch, train);
+                // The sentences' graphs as one block-diagonal batch (PyG's `Batch`).
+                let graphs: Vec<&GraphSample> = batch.iter().map(|x| &x.graph).collect();
+                let g = BatchTensors::from_refs(&graphs)?.to_device(dev);
+                let graph = Graph::new(&g.edge_index, x.size()[0])?;
                 for layer in layers {
                     x = layer.f_forward_t(&x, &graph, train)?.relu().dropout(0.5, train);
                 }
-                let b = batch.len() as i64;
-                let pool = |w: &Tensor| {
-                    Tensor::zeros([b, x.size()[1]], (x.kind(), dev)).index_add(0, &owner, &(&x * w))
-                };
+                let b = g.num_graphs;
                 let pooled = match readout {
-                    Readout::Root => x.index_select(0, &roots),
-                    Readout::Mean => {
-                        let count = Tensor::zeros([b], (x.kind(), dev)).index_add(
-                            0,
-                            &owner,
-                            &x.ones_like().select(1, 0),
-                        );
-                        pool(&x.ones_like().narrow(1, 0, 1)) / count.unsqueeze(1)
+                    Readout::Root => {
+                        let roots: Vec<i64> = batch.iter().map(|x| x.tree.root() as i64).collect();
+                        let roots = g.ptr.narrow(0, 0, b) + Tensor::from_slice(&roots).to_device(dev);
+                        x.index_select(0, &roots)
                     }
-                    Readout::Attention(score) => pool(&segment_softmax(&score.forward(&x), &owner, b)),
+                    Readout::Mean => f_global_mean_pool(&x, &g.batch, b)?,
+                    Readout::Attention(attention) => attention.f_forward(&x, &g.batch, b)?,
                 };
                 Ok(Scores {
                     roots: classify(&pooled),
@@ -803,23 +821,26 @@ impl SentenceModel {
         })
     }
 
-    /// The batch as one forest: node inputs (zero for inner nodes), root rows,
-    /// the sentence each node belongs to, and the level schedule.
-    fn forest(&self, batch: &[&Example], train: bool) -> (Tensor, Tensor, Tensor, Schedule) {
+    /// The batch as one forest: node inputs, root rows and the level schedule.
+    fn forest(&self, batch: &[&Example], train: bool) -> (Tensor, Tensor, Schedule) {
         let trees: Vec<&Tree> = batch.iter().map(|x| &x.tree).collect();
         let schedule = Schedule::forest(&trees);
-        let (mut words, mut roots, mut owner, mut offset) = (Vec::<i64>::new(), Vec::new(), Vec::new(), 0i64);
-        for (b, x) in batch.iter().enumerate() {
-            words.extend(&x.node_words);
+        let (mut roots, mut offset) = (Vec::new(), 0i64);
+        for x in batch {
             roots.push(offset + x.tree.root() as i64);
-            owner.extend(std::iter::repeat_n(b as i64, x.tree.len()));
             offset += x.tree.len() as i64;
         }
+        let x = self.node_inputs(batch, train);
+        (x, Tensor::from_slice(&roots).to_device(self.device), schedule)
+    }
+
+    /// Every node's input, the sentences one after the other: its word's
+    /// embedding (zero for inner nodes), with dropout.
+    fn node_inputs(&self, batch: &[&Example], train: bool) -> Tensor {
+        let words: Vec<i64> = batch.iter().flat_map(|x| x.node_words.iter().copied()).collect();
         let ids = Tensor::from_slice(&words).to_device(self.device);
         let mask = ids.gt(0).to_kind(Kind::Float).unsqueeze(1);
-        let x = (self.embed.forward(&ids) * mask).dropout(0.5, train);
-        let t = |v: &[i64]| Tensor::from_slice(v).to_device(self.device);
-        (x, t(&roots), t(&owner), schedule)
+        (self.embed.forward(&ids) * mask).dropout(0.5, train)
     }
 }
 
@@ -1132,4 +1153,43 @@ pub fn train_upos(
         total += gold.size()[0];
     }
     Ok(correct as f64 / total.max(1) as f64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The graph view batches sentences as the tree view's forest does: the
+    /// same node order (sentence after sentence), each tree edge in both
+    /// directions offset by its sentence's first node, and the roots found
+    /// through `ptr`.
+    #[test]
+    fn sentence_graphs_batch_as_the_forest() {
+        // 0 <- 1 -> 2 with root 1, and a chain of 3 (root 2).
+        let a = Tree::from_parents(&[Some(1), None, Some(1)]).unwrap();
+        let b = Tree::chain(3).unwrap();
+        let ga = tree_graph(&a);
+        assert_eq!(
+            (ga.src.clone(), ga.dst.clone()),
+            (vec![0, 1, 2, 1], vec![1, 0, 1, 2])
+        );
+        let t = BatchTensors::from_refs(&[&ga, &tree_graph(&b)]).unwrap();
+        assert_eq!(Vec::<i64>::try_from(&t.batch).unwrap(), [0, 0, 0, 1, 1, 1]);
+        let forest = Schedule::forest(&[&a, &b]);
+        let ei = Vec::<i64>::try_from(t.edge_index.flatten(0, -1)).unwrap();
+        let (src, dst) = ei.split_at(ei.len() / 2);
+        let from_batch: Vec<(i64, i64)> = src.iter().copied().zip(dst.iter().copied()).collect();
+        let from_forest: Vec<(i64, i64)> = (0..forest.num_nodes())
+            .flat_map(|v| {
+                forest
+                    .children(v)
+                    .iter()
+                    .flat_map(move |&c| [(c as i64, v as i64), (v as i64, c as i64)])
+            })
+            .collect();
+        assert_eq!(from_batch, from_forest, "same edges in the same order");
+        assert_eq!(from_batch.len(), 8);
+        let roots = t.ptr.narrow(0, 0, 2) + Tensor::from_slice(&[a.root() as i64, b.root() as i64]);
+        assert_eq!(Vec::<i64>::try_from(&roots).unwrap(), [1, 5]);
+    }
 }
