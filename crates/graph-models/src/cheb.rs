@@ -6,8 +6,8 @@ use tch::{nn, Tensor};
 
 use crate::error::{check_positive, Result};
 use crate::graph::{check_x, Graph};
-use crate::layer::{lin_weight, linear, GnnLayer};
-use crate::message_passing::spmm;
+use crate::layer::{lin_weight, GnnLayer};
+use crate::polynomial::chebyshev_filter;
 
 /// Options of [`ChebConv`], PyG's defaults.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -30,7 +30,8 @@ impl Default for ChebConfig {
 /// Chebyshev spectral convolution (Defferrard et al. 2016) of order `K` with
 /// the symmetric Laplacian `L = I - D^-1/2 A D^-1/2`:
 /// `X' = sum_{k<K} T_k(L~) X W_k^T + b`, `T_0 = X`, `T_1 = L~ X`,
-/// `T_k = 2 L~ T_{k-1} - T_{k-2}`, `L~ = 2 L / lambda_max - I`.
+/// `T_k = 2 L~ T_{k-1} - T_{k-2}`, `L~ = 2 L / lambda_max - I`, computed by
+/// [`chebyshev_filter`](crate::polynomial::chebyshev_filter).
 ///
 /// Shapes: `x` `[N, in_channels]` or `[N, B, in_channels]` (a batch of signals
 /// on the same graph) -> `[N, out_channels]` or `[N, B, out_channels]`.
@@ -96,17 +97,7 @@ impl GnnLayer for ChebConv {
     fn f_forward_t(&self, x: &Tensor, graph: &Graph, _train: bool) -> Result<Tensor> {
         check_x("ChebConv", x, graph, self.in_channels, self.weights[0].kind())?;
         let lap = graph.cheb_laplacian(self.lambda_max);
-        let mut out = linear(x, &self.weights[0]);
-        let (mut prev, mut cur) = (x.shallow_clone(), x.shallow_clone());
-        for (k, w) in self.weights.iter().enumerate().skip(1) {
-            let next = if k == 1 {
-                spmm(&lap, x)
-            } else {
-                spmm(&lap, &cur) * 2.0 - &prev
-            };
-            out += linear(&next, w);
-            (prev, cur) = (cur, next);
-        }
+        let out = chebyshev_filter(&lap, x, &self.weights);
         Ok(match &self.bias {
             Some(b) => out + b,
             None => out,

@@ -8,6 +8,8 @@
 //! - Layers ([`GnnLayer`]): [`GcnConv`], [`GatConv`], [`GatV2Conv`], [`SageConv`],
 //!   [`GinConv`], [`ChebConv`], [`Appnp`], [`Gcn2Conv`], [`TransformerConv`];
 //!   parameter names follow PyG's state dicts.
+//! - [`polynomial`]: Chebyshev and power-series graph filters (the one
+//!   Chebyshev recurrence, shared with hybrid's graph-recurrent cells).
 //! - [`NodeFeatures`]: dense or sparse input features (dropout on stored values).
 //! - Depth: [`Residual`], [`ResPlus`], [`JumpingKnowledge`].
 //! - [`pool`]: graph-level readouts (global add/mean/max, attention,
@@ -51,6 +53,7 @@ pub mod message_passing;
 pub mod minibatch;
 pub mod nets;
 pub mod node_model;
+pub mod polynomial;
 pub mod pool;
 pub mod recipe;
 pub mod residual;

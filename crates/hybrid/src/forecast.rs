@@ -4,7 +4,7 @@
 use crate::conv::{GraphWaveNet, Stgcn};
 use crate::error::{HybridError, Result};
 use crate::graph::{SupportKind, Supports};
-use crate::recurrent::{A3tgcn, Encoder, GConvLstm, GraphGru};
+use crate::recurrent::{A3tgcn, Encoder, GraphRecurrent};
 use crate::seq2seq::{DcrnnSeq2Seq, TeacherForcing};
 use std::borrow::Borrow;
 use std::str::FromStr;
@@ -13,13 +13,13 @@ use tch::{nn, Tensor};
 /// The recurrent graph models a [`Forecaster`] can be built from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ModelKind {
-    /// [`GraphGru::dcrnn`].
+    /// [`GraphRecurrent::dcrnn`].
     Dcrnn,
-    /// [`GraphGru::gconv_gru`].
+    /// [`GraphRecurrent::gconv_gru`].
     GConvGru,
-    /// [`GConvLstm`].
+    /// [`GraphRecurrent::gconv_lstm`].
     GConvLstm,
-    /// [`GraphGru::tgcn`].
+    /// [`GraphRecurrent::tgcn`].
     Tgcn,
     /// [`A3tgcn`].
     A3tgcn,
@@ -178,10 +178,10 @@ impl Forecaster {
             )));
         }
         let encoder: Box<dyn Encoder> = match c.kind {
-            ModelKind::Dcrnn => Box::new(GraphGru::f_dcrnn(r, c.in_features, c.hidden, c.k)?),
-            ModelKind::GConvGru => Box::new(GraphGru::f_gconv_gru(r, c.in_features, c.hidden, c.k)?),
-            ModelKind::GConvLstm => Box::new(GConvLstm::f_new(r, c.in_features, c.hidden, c.k)?),
-            ModelKind::Tgcn => Box::new(GraphGru::f_tgcn(r, c.in_features, c.hidden)?),
+            ModelKind::Dcrnn => Box::new(GraphRecurrent::f_dcrnn(r, c.in_features, c.hidden, c.k)?),
+            ModelKind::GConvGru => Box::new(GraphRecurrent::f_gconv_gru(r, c.in_features, c.hidden, c.k)?),
+            ModelKind::GConvLstm => Box::new(GraphRecurrent::f_gconv_lstm(r, c.in_features, c.hidden, c.k)?),
+            ModelKind::Tgcn => Box::new(GraphRecurrent::f_tgcn(r, c.in_features, c.hidden)?),
             ModelKind::A3tgcn => Box::new(A3tgcn::f_new(r, c.in_features, c.hidden, c.periods)?),
             ModelKind::Stgcn => Box::new(Stgcn::f_new(r, c.in_features, c.hidden, c.k, c.nodes, c.periods)?),
             ModelKind::GraphWaveNet => {

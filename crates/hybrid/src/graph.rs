@@ -1,5 +1,5 @@
-//! Graph operators over time, and the three ways the cells apply them
-//! (diffusion, Chebyshev, GCN).
+//! Graph operators over time, and the ways the cells apply them (diffusion,
+//! Chebyshev, GCN, or none), on graph-models' polynomial filters.
 //!
 //! A model never sees an edge list: it is given *supports*, `N x N` operators
 //! (dense or sparse tensors) that `graph-data` computes from a graph: the GCN
@@ -9,6 +9,8 @@
 use crate::error::{check_shape, in_layer, HybridError, InputError, Result};
 use graph_data::csr::Csr;
 use graph_data::norm::LaplacianNorm;
+use graph_models::polynomial::{chebyshev_basis, chebyshev_filter, linear_acc, power_basis, power_filter};
+use graph_models::spmm;
 use tch::Tensor;
 
 /// The graph operator a model expects as its supports.
@@ -141,28 +143,6 @@ pub(crate) fn check_sequence(
     Ok((s[0], s[1], s[2]))
 }
 
-/// Applies the `N x N` operator `a` (dense or sparse) to `x` of shape
-/// `(B, N, F)`: `out[b] = a @ x[b]`.
-pub fn propagate(a: &Tensor, x: &Tensor) -> Tensor {
-    let size = x.size();
-    let (b, n, f) = (size[0], size[1], size[2]);
-    if a.is_sparse() {
-        // Sparse kernels take 2-D operands: fold the batch into the columns.
-        let flat = x.transpose(0, 1).reshape([n, b * f]);
-        a.mm(&flat).reshape([n, b, f]).transpose(0, 1)
-    } else {
-        a.matmul(x)
-    }
-}
-
-/// Applies the `N x N` operator `a` (dense or sparse) to a node-major `x` of
-/// shape `(N, B, F)`: one product over all `B * F` columns, no transposes.
-pub fn propagate_node_major(a: &Tensor, x: &Tensor) -> Tensor {
-    let size = x.size();
-    let flat = x.reshape([size[0], -1]);
-    a.mm(&flat).reshape(size.as_slice())
-}
-
 /// `acc + x W^T` for a node-major `x` `(N, B, in)` and `w` `(out, in)`, as one
 /// matrix product over the `N * B` rows (`acc` `None`: `x W^T`, plus `bias`).
 pub(crate) fn node_linear(acc: Option<&Tensor>, x: &Tensor, w: &Tensor, bias: Option<&Tensor>) -> Tensor {
@@ -177,8 +157,10 @@ pub(crate) fn node_linear(acc: Option<&Tensor>, x: &Tensor, w: &Tensor, bias: Op
     out.reshape([size[0], size[1], -1])
 }
 
-/// How a cell turns its input `X` of shape `(B, N, F)` into graph features
-/// of shape `(B, N, terms * F)`, before a linear map (the filter weights).
+/// The graph operator of a layer: how its input `X` (node-major `(N, B, F)`)
+/// becomes graph features `(N, B, terms * F)` before a linear map (the filter
+/// weights). The recurrences are graph-models' ([`graph_models::polynomial`]),
+/// and so is the one sparse product they use ([`graph_models::spmm`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum GraphOp {
     /// DCRNN's diffusion convolution (Li et al. 2018): `[X, P X, P^2 X, ...,
@@ -199,6 +181,9 @@ pub enum GraphOp {
     /// One GCN propagation `Â X` with the normalised adjacency `Â`
     /// (Kipf and Welling 2017).
     Gcn,
+    /// No graph: `X` itself, with no supports. A graph-recurrent cell with it
+    /// is seq-models' recurrent cell run on every node.
+    Identity,
 }
 
 impl GraphOp {
@@ -207,7 +192,7 @@ impl GraphOp {
         match self {
             GraphOp::Diffusion { k } => 1 + supports as i64 * (k - 1),
             GraphOp::Chebyshev { k } => k,
-            GraphOp::Gcn => 1,
+            GraphOp::Gcn | GraphOp::Identity => 1,
         }
     }
 
@@ -220,12 +205,30 @@ impl GraphOp {
         }
     }
 
+    /// The number of supports a layer is built for must be one the operator
+    /// can use.
+    pub(crate) fn check_supports(self, supports: usize) -> Result<()> {
+        let ok = match self {
+            GraphOp::Diffusion { .. } => supports >= 1,
+            GraphOp::Chebyshev { .. } | GraphOp::Gcn => supports == 1,
+            GraphOp::Identity => supports == 0,
+        };
+        if ok {
+            Ok(())
+        } else {
+            Err(HybridError::Config(format!(
+                "{self:?} cannot be built for {supports} supports"
+            )))
+        }
+    }
+
     /// A layer's filter weights are sized for the number of supports it was
     /// built with (`terms`), so exactly that many must come at every step.
     fn check_count(self, count: usize, built_for: usize) -> Result<()> {
         let expected = match self {
             GraphOp::Diffusion { .. } => built_for,
             GraphOp::Chebyshev { .. } | GraphOp::Gcn => 1,
+            GraphOp::Identity => 0,
         };
         if count == expected {
             Ok(())
@@ -236,71 +239,36 @@ impl GraphOp {
                 }
                 GraphOp::Chebyshev { .. } => "one support (the scaled Laplacian)".into(),
                 GraphOp::Gcn => "one support (the GCN-normalised adjacency)".into(),
+                GraphOp::Identity => "no supports (it has no graph)".into(),
             };
             Err(HybridError::Graph(format!("{self:?} needs {want}, got {count}")))
         }
     }
 
-    /// The graph features of `x` (`(B, N, F)` to `(B, N, terms * F)`), blocks
-    /// in the order documented on each variant (diffusion: support by support).
+    /// The graph features of a batch-major `x` (`(B, N, F)` to `(B, N, terms
+    /// * F)`), blocks in the order documented on each variant (diffusion:
+    /// support by support).
     pub fn basis(self, x: &Tensor, supports: &[Tensor]) -> Tensor {
-        match self {
-            GraphOp::Gcn => propagate(&supports[0], x),
-            GraphOp::Diffusion { k } => {
-                if k == 1 {
-                    return x.shallow_clone();
-                }
-                let mut blocks = vec![x.shallow_clone()];
-                for p in supports {
-                    let mut cur = x.shallow_clone();
-                    for _ in 1..k {
-                        cur = propagate(p, &cur);
-                        blocks.push(cur.shallow_clone());
-                    }
-                }
-                Tensor::cat(&blocks, -1)
-            }
-            GraphOp::Chebyshev { k } => {
-                if k == 1 {
-                    return x.shallow_clone();
-                }
-                let lap = &supports[0];
-                let mut blocks = vec![x.shallow_clone(), propagate(lap, x)];
-                for i in 2..k as usize {
-                    let next = propagate(lap, &blocks[i - 1]) * 2.0 - &blocks[i - 2];
-                    blocks.push(next);
-                }
-                Tensor::cat(&blocks, -1)
-            }
-        }
+        self.basis_node_major(&x.transpose(0, 1), supports)
+            .transpose(0, 1)
     }
 
     /// The graph features of a node-major `x` `(N, B, F)`: `(N, B, terms * F)`,
     /// blocks in the order of [`GraphOp::basis`].
     pub fn basis_node_major(self, x: &Tensor, supports: &[Tensor]) -> Tensor {
         match self {
-            GraphOp::Gcn => propagate_node_major(&supports[0], x),
-            GraphOp::Diffusion { k: 1 } | GraphOp::Chebyshev { k: 1 } => x.shallow_clone(),
+            GraphOp::Identity | GraphOp::Diffusion { k: 1 } | GraphOp::Chebyshev { k: 1 } => {
+                x.shallow_clone()
+            }
+            GraphOp::Gcn => spmm(&supports[0], x),
             GraphOp::Diffusion { k } => {
                 let mut blocks = vec![x.shallow_clone()];
                 for p in supports {
-                    let mut cur = x.shallow_clone();
-                    for _ in 1..k {
-                        cur = propagate_node_major(p, &cur);
-                        blocks.push(cur.shallow_clone());
-                    }
+                    blocks.extend(power_basis(p, x, k as usize).into_iter().skip(1));
                 }
                 Tensor::cat(&blocks, -1)
             }
-            GraphOp::Chebyshev { k } => {
-                let lap = &supports[0];
-                let mut blocks = vec![x.shallow_clone(), propagate_node_major(lap, x)];
-                for i in 2..k as usize {
-                    let next = propagate_node_major(lap, &blocks[i - 1]) * 2.0 - &blocks[i - 2];
-                    blocks.push(next);
-                }
-                Tensor::cat(&blocks, -1)
-            }
+            GraphOp::Chebyshev { k } => Tensor::cat(&chebyshev_basis(&supports[0], x, k as usize), -1),
         }
     }
 
@@ -309,62 +277,39 @@ impl GraphOp {
     /// matching column blocks of `weight` `(out, terms * in)` (an
     /// `nn::Linear` weight over the basis): `(N, B, out)`.
     ///
-    /// Equal to `basis(x) W^T + b`, computed the cheap way. When `out <= in`
-    /// the operators act on the products `X W_k` instead of `X` (Horner's
-    /// scheme for diffusion, Clenshaw's recurrence for Chebyshev), so no
-    /// basis block is kept for the backward pass: autograd saves only `x`.
-    /// When `out > in` the basis (the narrower side) is built first.
+    /// Equal to `basis(x) W^T + b`, computed the cheap way by graph-models'
+    /// [`chebyshev_filter`] and [`power_filter`]: when `out <= in` the
+    /// operators act on the products `X W_k` instead of `X`, so no basis block
+    /// is kept for the backward pass.
     pub fn filter(self, x: &Tensor, supports: &[Tensor], weight: &Tensor, bias: Option<&Tensor>) -> Tensor {
         let width = x.size()[2];
         let block = |k: i64| weight.narrow(1, k * width, width);
-        let out = weight.size()[0];
-        if out > width || matches!(self, GraphOp::Diffusion { k: 1 } | GraphOp::Chebyshev { k: 1 }) {
-            return node_linear(None, &self.basis_node_major(x, supports), weight, bias);
-        }
-        let y = |k: i64| node_linear(None, x, &block(k), None);
-        match self {
-            GraphOp::Gcn => {
-                let a = propagate_node_major(&supports[0], &y(0));
-                match bias {
-                    Some(b) => a + b,
-                    None => a,
-                }
+        let out = match self {
+            GraphOp::Identity | GraphOp::Diffusion { k: 1 } | GraphOp::Chebyshev { k: 1 } => {
+                return node_linear(None, x, weight, bias)
+            }
+            GraphOp::Gcn if weight.size()[0] > width => {
+                return node_linear(None, &spmm(&supports[0], x), weight, bias)
+            }
+            GraphOp::Gcn => spmm(&supports[0], &linear_acc(None, x, weight)),
+            GraphOp::Chebyshev { k } => {
+                let weights: Vec<Tensor> = (0..k).map(block).collect();
+                chebyshev_filter(&supports[0], x, &weights)
             }
             GraphOp::Diffusion { k } => {
-                // sum_s P_s (X W_s1 + P_s (X W_s2 + ...)): Horner per support.
+                // X W_0 + sum_s P_s (X W_s1 + P_s (X W_s2 + ...)).
                 let mut acc = node_linear(None, x, &block(0), bias);
                 for (s, p) in supports.iter().enumerate() {
                     let first = 1 + s as i64 * (k - 1);
-                    let mut inner = y(first + k - 2);
-                    for j in (first..first + k - 2).rev() {
-                        inner = node_linear(Some(&propagate_node_major(p, &inner)), x, &block(j), None);
-                    }
-                    acc += propagate_node_major(p, &inner);
+                    let weights: Vec<Tensor> = (first..first + k - 1).map(block).collect();
+                    acc += spmm(p, &power_filter(p, x, &weights));
                 }
-                acc
+                return acc;
             }
-            GraphOp::Chebyshev { k } => {
-                // Clenshaw: b_j = X W_j + 2 L b_(j+1) - b_(j+2), result X W_0 + L b_1 - b_2.
-                let lap = &supports[0];
-                let mut next: Option<Tensor> = None; // b_(j+1)
-                let mut after: Option<Tensor> = None; // b_(j+2)
-                for j in (1..k).rev() {
-                    let mut b = y(j);
-                    if let Some(b1) = &next {
-                        b += propagate_node_major(lap, b1) * 2.0;
-                    }
-                    if let Some(b2) = &after {
-                        b -= b2;
-                    }
-                    after = next.replace(b);
-                }
-                let b1 = next.expect("k >= 2 here");
-                let mut acc = node_linear(Some(&propagate_node_major(lap, &b1)), x, &block(0), bias);
-                if let Some(b2) = after {
-                    acc -= b2;
-                }
-                acc
-            }
+        };
+        match bias {
+            Some(b) => out + b,
+            None => out,
         }
     }
 
@@ -376,8 +321,9 @@ impl GraphOp {
         let (b, t, n, f) = (size[0], size[1], size[2], size[3]);
         match graph {
             Supports::Static(s) => {
-                let out = self.basis(&x.reshape([b * t, n, f]), s);
-                out.reshape([b, t, n, -1])
+                let node_major = x.permute([2, 0, 1, 3]).reshape([n, b * t, f]);
+                let out = self.basis_node_major(&node_major, s);
+                out.reshape([n, b, t, -1]).permute([1, 2, 0, 3])
             }
             Supports::PerStep(_) => {
                 let steps: Vec<Tensor> = (0..t)

@@ -4,15 +4,15 @@
 //!
 //! | PGT 0.56 | hybrid | parameters mapped |
 //! |---|---|---|
-//! | `GConvGRU(F, H, K)` | [`GraphGru::gconv_gru`] | `conv_x_{z,r,h}` (ChebConv `lins.k.weight`, `bias`) into `conv_x` (the three fused, `T_k` blocks side by side; biases of `conv_x_*` and `conv_h_*` summed), `conv_h_{z,r}` into `conv_h_zr`, `conv_h_h` |
-//! | `GConvLSTM(F, H, K)` | [`GConvLstm`] | `conv_x_{i,f,c,o}` into `conv_x` (biases: `conv_x_*`, `conv_h_*` and `b_*` summed), `conv_h_*` into `conv_h`, `w_c_*` (`(1, H)`) into the peepholes |
-//! | `DCRNN(F, H, K)` | [`GraphGru::dcrnn`] | `conv_x_{z,r,h}.weight` `(2, K, F + H, H)` split into the input rows (`conv_x`) and the state rows (`conv_h_zr`, `conv_h_h`), PGT's `T_k` re-expressed in powers of `P` (below) |
-//! | `TGCN(F, H)` | [`GraphGru::tgcn_pgt`] | `linear_g.weight[:, :H] @ conv_g.lin.weight` into `conv_x`, `linear_g.weight[:, :H] @ conv_g.bias + linear_g.bias` its bias, `linear_g.weight[:, H:]` into `conv_h_zr` / `conv_h_h` |
+//! | `GConvGRU(F, H, K)` | [`GraphRecurrent::gconv_gru`] | `conv_x_{z,r,h}` (ChebConv `lins.k.weight`, `bias`) into `conv_x` (the three fused, `T_k` blocks side by side; biases of `conv_x_*` and `conv_h_*` summed), `conv_h_{r,z,h}` into `conv_h` (gates in PyTorch's order r, z, n) |
+//! | `GConvLSTM(F, H, K)` | [`GraphRecurrent::gconv_lstm`] | `conv_x_{i,f,c,o}` into `conv_x` (biases: `conv_x_*`, `conv_h_*` and `b_*` summed), `conv_h_*` into `conv_h`, `w_c_*` (`(1, H)`) into the peepholes |
+//! | `DCRNN(F, H, K)` | [`GraphRecurrent::dcrnn`] | `conv_x_{z,r,h}.weight` `(2, K, F + H, H)` split into the input rows (`conv_x`) and the state rows (`conv_h`), PGT's `T_k` re-expressed in powers of `P` (below) |
+//! | `TGCN(F, H)` | [`GraphRecurrent::tgcn_pgt`] | `linear_g.weight[:, :H] @ conv_g.lin.weight` into `conv_x`, `linear_g.weight[:, :H] @ conv_g.bias + linear_g.bias` its bias, `linear_g.weight[:, H:]` into `conv_h` |
 //! | `A3TGCN(F, H, periods)` | [`A3tgcn::pgt`] | `_base_tgcn.*` as `TGCN`, `_attention` |
 //!
 //! Where hybrid's own cells differ from PGT's by design, the loaded model is
 //! PGT's variant: T-GCN without the graph on the state
-//! ([`GraphGru::tgcn_pgt`]; hybrid's [`GraphGru::tgcn`] convolves `[X, H]` as
+//! ([`GraphRecurrent::tgcn_pgt`]; hybrid's [`GraphRecurrent::tgcn`] convolves `[X, H]` as
 //! the paper), A3T-GCN restarting every period from the given state
 //! ([`A3tgcn::pgt`]; hybrid's carries it). The supports must be PGT's too:
 //! [`supports`] builds them from PGT's `edge_index` / `edge_weight`. For
@@ -35,7 +35,7 @@
 
 use crate::error::{HybridError, Result, StateDictError};
 use crate::graph::{SupportKind, Supports};
-use crate::recurrent::{A3tgcn, GConvLstm, GraphGru};
+use crate::recurrent::{A3tgcn, GraphRecurrent};
 use graph_data::csr::Csr;
 use std::borrow::Borrow;
 use std::collections::BTreeMap;
@@ -166,18 +166,18 @@ fn cheb(sd: &PgtStateDict, model: &str, conv: &str, k: i64, shape: [i64; 2]) -> 
 }
 
 /// PGT's `GConvGRU(F, H, K)` (its `conv_x_*` and `conv_h_*` ChebConvs) as a
-/// [`GraphGru::gconv_gru`] under `path`; `F`, `H` and `K` are read from the
+/// [`GraphRecurrent::gconv_gru`] under `path`; `F`, `H` and `K` are read from the
 /// state dict. Run it on [`supports`]`(PgtLayer::GConvGru, ...)`.
-pub fn gconv_gru<'a, P: Borrow<nn::Path<'a>>>(path: P, sd: &PgtStateDict) -> Result<GraphGru> {
+pub fn gconv_gru<'a, P: Borrow<nn::Path<'a>>>(path: P, sd: &PgtStateDict) -> Result<GraphRecurrent> {
     let model = "PGT GConvGRU";
     let s = sd.sizes(model, "conv_x_z.lins.0.weight", 2, "[H, F]")?;
     let (h, f) = (s[0], s[1]);
     let k = sd.count("conv_x_z.lins.", ".weight");
-    let cell = GraphGru::f_gconv_gru(path, f, h, k)?;
+    let cell = GraphRecurrent::f_gconv_gru(path, f, h, k)?;
     let mut wx = Vec::new();
     let mut bx = Vec::new();
     let mut wh = Vec::new();
-    for g in ["z", "r", "h"] {
+    for g in ["r", "z", "h"] {
         let (w, b) = cheb(sd, model, &format!("conv_x_{g}"), k, [h, f])?;
         let (u, c) = cheb(sd, model, &format!("conv_h_{g}"), k, [h, h])?;
         wx.push(w);
@@ -185,19 +185,18 @@ pub fn gconv_gru<'a, P: Borrow<nn::Path<'a>>>(path: P, sd: &PgtStateDict) -> Res
         wh.push(u);
     }
     set_linear(&cell.conv_x, &Tensor::cat(&wx, 0), Some(&Tensor::cat(&bx, 0)));
-    set_linear(&cell.conv_h_zr, &Tensor::cat(&wh[..2], 0), None);
-    set_linear(&cell.conv_h_h, &wh[2], None);
+    set_linear(&cell.conv_h, &Tensor::cat(&wh, 0), None);
     Ok(cell)
 }
 
-/// PGT's `GConvLSTM(F, H, K)` as a [`GConvLstm`] under `path`; sizes are read
+/// PGT's `GConvLSTM(F, H, K)` as a [`GraphRecurrent::gconv_lstm`] under `path`; sizes are read
 /// from the state dict. Run it on [`supports`]`(PgtLayer::GConvLstm, ...)`.
-pub fn gconv_lstm<'a, P: Borrow<nn::Path<'a>>>(path: P, sd: &PgtStateDict) -> Result<GConvLstm> {
+pub fn gconv_lstm<'a, P: Borrow<nn::Path<'a>>>(path: P, sd: &PgtStateDict) -> Result<GraphRecurrent> {
     let model = "PGT GConvLSTM";
     let s = sd.sizes(model, "conv_x_i.lins.0.weight", 2, "[H, F]")?;
     let (h, f) = (s[0], s[1]);
     let k = sd.count("conv_x_i.lins.", ".weight");
-    let cell = GConvLstm::f_new(path, f, h, k)?;
+    let cell = GraphRecurrent::f_gconv_lstm(path, f, h, k)?;
     let mut wx = Vec::new();
     let mut bx = Vec::new();
     let mut wh = Vec::new();
@@ -211,7 +210,8 @@ pub fn gconv_lstm<'a, P: Borrow<nn::Path<'a>>>(path: P, sd: &PgtStateDict) -> Re
     }
     set_linear(&cell.conv_x, &Tensor::cat(&wx, 0), Some(&Tensor::cat(&bx, 0)));
     set_linear(&cell.conv_h, &Tensor::cat(&wh, 0), None);
-    for (dst, g) in [(&cell.w_c_i, "i"), (&cell.w_c_f, "f"), (&cell.w_c_o, "o")] {
+    let peepholes = cell.peepholes.as_ref().expect("GConvLSTM has peepholes");
+    for (dst, g) in peepholes.iter().zip(["i", "f", "o"]) {
         set(dst, &sd.tensor(model, &format!("w_c_{g}"), &[1, h])?.reshape([h]));
     }
     Ok(cell)
@@ -252,9 +252,9 @@ fn dconv_blocks(w: &Tensor, k: i64) -> Vec<Tensor> {
 }
 
 /// PGT's `DCRNN(F, H, K)` (three `DConv`s over `[X, H]`) as a
-/// [`GraphGru::dcrnn`] under `path`; sizes are read from the state dict. Run
+/// [`GraphRecurrent::dcrnn`] under `path`; sizes are read from the state dict. Run
 /// it on [`supports`]`(PgtLayer::Dcrnn, ...)`, PGT's transition operators.
-pub fn dcrnn<'a, P: Borrow<nn::Path<'a>>>(path: P, sd: &PgtStateDict) -> Result<GraphGru> {
+pub fn dcrnn<'a, P: Borrow<nn::Path<'a>>>(path: P, sd: &PgtStateDict) -> Result<GraphRecurrent> {
     let model = "PGT DCRNN";
     let s = sd.sizes(model, "conv_x_z.weight", 4, "[2, K, F + H, H]")?;
     let (k, h) = (s[1], s[3]);
@@ -268,9 +268,9 @@ pub fn dcrnn<'a, P: Borrow<nn::Path<'a>>>(path: P, sd: &PgtStateDict) -> Result<
         }
         .into());
     }
-    let cell = GraphGru::f_dcrnn(path, f, h, k)?;
+    let cell = GraphRecurrent::f_dcrnn(path, f, h, k)?;
     let (mut wx, mut bx, mut wh) = (Vec::new(), Vec::new(), Vec::new());
-    for g in ["z", "r", "h"] {
+    for g in ["r", "z", "h"] {
         let w = sd.tensor(model, &format!("conv_x_{g}.weight"), &[2, k, f + h, h])?;
         let b = sd.tensor(model, &format!("conv_x_{g}.bias"), &[h])?;
         let blocks = dconv_blocks(&w, k);
@@ -282,15 +282,21 @@ pub fn dcrnn<'a, P: Borrow<nn::Path<'a>>>(path: P, sd: &PgtStateDict) -> Result<
         bx.push(b);
     }
     set_linear(&cell.conv_x, &Tensor::cat(&wx, 0), Some(&Tensor::cat(&bx, 0)));
-    set_linear(&cell.conv_h_zr, &Tensor::cat(&wh[..2], 0), None);
-    set_linear(&cell.conv_h_h, &wh[2], None);
+    set_linear(&cell.conv_h, &Tensor::cat(&wh, 0), None);
     Ok(cell)
 }
 
 /// Loads PGT's `TGCN` tensors (under `prefix`, e.g. `_base_tgcn.`) into `cell`.
-fn load_tgcn(cell: &GraphGru, sd: &PgtStateDict, model: &str, prefix: &str, f: i64, h: i64) -> Result<()> {
+fn load_tgcn(
+    cell: &GraphRecurrent,
+    sd: &PgtStateDict,
+    model: &str,
+    prefix: &str,
+    f: i64,
+    h: i64,
+) -> Result<()> {
     let (mut wx, mut bx, mut wh) = (Vec::new(), Vec::new(), Vec::new());
-    for g in ["z", "r", "h"] {
+    for g in ["r", "z", "h"] {
         let cw = sd.tensor(model, &format!("{prefix}conv_{g}.lin.weight"), &[h, f])?;
         let cb = sd.tensor(model, &format!("{prefix}conv_{g}.bias"), &[h])?;
         let lw = sd.tensor(model, &format!("{prefix}linear_{g}.weight"), &[h, 2 * h])?;
@@ -301,17 +307,16 @@ fn load_tgcn(cell: &GraphGru, sd: &PgtStateDict, model: &str, prefix: &str, f: i
         wh.push(l2);
     }
     set_linear(&cell.conv_x, &Tensor::cat(&wx, 0), Some(&Tensor::cat(&bx, 0)));
-    set_linear(&cell.conv_h_zr, &Tensor::cat(&wh[..2], 0), None);
-    set_linear(&cell.conv_h_h, &wh[2], None);
+    set_linear(&cell.conv_h, &Tensor::cat(&wh, 0), None);
     Ok(())
 }
 
-/// PGT's `TGCN(F, H)` as a [`GraphGru::tgcn_pgt`] under `path`; sizes are
+/// PGT's `TGCN(F, H)` as a [`GraphRecurrent::tgcn_pgt`] under `path`; sizes are
 /// read from the state dict. Run it on [`supports`]`(PgtLayer::Tgcn, ...)`.
-pub fn tgcn<'a, P: Borrow<nn::Path<'a>>>(path: P, sd: &PgtStateDict) -> Result<GraphGru> {
+pub fn tgcn<'a, P: Borrow<nn::Path<'a>>>(path: P, sd: &PgtStateDict) -> Result<GraphRecurrent> {
     let model = "PGT TGCN";
     let s = sd.sizes(model, "conv_z.lin.weight", 2, "[H, F]")?;
-    let cell = GraphGru::f_tgcn_pgt(path, s[1], s[0])?;
+    let cell = GraphRecurrent::f_tgcn_pgt(path, s[1], s[0])?;
     load_tgcn(&cell, sd, model, "", s[1], s[0])?;
     Ok(cell)
 }

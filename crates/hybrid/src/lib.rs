@@ -5,8 +5,10 @@
 //! graph per step ([`Supports`]).
 //!
 //! - [`graph`]: supports over time and the graph operators inside the gates
-//!   (diffusion, Chebyshev, GCN).
-//! - [`recurrent`]: [`GraphGru`] (DCRNN, GConvGRU, T-GCN), [`GConvLstm`], [`A3tgcn`].
+//!   (diffusion, Chebyshev, GCN, identity), on graph-models' polynomial filters.
+//! - [`recurrent`]: [`GraphRecurrent`], the one graph-recurrent cell:
+//!   seq-models' gate equations with graph filters for linear maps (DCRNN,
+//!   GConvGRU, T-GCN, GConvLSTM are configurations of it), and [`A3tgcn`].
 //! - [`conv`]: [`Stgcn`] and [`GraphWaveNet`], convolutions over time.
 //! - [`seq2seq`]: [`DcrnnSeq2Seq`], DCRNN's encoder-decoder with scheduled sampling.
 //! - [`mod@forecast`]: encoder + ReLU + linear head, built by name.
@@ -27,16 +29,16 @@
 //! [`InputError`] every seqgraph crate shares.
 //!
 //! ```
-//! use hybrid::{GraphGru, Supports};
+//! use hybrid::{GraphRecurrent, Supports};
 //! use tch::{nn, Device, Kind, Tensor};
 //!
 //! let vs = nn::VarStore::new(Device::Cpu);
-//! let cell = GraphGru::tgcn(vs.root(), 2, 8);
+//! let cell = GraphRecurrent::tgcn(vs.root(), 2, 8);
 //! let a_hat = Tensor::eye(5, (Kind::Float, Device::Cpu)); // a graph of 5 isolated nodes
 //! let x = Tensor::randn([3, 4, 5, 2], (Kind::Float, Device::Cpu)); // (B, T, N, F)
 //! let (all, last) = cell.f_forward(&x, &Supports::Static(vec![a_hat]), None).unwrap();
 //! assert_eq!(all.size(), [3, 4, 5, 8]);
-//! assert_eq!(last.size(), [3, 5, 8]);
+//! assert_eq!(last.h.size(), [3, 5, 8]);
 //! ```
 #![deny(missing_docs)]
 
@@ -55,9 +57,9 @@ pub mod train;
 pub use conv::{GraphWaveNet, Stgcn};
 pub use error::{HybridError, InputError, Mismatch, Result, StateDictError};
 pub use forecast::{Forecaster, Head, ModelConfig, ModelKind};
-pub use graph::{propagate, GraphOp, SupportKind, Supports};
+pub use graph::{GraphOp, SupportKind, Supports};
 pub use metrics::{metrics, metrics_per_horizon, Mask, Metrics};
 pub use recipe::{forecast, Dataset, ForecastConfig, ForecastSummary};
-pub use recurrent::{A3tgcn, Encoder, GConvLstm, GraphGru};
+pub use recurrent::{A3tgcn, Encoder, GraphRecurrent, GraphRecurrentConfig};
 pub use seq2seq::{DcrnnSeq2Seq, TeacherForcing};
 pub use train::{fit_forecaster, persistence, predict, EpochLog, FitConfig, Fitted, Loss, Samples};

@@ -10,7 +10,8 @@
 
 use crate::error::{check_shape, HybridError, Result};
 use crate::graph::Supports;
-use crate::recurrent::{Encoder, GraphGru};
+use crate::recurrent::{Encoder, GraphRecurrent};
+use seq_models::recurrent::RnnState;
 use std::borrow::Borrow;
 use tch::{nn, Kind, Tensor};
 
@@ -41,8 +42,8 @@ fn coin() -> f64 {
 /// DCRNN's encoder-decoder: `(B, T, N, F)` to `(B, N, horizon)`.
 #[derive(Debug)]
 pub struct DcrnnSeq2Seq {
-    encoder: GraphGru,
-    decoder: GraphGru,
+    encoder: GraphRecurrent,
+    decoder: GraphRecurrent,
     projection: nn::Linear,
     horizon: i64,
 }
@@ -76,8 +77,8 @@ impl DcrnnSeq2Seq {
         }
         let p = path.borrow();
         Ok(DcrnnSeq2Seq {
-            encoder: GraphGru::f_dcrnn(p / "encoder", in_features, hidden, k)?,
-            decoder: GraphGru::f_dcrnn(p / "decoder", 1, hidden, k)?,
+            encoder: GraphRecurrent::f_dcrnn(p / "encoder", in_features, hidden, k)?,
+            decoder: GraphRecurrent::f_dcrnn(p / "decoder", 1, hidden, k)?,
             projection: nn::linear(p / "projection", hidden, 1, Default::default()),
             horizon,
         })
@@ -108,12 +109,12 @@ impl DcrnnSeq2Seq {
         // The future's graph is unknown: the decoder uses the last input step's.
         let steps = x.size()[1] as usize;
         let supports = graph.at(steps - 1);
-        let mut h = state;
+        let mut h = RnnState { h: state, c: None };
         let mut input = Tensor::zeros([b, n, 1], (x.kind(), x.device()));
         let mut outputs = Vec::with_capacity(self.horizon as usize);
         for t in 0..self.horizon {
             h = self.decoder.f_step(&input, &h, supports)?;
-            let out = h.apply(&self.projection);
+            let out = h.h.apply(&self.projection);
             input = match teacher {
                 Some((y, forcing)) if coin() < forcing.probability() => y.narrow(2, t, 1),
                 _ => out.shallow_clone(),

@@ -1,6 +1,8 @@
 //! Shapes, typed errors, dynamic graphs and the diffusion operator of the cells.
 
-use hybrid::{A3tgcn, Encoder, GConvLstm, GraphGru, GraphOp, HybridError, Supports};
+use hybrid::{A3tgcn, Encoder, GraphOp, GraphRecurrent, GraphRecurrentConfig, HybridError, Supports};
+use seq_models::recurrent::gates::ResetGate;
+use seq_models::recurrent::{CellKind, RecurrentCell, RnnState};
 use tch::{nn, Device, Kind, Tensor};
 
 const OPTS: (Kind, Device) = (Kind::Float, Device::Cpu);
@@ -38,20 +40,20 @@ fn every_cell_maps_b_t_n_f_to_the_documented_shapes() {
     let n = 6;
     let a = adjacency(n);
     let x = Tensor::randn([2, 5, n, 3], OPTS);
-    let dc = GraphGru::dcrnn(vs.root() / "dc", 3, 4, 3);
+    let dc = GraphRecurrent::dcrnn(vs.root() / "dc", 3, 4, 3);
     let (all, last) = dc
         .f_forward(&x, &Supports::Static(transitions(&a)), None)
         .unwrap();
-    assert_eq!((all.size(), last.size()), (vec![2, 5, n, 4], vec![2, n, 4]));
-    assert!(close(&all.select(1, 4), &last, 1e-7));
+    assert_eq!((all.size(), last.h.size()), (vec![2, 5, n, 4], vec![2, n, 4]));
+    assert!(close(&all.select(1, 4), &last.h, 1e-7));
 
     let lap = Supports::Static(vec![-&a / 4.0]);
-    let gg = GraphGru::gconv_gru(vs.root() / "gg", 3, 7, 2);
+    let gg = GraphRecurrent::gconv_gru(vs.root() / "gg", 3, 7, 2);
     assert_eq!(gg.f_encode(&x, &lap).unwrap().size(), [2, n, 7]);
-    let gl = GConvLstm::new(vs.root() / "gl", 3, 5, 3);
-    let (all, (h, c)) = gl.f_forward(&x, &lap, None).unwrap();
+    let gl = GraphRecurrent::gconv_lstm(vs.root() / "gl", 3, 5, 3);
+    let (all, last) = gl.f_forward(&x, &lap, None).unwrap();
     assert_eq!(
-        (all.size(), h.size(), c.size()),
+        (all.size(), last.h.size(), last.c.unwrap().size()),
         (vec![2, 5, n, 5], vec![2, n, 5], vec![2, n, 5])
     );
     let a3 = A3tgcn::new(vs.root() / "a3", 3, 8, 5);
@@ -68,7 +70,7 @@ fn every_cell_maps_b_t_n_f_to_the_documented_shapes() {
 #[test]
 fn wrong_shapes_and_graphs_are_typed_errors() {
     let vs = nn::VarStore::new(Device::Cpu);
-    let cell = GraphGru::tgcn(vs.root(), 3, 4);
+    let cell = GraphRecurrent::tgcn(vs.root(), 3, 4);
     let a = Supports::Static(vec![Tensor::eye(6, OPTS)]);
     let shape = |r: hybrid::Result<Tensor>| matches!(r, Err(HybridError::Input(_)));
     let graph = |r: hybrid::Result<Tensor>| matches!(r, Err(HybridError::Graph(_)));
@@ -86,7 +88,10 @@ fn wrong_shapes_and_graphs_are_typed_errors() {
     let r = cell.f_forward(
         &Tensor::zeros([2, 5, 6, 3], OPTS),
         &a,
-        Some(&Tensor::zeros([2, 6, 5], OPTS)),
+        Some(&RnnState {
+            h: Tensor::zeros([2, 6, 5], OPTS),
+            c: None,
+        }),
     );
     let message = r.unwrap_err().to_string();
     assert!(
@@ -106,7 +111,7 @@ fn wrong_shapes_and_graphs_are_typed_errors() {
     let a3 = A3tgcn::new(vs.root() / "a3", 3, 4, 4);
     assert!(shape(a3.f_encode(&Tensor::zeros([2, 5, 6, 3], OPTS), &a)));
     assert!(matches!(
-        GraphGru::f_dcrnn(vs.root() / "k0", 3, 4, 0),
+        GraphRecurrent::f_dcrnn(vs.root() / "k0", 3, 4, 0),
         Err(HybridError::Config(_))
     ));
 }
@@ -119,7 +124,7 @@ fn a_per_step_graph_that_does_not_change_equals_the_static_graph() {
     let a = adjacency(n);
     let x = Tensor::randn([3, 4, n, 2], OPTS);
     let sup = transitions(&a);
-    let dc = GraphGru::dcrnn(vs.root() / "dc", 2, 5, 3);
+    let dc = GraphRecurrent::dcrnn(vs.root() / "dc", 2, 5, 3);
     let st = dc.f_forward(&x, &Supports::Static(dup(&sup)), None).unwrap().0;
     let dy = dc
         .f_forward(
@@ -137,7 +142,7 @@ fn a_per_step_graph_that_does_not_change_equals_the_static_graph() {
     assert!(close(&st.narrow(1, 0, 2), &ch.narrow(1, 0, 2), 1e-6));
     assert!(!close(&st.select(1, 2), &ch.select(1, 2), 1e-4));
 
-    let gl = GConvLstm::new(vs.root() / "gl", 2, 5, 2);
+    let gl = GraphRecurrent::gconv_lstm(vs.root() / "gl", 2, 5, 2);
     let lap = vec![-&a / 5.0];
     let st = gl.f_forward(&x, &Supports::Static(dup(&lap)), None).unwrap().0;
     let dy = gl
@@ -153,13 +158,13 @@ fn stepping_by_hand_equals_the_sequence() {
     let vs = nn::VarStore::new(Device::Cpu);
     let a = adjacency(5);
     let sup = vec![a.shallow_clone()];
-    let cell = GraphGru::gconv_gru(vs.root(), 2, 3, 3);
+    let cell = GraphRecurrent::gconv_gru(vs.root(), 2, 3, 3);
     let x = Tensor::randn([2, 3, 5, 2], OPTS);
     let (all, _) = cell.f_forward(&x, &Supports::Static(dup(&sup)), None).unwrap();
-    let mut h = Tensor::zeros([2, 5, 3], OPTS);
+    let mut state = cell.zero_state(2, 5);
     for t in 0..3 {
-        h = cell.f_step(&x.select(1, t), &h, &sup).unwrap();
-        assert!(close(&h, &all.select(1, t), 1e-5));
+        state = cell.f_step(&x.select(1, t), &state, &sup).unwrap();
+        assert!(close(&state.h, &all.select(1, t), 1e-5));
     }
 }
 
@@ -205,7 +210,7 @@ fn dcrnn_with_k_1_ignores_the_graph() {
     // PGT's Chickenpox recipe uses K = 1: the diffusion convolution is then a plain linear map.
     tch::manual_seed(4);
     let vs = nn::VarStore::new(Device::Cpu);
-    let cell = GraphGru::dcrnn(vs.root(), 4, 8, 1);
+    let cell = GraphRecurrent::dcrnn(vs.root(), 4, 8, 1);
     let x = Tensor::randn([3, 1, 5, 4], OPTS);
     let g1 = Supports::Static(transitions(&adjacency(5)));
     let g2 = Supports::Static(vec![Tensor::eye(5, OPTS), Tensor::eye(5, OPTS)]);
@@ -270,6 +275,7 @@ fn filter_equals_basis_then_linear_in_values_and_gradients() {
         (GraphOp::Chebyshev { k: 2 }, vec![&sym / sym.sum(Kind::Double)]),
         (GraphOp::Chebyshev { k: 4 }, vec![&sym / sym.sum(Kind::Double)]),
         (GraphOp::Gcn, vec![&sym / sym.sum(Kind::Double)]),
+        (GraphOp::Identity, vec![]),
     ];
     for (op, supports) in cases {
         let supports: Vec<Tensor> = supports.iter().map(|s| s.to_kind(Kind::Double)).collect();
@@ -294,4 +300,104 @@ fn filter_equals_basis_then_linear_in_values_and_gradients() {
             }
         }
     }
+}
+
+/// With the identity operator the graph-recurrent cell is seq-models' cell on
+/// every node: the same gate equations, `conv_x` as `weight_ih` / `bias_ih`
+/// and `conv_h` as `weight_hh` / `bias_hh`.
+#[test]
+fn identity_operator_gives_seq_models_cell() {
+    tch::manual_seed(5);
+    let (b, t, n, f, h) = (3, 4, 5, 2, 6);
+    let x = Tensor::randn([b, t, n, f], OPTS);
+    for kind in [CellKind::Gru, CellKind::Lstm, CellKind::RnnTanh] {
+        let vs = nn::VarStore::new(Device::Cpu);
+        let graph = GraphRecurrent::identity(vs.root() / "graph", kind, f, h);
+        let cell = RecurrentCell::new(vs.root() / "seq", kind, f, h);
+        let vars = vs.variables();
+        tch::no_grad(|| {
+            for (ours, theirs) in [
+                ("conv_x.weight", "weight_ih"),
+                ("conv_x.bias", "bias_ih"),
+                ("conv_h.weight", "weight_hh"),
+                ("conv_h.bias", "bias_hh"),
+            ] {
+                let mut dst = vars[&format!("graph.{ours}")].shallow_clone();
+                dst.copy_(&vars[&format!("seq.{theirs}")]);
+            }
+        });
+        let (all, last) = graph.f_forward(&x, &Supports::Static(vec![]), None).unwrap();
+        // seq-models' cell, step by step, with the B * N node sequences as its batch.
+        let mut state: Option<RnnState> = None;
+        for step in 0..t {
+            let xt = x.select(1, step).reshape([b * n, f]);
+            let next = cell.f_step(&xt, state.as_ref()).unwrap();
+            let want = next.h.reshape([b, n, h]);
+            assert!(close(&all.select(1, step), &want, 1e-6), "{kind:?} step {step}");
+            state = Some(next);
+        }
+        let state = state.unwrap();
+        assert!(close(&last.h, &state.h.reshape([b, n, h]), 1e-6));
+        if let (Some(ours), Some(theirs)) = (&last.c, &state.c) {
+            assert!(
+                close(ours, &theirs.reshape([b, n, h]), 1e-6),
+                "{kind:?} cell state"
+            );
+        }
+        assert_eq!(last.c.is_some(), kind == CellKind::Lstm);
+    }
+}
+
+/// A configuration is a cell: the reset gate's place changes the values (the
+/// equations differ), the state bias and peepholes add parameters, and
+/// configurations the operator cannot take are refused.
+#[test]
+fn graph_recurrent_configurations() {
+    tch::manual_seed(6);
+    let a = adjacency(5);
+    let lap = Supports::Static(vec![-&a / 4.0]);
+    let x = Tensor::randn([2, 3, 5, 2], OPTS);
+    let build = |reset: ResetGate| {
+        let vs = nn::VarStore::new(Device::Cpu);
+        tch::manual_seed(7);
+        let config = GraphRecurrentConfig {
+            reset,
+            ..Default::default()
+        };
+        let cell = GraphRecurrent::new(vs.root(), 2, 4, config);
+        (cell.f_encode(&x, &lap).unwrap(), vs.variables().len())
+    };
+    let (before, count) = build(ResetGate::BeforeMap);
+    let (after, _) = build(ResetGate::AfterMap);
+    assert_eq!(count, 3, "conv_x weight and bias, conv_h weight");
+    assert!(!close(&before, &after, 1e-4));
+    let vs = nn::VarStore::new(Device::Cpu);
+    let refused = |config: GraphRecurrentConfig| {
+        matches!(
+            GraphRecurrent::f_new(vs.root(), 2, 4, config),
+            Err(HybridError::Config(_))
+        )
+    };
+    assert!(refused(GraphRecurrentConfig {
+        peepholes: true,
+        ..Default::default()
+    }));
+    assert!(refused(GraphRecurrentConfig {
+        supports: 2,
+        ..Default::default()
+    }));
+    assert!(refused(GraphRecurrentConfig {
+        op: GraphOp::Identity,
+        ..Default::default()
+    }));
+    let lstm = GraphRecurrent::gconv_lstm(vs.root() / "l", 2, 4, 2);
+    assert_eq!(lstm.layer_name(), "GConvLstm");
+    let bad_state = RnnState {
+        h: Tensor::zeros([2, 5, 4], OPTS),
+        c: None,
+    };
+    assert!(matches!(
+        lstm.f_forward(&x, &lap, Some(&bad_state)),
+        Err(HybridError::Config(_))
+    ));
 }

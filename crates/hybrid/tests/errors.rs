@@ -15,12 +15,12 @@ fn s<E: std::fmt::Display>(e: E) -> String {
 
 fn cases(vs: &'static nn::VarStore) -> Vec<Case> {
     let p = vs.root();
-    let tgcn = hybrid::GraphGru::tgcn(&p / "tgcn", 2, 8);
+    let tgcn = hybrid::GraphRecurrent::tgcn(&p / "tgcn", 2, 8);
     let a3 = hybrid::A3tgcn::new(&p / "a3", 2, 8, 4);
     let bxtnf = |b: i64, t: i64, n: i64, f: i64| Tensor::randn([b, t, n, f], F32);
-    let gru_cell = hybrid::GraphGru::gconv_gru(&p / "gconvgru", 2, 8, 2);
-    let dcrnn = hybrid::GraphGru::dcrnn(&p / "dcrnn", 2, 8, 2);
-    let lstm_cell = hybrid::GConvLstm::new(&p / "gconvlstm", 2, 8, 2);
+    let gru_cell = hybrid::GraphRecurrent::gconv_gru(&p / "gconvgru", 2, 8, 2);
+    let dcrnn = hybrid::GraphRecurrent::dcrnn(&p / "dcrnn", 2, 8, 2);
+    let lstm_cell = hybrid::GraphRecurrent::gconv_lstm(&p / "gconvlstm", 2, 8, 2);
     let stgcn = hybrid::Stgcn::new(&p / "stgcn", 2, 8, 2, 5, 4);
     let wavenet = hybrid::GraphWaveNet::new(&p / "wavenet", 2, 8, 2, 5, 1);
     let s2s_graph = hybrid::DcrnnSeq2Seq::new(&p / "dcrnn_s2s", 2, 8, 2, 3);
@@ -31,7 +31,7 @@ fn cases(vs: &'static nn::VarStore) -> Vec<Case> {
             "T-GCN: x of rank 3",
             Expect::Err(&["Tgcn", "x of shape [B, T, N, F=2]", "[3, 5, 2]"]),
             move || {
-                let tgcn = hybrid::GraphGru::tgcn(nn::VarStore::new(Device::Cpu).root(), 2, 8);
+                let tgcn = hybrid::GraphRecurrent::tgcn(nn::VarStore::new(Device::Cpu).root(), 2, 8);
                 tgcn.f_forward(&Tensor::randn([3, 5, 2], F32), &eye(5), None)
                     .map(|o| o.0)
                     .map_err(s)
@@ -50,7 +50,7 @@ fn cases(vs: &'static nn::VarStore) -> Vec<Case> {
             "T-GCN: 3 features for 2",
             Expect::Err(&["Tgcn", "F=2", "[3, 4, 5, 3]"]),
             move || {
-                let tgcn = hybrid::GraphGru::tgcn(nn::VarStore::new(Device::Cpu).root(), 2, 8);
+                let tgcn = hybrid::GraphRecurrent::tgcn(nn::VarStore::new(Device::Cpu).root(), 2, 8);
                 tgcn.f_forward(&bxtnf(3, 4, 5, 3), &eye(5), None)
                     .map(|o| o.0)
                     .map_err(s)
@@ -62,11 +62,11 @@ fn cases(vs: &'static nn::VarStore) -> Vec<Case> {
             move || a3.f_encode(&bxtnf(3, 6, 5, 2), &eye(5)).map_err(s),
         ),
         case(
-            "GConvLstm::f_new: K = 0",
+            "GraphRecurrent::f_gconv_lstm: K = 0",
             Expect::Err(&["filter size K", "got 0"]),
             || {
                 let vs = nn::VarStore::new(Device::Cpu);
-                hybrid::GConvLstm::f_new(vs.root(), 2, 8, 0)
+                hybrid::GraphRecurrent::f_gconv_lstm(vs.root(), 2, 8, 0)
                     .map(|_| Tensor::new())
                     .map_err(s)
             },
@@ -166,7 +166,7 @@ fn cases(vs: &'static nn::VarStore) -> Vec<Case> {
             "GConvGRU: a graph of zero nodes",
             Expect::Err(&["GConvGru", "got [2, 4, 0, 2]", "[2, 4, 0, 2]"]),
             {
-                let cell = hybrid::GraphGru::gconv_gru(&p / "gconvgru0", 2, 8, 2);
+                let cell = hybrid::GraphRecurrent::gconv_gru(&p / "gconvgru0", 2, 8, 2);
                 move || {
                     cell.f_forward(&bxtnf(2, 4, 0, 2), &eye(0), None)
                         .map(|o| o.0)

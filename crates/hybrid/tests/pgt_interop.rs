@@ -6,6 +6,7 @@
 
 use hybrid::interop::{self, PgtLayer, PgtStateDict};
 use hybrid::{HybridError, StateDictError, Supports};
+use seq_models::recurrent::RnnState;
 use tch::{nn, Device, Kind, Tensor};
 
 const FIXTURE: &str = concat!(
@@ -63,14 +64,13 @@ fn gconv_lstm_reproduces_pgt_step_by_step() {
     let g = graph(&sd, PgtLayer::GConvLstm);
     let x = sequence(&sd);
     // One call per snapshot, (H, C) carried as PGT's examples carry them.
-    let mut state: Option<(Tensor, Tensor)> = None;
+    let mut state: Option<RnnState> = None;
     let (mut hs, mut cs) = (Vec::new(), Vec::new());
     for t in 0..x.size()[1] {
-        let s = state.as_ref().map(|(h, c)| (h, c));
-        let (_, (h, c)) = cell.f_forward(&x.narrow(1, t, 1), &g, s).unwrap();
-        hs.push(h.squeeze_dim(0));
-        cs.push(c.squeeze_dim(0));
-        state = Some((h, c));
+        let (_, s) = cell.f_forward(&x.narrow(1, t, 1), &g, state.as_ref()).unwrap();
+        hs.push(s.h.squeeze_dim(0));
+        cs.push(s.c.as_ref().unwrap().squeeze_dim(0));
+        state = Some(s);
     }
     assert_close(
         "GConvLSTM H",
@@ -127,7 +127,7 @@ fn tgcn_reproduces_pgt_without_the_graph_on_the_state() {
     let sd = fixture();
     let vs = nn::VarStore::new(Device::Cpu);
     let cell = interop::tgcn(vs.root(), &sd.prefixed("tgcn.state")).unwrap();
-    assert!(!cell.state_graph());
+    assert!(!cell.config().state_graph);
     let (all, _) = cell
         .f_forward(&sequence(&sd), &graph(&sd, PgtLayer::Tgcn), None)
         .unwrap();

@@ -135,7 +135,7 @@ impl RecurrentCell {
             &xw,
             &s.h,
             s.c.as_ref(),
-            &self.p.w_hh.tr(),
+            &self.p.w_hh,
             self.p.b_hh.as_ref(),
         );
         Ok(RnnState { h, c })

@@ -4,11 +4,12 @@
 
 use tch::{Device, Kind, Tensor};
 
+use super::gates::{cell_step, DenseMaps, ResetGate};
 use super::{CellKind, DirParams, Recurrent, RnnOutput, RnnState};
 
-/// One step of the recurrence from the equations, given the input term `xw` already computed (for a
-/// whole sequence it is one matrix product, outside the time loop). `w_hh_t` is the recurrent weight
-/// transposed (`[H, gates * H]`, a view), so each step is one `addmm`.
+/// One step of the recurrence from the equations ([`cell_step`]), given the input term `xw` already
+/// computed (for a whole sequence it is one matrix product, outside the time loop) and the recurrent
+/// weight `w_hh` (`[gates * H, H]`).
 ///
 /// For RNN and LSTM, `xw = W_ih x + b_ih + b_hh` may already carry `b_hh` (then pass `b_hh = None`);
 /// for GRU, `xw = W_ih x + b_ih` and `b_hh` is passed, since `b_hn` sits inside `r * (W_hn h + b_hn)`.
@@ -17,47 +18,15 @@ pub(crate) fn explicit_step(
     xw: &Tensor,
     h: &Tensor,
     c: Option<&Tensor>,
-    w_hh_t: &Tensor,
+    w_hh: &Tensor,
     b_hh: Option<&Tensor>,
 ) -> (Tensor, Option<Tensor>) {
-    let pre = || {
-        let pre = xw.addmm(h, w_hh_t);
-        match b_hh {
-            Some(b) => pre + b,
-            None => pre,
-        }
+    let maps = DenseMaps {
+        weight: w_hh,
+        bias: b_hh,
     };
-    match kind {
-        CellKind::RnnTanh => (pre().tanh(), None),
-        CellKind::RnnRelu => (pre().relu(), None),
-        CellKind::Lstm => {
-            let gates = pre().chunk(4, -1);
-            let (i, f, g, o) = (
-                gates[0].sigmoid(),
-                gates[1].sigmoid(),
-                gates[2].tanh(),
-                gates[3].sigmoid(),
-            );
-            let c = c.expect("an LSTM step needs a cell state");
-            // c' = f * c + i * g, as one addcmul.
-            let c_new = (f * c).addcmul(&i, &g);
-            (o * c_new.tanh(), Some(c_new))
-        }
-        CellKind::Gru => {
-            let hw = match b_hh {
-                Some(b) => b.addmm(h, w_hh_t),
-                None => h.mm(w_hh_t),
-            };
-            let xs = xw.chunk(3, -1);
-            let hs = hw.chunk(3, -1);
-            let r = (&xs[0] + &hs[0]).sigmoid();
-            let z = (&xs[1] + &hs[1]).sigmoid();
-            let n = xs[2].addcmul(&r, &hs[2]).tanh();
-            // h' = (1 - z) * n + z * h = n + z * (h - n).
-            let h_new = n.addcmul(&z, &(h - &n));
-            (h_new, None)
-        }
-    }
+    let terms = xw.chunk(kind.gates(), -1);
+    cell_step(kind, &terms, h, c, &maps, ResetGate::AfterMap, None)
 }
 
 impl Recurrent {
@@ -172,13 +141,13 @@ fn run_direction(
         (_, b_ih, b_hh) => (b_ih.as_ref().or(b_hh.as_ref()).map(Tensor::shallow_clone), None),
     };
     let lstm = (kind == CellKind::Lstm).then(|| LstmGates::new(p.w_hh.size()[1], x.kind(), x.device()));
-    let (xw, w_hh_t) = match &lstm {
+    let (xw, w_hh) = match &lstm {
         // The LSTM loop runs on the g rows doubled (see LstmGates).
         Some(g) => (
             x.linear(&g.double_g(&p.w_ih), bias.map(|b| g.double_g(&b)).as_ref()),
             g.double_g(&p.w_hh).tr(),
         ),
-        None => (x.linear(&p.w_ih, bias.as_ref()), p.w_hh.tr()),
+        None => (x.linear(&p.w_ih, bias.as_ref()), p.w_hh.shallow_clone()),
     };
     let xw = xw.unbind(0);
     let t = xw.len();
@@ -192,10 +161,10 @@ fn run_direction(
     for &step in &order {
         let (h_new, c_new) = match &lstm {
             Some(g) => {
-                let (h_new, c_new) = g.step(&xw[step], &h, c.as_ref().expect("an LSTM has a cell"), &w_hh_t);
+                let (h_new, c_new) = g.step(&xw[step], &h, c.as_ref().expect("an LSTM has a cell"), &w_hh);
                 (h_new, Some(c_new))
             }
-            None => explicit_step(kind, &xw[step], &h, c.as_ref(), &w_hh_t, b_hh),
+            None => explicit_step(kind, &xw[step], &h, c.as_ref(), &w_hh, b_hh),
         };
         match mask {
             // Padded steps keep the previous state and output zero (as packed sequences do); for the

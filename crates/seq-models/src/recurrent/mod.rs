@@ -21,12 +21,14 @@
 //!
 //! Files: this module holds the types and the layer; `params` the parameters
 //! and their initialisation, `fused` libtorch's kernels, `explicit` the loop
-//! from the equations, `cell` the single-step cell, `check` the input checks.
+//! from the equations, `gates` the gate equations themselves (over any linear maps, so graph-recurrent
+//! cells share them), `cell` the single-step cell, `check` the input checks.
 
 mod cell;
 mod check;
 mod explicit;
 mod fused;
+pub mod gates;
 mod params;
 
 use std::borrow::Borrow;
