@@ -1,4 +1,6 @@
-//! Compiles `src/block_cache.cpp` (a CPU allocator registered with c10)
+//! Compiles `src/block_cache.cpp` (a CPU allocator registered with c10) and
+//! `src/sparse_mm.cpp` (a sparse product with a cached transpose, a custom
+//! autograd function)
 //! against the libtorch that torch-sys links: `$LIBTORCH` (set by the
 //! workspace's `.cargo/config.toml`), else the library folder torch-sys
 //! reports (`DEP_TCH_LIBTORCH_LIB`, e.g. with `LIBTORCH_USE_PYTORCH`).
@@ -7,6 +9,7 @@ use std::path::PathBuf;
 
 fn main() {
     println!("cargo:rerun-if-changed=src/block_cache.cpp");
+    println!("cargo:rerun-if-changed=src/sparse_mm.cpp");
     println!("cargo:rerun-if-env-changed=LIBTORCH");
     let from_env = std::env::var_os("LIBTORCH").map(PathBuf::from);
     let from_torch_sys = std::env::var_os("DEP_TCH_LIBTORCH_LIB")
@@ -25,9 +28,21 @@ fn main() {
         .flag("-DGLOG_USE_GLOG_EXPORT")
         .warnings(false)
         .compile("seqgraph_block_cache");
+    cc::Build::new()
+        .cpp(true)
+        .file("src/sparse_mm.cpp")
+        .include(libtorch.join("include"))
+        .include(libtorch.join("include/torch/csrc/api/include"))
+        .flag("-std=c++17")
+        .flag("-D_GLIBCXX_USE_CXX11_ABI=1")
+        .flag("-DGLOG_USE_GLOG_EXPORT")
+        .flag("-O2")
+        .warnings(false)
+        .compile("seqgraph_sparse_mm");
     println!(
         "cargo:rustc-link-search=native={}",
         libtorch.join("lib").display()
     );
     println!("cargo:rustc-link-lib=dylib=c10");
+    println!("cargo:rustc-link-lib=dylib=torch_cpu");
 }

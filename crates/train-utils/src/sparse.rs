@@ -1,0 +1,118 @@
+//! A sparse-dense product `A @ X` whose backward reuses a cached transpose
+//! (a custom autograd function in `sparse_mm.cpp`).
+//!
+//! libtorch's `mm(sparse, dense)` rebuilds `A^T` with a sort of the nonzeros
+//! in every backward pass, and its COO kernel is several times slower than its
+//! CSR one. A graph's operator is built once and used for hundreds of steps:
+//! [`sparse_mm`] converts a COO operator to CSR once, builds the transpose's
+//! structure once per CSR structure (values are gathered per call, so dropout
+//! on sparse features still works), and its backward is one CSR product
+//! `dX = A^T dY`. No gradient flows to `A`: [`f_sparse_mm`] refuses an
+//! operator that requires one.
+//!
+//! ```
+//! use tch::{Kind, Tensor};
+//! let a = Tensor::eye(3, (Kind::Float, tch::Device::Cpu)).to_sparse_sparse_dim(2);
+//! let x = Tensor::ones([3, 2], (Kind::Float, tch::Device::Cpu)).set_requires_grad(true);
+//! let y = train_utils::sparse::sparse_mm(&a, &x);
+//! y.sum(Kind::Float).backward();
+//! assert_eq!(x.grad().sum(Kind::Float).double_value(&[]), 6.0);
+//! ```
+
+use std::ffi::CStr;
+use std::os::raw::{c_char, c_int};
+
+use tch::{TchError, Tensor};
+use torch_sys::C_tensor;
+
+extern "C" {
+    fn seqgraph_cached_sparse_mm(
+        a: *const C_tensor,
+        x: *const C_tensor,
+        out: *mut *mut C_tensor,
+        err: *mut c_char,
+        err_len: usize,
+    ) -> c_int;
+    fn seqgraph_cached_sparse_mm_entries() -> usize;
+    fn seqgraph_cached_sparse_mm_clear() -> usize;
+}
+
+/// True for a sparse COO or CSR tensor (tch has no layout query; only CSR
+/// tensors have row pointers).
+pub fn is_sparse(t: &Tensor) -> bool {
+    t.is_sparse() || t.f_crow_indices().is_ok()
+}
+
+/// `a @ x` for a constant sparse (COO or CSR) `a` `[n, m]` and a dense `x`
+/// `[m, k]` of the same kind and device; the gradient flows to `x` only.
+///
+/// Panics with [`f_sparse_mm`]'s message on bad input.
+pub fn sparse_mm(a: &Tensor, x: &Tensor) -> Tensor {
+    f_sparse_mm(a, x).unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// [`sparse_mm`], or [`TchError::Shape`] / [`TchError::Kind`] naming what does
+/// not fit: `a` not sparse, not 2-D or requiring a gradient, `x` not 2-D,
+/// inner sizes that differ, other kinds or devices.
+pub fn f_sparse_mm(a: &Tensor, x: &Tensor) -> Result<Tensor, TchError> {
+    if !is_sparse(a) || a.dim() != 2 {
+        return Err(TchError::Shape(format!(
+            "sparse_mm: the operator must be a 2-D sparse (COO or CSR) tensor, got {:?}",
+            a.size()
+        )));
+    }
+    if a.requires_grad() {
+        return Err(TchError::Shape(
+            "sparse_mm: the operator requires a gradient; use Tensor::mm, which gives it one".into(),
+        ));
+    }
+    if x.dim() != 2 || x.size()[0] != a.size()[1] {
+        return Err(TchError::Shape(format!(
+            "sparse_mm: operator {:?} and dense {:?} do not multiply (x must be [{}, k])",
+            a.size(),
+            x.size(),
+            a.size()[1]
+        )));
+    }
+    if a.kind() != x.kind() || a.device() != x.device() {
+        return Err(TchError::Kind(format!(
+            "sparse_mm: operator {:?} on {:?}, dense {:?} on {:?}",
+            a.kind(),
+            a.device(),
+            x.kind(),
+            x.device()
+        )));
+    }
+    let mut out: *mut C_tensor = std::ptr::null_mut();
+    let mut err = [0 as c_char; 512];
+    // SAFETY: `a` and `x` are live tensors (tch's C_tensor is an at::Tensor*);
+    // the shim writes a new at::Tensor* to `out` on success, which
+    // `Tensor::from_ptr` takes ownership of, or a NUL-terminated message of at
+    // most `err.len()` bytes on failure.
+    let rc =
+        unsafe { seqgraph_cached_sparse_mm(a.as_ptr(), x.as_ptr(), &mut out, err.as_mut_ptr(), err.len()) };
+    if rc == 0 && !out.is_null() {
+        // SAFETY: see above; `out` is a fresh heap at::Tensor owned by us.
+        Ok(unsafe { Tensor::from_ptr(out) })
+    } else {
+        // SAFETY: the shim NUL-terminates the message within the buffer.
+        let msg = unsafe { CStr::from_ptr(err.as_ptr()) }
+            .to_string_lossy()
+            .into_owned();
+        Err(TchError::Torch(format!("sparse_mm: {msg}")))
+    }
+}
+
+/// How many cached entries [`sparse_mm`] holds (transposed structures and COO
+/// operators' CSR forms; an entry whose tensor died is dropped when the next
+/// one is added).
+pub fn cached_entries() -> usize {
+    // SAFETY: takes a lock and reads a size.
+    unsafe { seqgraph_cached_sparse_mm_entries() }
+}
+
+/// Drops every cached entry; returns how many there were.
+pub fn clear_cache() -> usize {
+    // SAFETY: takes a lock and clears the maps; later calls rebuild entries.
+    unsafe { seqgraph_cached_sparse_mm_clear() }
+}
