@@ -38,7 +38,10 @@ pub(crate) fn lin_weight(p: &nn::Path, name: &str, in_dim: i64, out_dim: i64) ->
 /// `x @ weight^T` over the last dimension, for dense `x` of any rank or a
 /// sparse (COO or CSR) matrix `x`.
 pub(crate) fn linear(x: &Tensor, weight: &Tensor) -> Tensor {
-    if x.dim() == 2 {
+    if is_sparse(x) && !x.requires_grad() && x.kind() == weight.kind() {
+        // Sparse features: the backward `X^T G` reuses the cached transpose.
+        train_utils::sparse::sparse_mm(x, &weight.tr())
+    } else if x.dim() == 2 {
         x.mm(&weight.tr()) // the one product libtorch has for sparse inputs
     } else {
         x.matmul(&weight.tr())

@@ -10,6 +10,8 @@ use tch::{Kind, Tensor};
 
 use crate::error::{GnnError, InputError, Result};
 use crate::graph::Graph;
+use crate::layer::is_sparse;
+use train_utils::sparse::sparse_mm;
 
 /// How the messages arriving at a node are combined. Nodes without incoming
 /// edges get zeros, as in PyG.
@@ -156,20 +158,31 @@ fn broadcast_shape(first: i64, rank: usize) -> Vec<i64> {
 
 /// Sparse-dense product `adj @ x`, casting the operator to `x`'s kind (f64
 /// gradient checks) and flattening trailing dimensions.
+///
+/// A constant sparse operator goes through [`train_utils::sparse::sparse_mm`]:
+/// CSR kernels, and a backward that reuses the transpose built at the first
+/// call instead of sorting the nonzeros again at every step.
 pub fn spmm(adj: &Tensor, x: &Tensor) -> Tensor {
     let adj = if adj.kind() == x.kind() {
         adj.shallow_clone()
     } else {
         adj.to_kind(x.kind())
     };
+    let product = |a: &Tensor, x: &Tensor| {
+        if is_sparse(a) && !a.requires_grad() && a.device() == x.device() {
+            sparse_mm(a, x)
+        } else {
+            a.mm(x)
+        }
+    };
     let size = x.size();
     if size.len() == 2 {
-        return adj.mm(x);
+        return product(&adj, x);
     }
     let flat = x.reshape([size[0], -1]);
     let mut out = size.clone();
     out[0] = adj.size()[0];
-    adj.mm(&flat).reshape(out.as_slice())
+    product(&adj, &flat).reshape(out.as_slice())
 }
 
 /// The edges a message is computed on, with the endpoint features gathered only
