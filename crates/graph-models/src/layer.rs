@@ -48,10 +48,9 @@ pub(crate) fn linear(x: &Tensor, weight: &Tensor) -> Tensor {
     }
 }
 
-/// True for sparse COO or CSR tensors (tch exposes no layout query; only CSR
-/// tensors have row pointers).
+/// True for sparse tensors (COO, CSR, ...): [`train_utils::sparse::is_sparse`].
 pub(crate) fn is_sparse(x: &Tensor) -> bool {
-    x.is_sparse() || x.f_crow_indices().is_ok()
+    train_utils::sparse::is_sparse(x)
 }
 
 /// Inverted dropout of rate `p` when `train`: `x * (u >= p) / (1 - p)` with

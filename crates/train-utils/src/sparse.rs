@@ -34,13 +34,16 @@ extern "C" {
         err_len: usize,
     ) -> c_int;
     fn seqgraph_cached_sparse_mm_entries() -> usize;
+    fn seqgraph_tensor_is_sparse(t: *const C_tensor) -> bool;
     fn seqgraph_cached_sparse_mm_clear() -> usize;
 }
 
-/// True for a sparse COO or CSR tensor (tch has no layout query; only CSR
-/// tensors have row pointers).
+/// True for a tensor with a sparse layout (COO, CSR, CSC, BSR, BSC). tch has
+/// no layout query, and probing with `f_crow_indices` costs milliseconds on a
+/// dense tensor (libtorch records a backtrace for the error it throws).
 pub fn is_sparse(t: &Tensor) -> bool {
-    t.is_sparse() || t.f_crow_indices().is_ok()
+    // SAFETY: `t` is a live tensor; the shim only reads its layout.
+    unsafe { seqgraph_tensor_is_sparse(t.as_ptr()) }
 }
 
 /// `a @ x` for a constant sparse (COO or CSR) `a` `[n, m]` and a dense `x`

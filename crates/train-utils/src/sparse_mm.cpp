@@ -9,8 +9,8 @@
 // (A^T)_csr @ dY`. No gradient flows to `A` (callers only come here for a
 // constant operator; a trainable one takes libtorch's path).
 //
-// Entries are keyed by a TensorImpl (the COO tensor; the CSR structure's
-// crow_indices) and hold a weak reference to it, so an entry is rebuilt when
+// Entries are keyed by the COO tensor's TensorImpl or by the storage of a
+// CSR structure's crow_indices, and hold a weak reference to it, so an entry is rebuilt when
 // its tensor has died (the address cannot be reused while the weak reference
 // lives) and expired entries are dropped whenever a new one is added.
 
@@ -28,19 +28,23 @@ namespace {
 // The transpose of a CSR structure: `A^T` in CSR is `(crow_t, col_t,
 // values[perm])` for any values on A's structure.
 struct Transpose {
-  c10::weak_intrusive_ptr<c10::TensorImpl> owner;  // what the entry was built for
+  c10::weak_intrusive_ptr<c10::StorageImpl> owner;  // crow_indices' storage
+  int64_t offset;
   at::Tensor crow_t, col_t, perm;
 };
 
-// A COO operator's CSR form (its values never change once built).
-struct Csr {
+// A COO operator's CSR form and its transpose's (its values never change
+// once built).
+struct Coo {
   c10::weak_intrusive_ptr<c10::TensorImpl> owner;
-  at::Tensor csr;
+  at::Tensor forward, backward;
 };
 
 std::mutex cache_mutex;
-std::unordered_map<const c10::TensorImpl*, Transpose> transposes;  // keyed by crow_indices
-std::unordered_map<const c10::TensorImpl*, Csr> csr_forms;         // keyed by the COO tensor
+// Keyed by the storage of a CSR structure's crow_indices: `crow_indices()`
+// returns a fresh alias each call, but the storage is the structure's own.
+std::unordered_map<const c10::StorageImpl*, Transpose> transposes;
+std::unordered_map<const c10::TensorImpl*, Coo> coo_forms;  // keyed by the COO tensor
 
 template <typename Map>
 void prune(Map& map) {
@@ -58,57 +62,83 @@ Transpose build_transpose(const at::Tensor& crow, const at::Tensor& col, int64_t
   at::Tensor perm = std::get<1>(key.sort(/*stable=*/true, /*dim=*/0, /*descending=*/false));
   at::Tensor counts = at::bincount(col, {}, cols);
   at::Tensor crow_t = at::cat({at::zeros({1}, crow.options()), counts.cumsum(0)});
-  return Transpose{c10::weak_intrusive_ptr<c10::TensorImpl>(crow.getIntrusivePtr()), crow_t,
+  return Transpose{crow.storage().getWeakStorageImpl(), crow.storage_offset(), crow_t,
                    row.index_select(0, perm), perm};
 }
 
-// `a` as CSR: itself, or a COO operator converted once.
-at::Tensor csr_of(const at::Tensor& a) {
-  if (a.layout() == at::kSparseCsr) return a;
+const Transpose& transpose_of(const at::Tensor& csr) {
+  at::Tensor crow = csr.crow_indices();
+  const c10::StorageImpl* key = crow.storage().unsafeGetStorageImpl();
+  auto it = transposes.find(key);
+  if (it == transposes.end() || it->second.owner.expired() ||
+      it->second.offset != crow.storage_offset()) {
+    prune(transposes);
+    it = transposes.insert_or_assign(key, build_transpose(crow, csr.col_indices(), csr.size(1))).first;
+  }
+  return it->second;
+}
+
+// `A^T` as CSR from `A` (CSR) and its transpose's structure.
+at::Tensor transposed(const at::Tensor& csr, const at::Tensor& crow_t, const at::Tensor& col_t,
+                      const at::Tensor& perm) {
+  at::NoGradGuard no_grad;
+  at::Tensor values = csr.values().index_select(0, perm);
+  return at::_sparse_csr_tensor_unsafe(crow_t, col_t, values, {csr.size(1), csr.size(0)},
+                                       values.options().layout(at::kSparseCsr));
+}
+
+// What a product needs: `A` as CSR, and either `A^T` (COO operators, built
+// once) or the transpose's structure (CSR inputs, values gathered in the
+// backward pass only).
+struct Plan {
+  at::Tensor forward, backward, crow_t, col_t, perm;
+};
+
+Plan plan_for(const at::Tensor& a) {
+  std::lock_guard<std::mutex> guard(cache_mutex);
+  if (a.layout() == at::kSparseCsr) {
+    const Transpose& t = transpose_of(a);
+    return Plan{a, at::Tensor(), t.crow_t, t.col_t, t.perm};
+  }
   TORCH_CHECK(a.layout() == at::kSparse, "the operator must be sparse (COO or CSR), got layout ",
               a.layout());
   const c10::TensorImpl* key = a.unsafeGetTensorImpl();
-  auto it = csr_forms.find(key);
-  if (it != csr_forms.end() && !it->second.owner.expired()) return it->second.csr;
-  prune(csr_forms);
-  at::NoGradGuard no_grad;
-  at::Tensor csr = a.coalesce().to_sparse_csr();
-  csr_forms.insert_or_assign(key, Csr{c10::weak_intrusive_ptr<c10::TensorImpl>(a.getIntrusivePtr()), csr});
-  return csr;
-}
-
-// The CSR forms of `a` and of its transpose; the transposed structure is
-// built once per structure (the crow_indices tensor), the values gathered
-// each call (they may change: dropout on sparse features).
-std::pair<at::Tensor, at::Tensor> operators(const at::Tensor& a) {
-  std::lock_guard<std::mutex> guard(cache_mutex);
-  at::Tensor forward = csr_of(a);
-  at::Tensor crow = forward.crow_indices();
-  const c10::TensorImpl* key = crow.unsafeGetTensorImpl();
-  auto it = transposes.find(key);
-  if (it == transposes.end() || it->second.owner.expired()) {
-    prune(transposes);
-    it = transposes.insert_or_assign(key, build_transpose(crow, forward.col_indices(), forward.size(1)))
+  auto it = coo_forms.find(key);
+  if (it == coo_forms.end() || it->second.owner.expired()) {
+    prune(coo_forms);
+    at::NoGradGuard no_grad;
+    at::Tensor forward = a.coalesce().to_sparse_csr();
+    const Transpose& t = transpose_of(forward);
+    at::Tensor backward = transposed(forward, t.crow_t, t.col_t, t.perm);
+    it = coo_forms
+             .insert_or_assign(key, Coo{c10::weak_intrusive_ptr<c10::TensorImpl>(a.getIntrusivePtr()),
+                                        forward, backward})
              .first;
   }
-  const Transpose& t = it->second;
-  at::Tensor values = forward.values().detach().index_select(0, t.perm);
-  at::Tensor backward = at::sparse_csr_tensor(t.crow_t, t.col_t, values, {forward.size(1), forward.size(0)},
-                                              values.options().layout(at::kSparseCsr));
-  return {forward, backward};
+  return Plan{it->second.forward, it->second.backward, at::Tensor(), at::Tensor(), at::Tensor()};
 }
 
 struct CachedSparseMm : public torch::autograd::Function<CachedSparseMm> {
-  static at::Tensor forward(torch::autograd::AutogradContext* ctx, const at::Tensor& x,
-                            const at::Tensor& a, const at::Tensor& a_t) {
-    ctx->saved_data["a_t"] = a_t;
-    return at::mm(a, x);
+  // The plan is not an autograd input (no gradient flows to the operator):
+  // its tensors travel by value and are saved for the backward pass.
+  static at::Tensor forward(torch::autograd::AutogradContext* ctx, const at::Tensor& x, const Plan& plan) {
+    ctx->saved_data["a"] = plan.forward;
+    ctx->saved_data["a_t"] = plan.backward;
+    ctx->saved_data["crow_t"] = plan.crow_t;
+    ctx->saved_data["col_t"] = plan.col_t;
+    ctx->saved_data["perm"] = plan.perm;
+    return at::mm(plan.forward, x);
   }
 
   static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
                                                  torch::autograd::variable_list grads) {
     at::Tensor a_t = ctx->saved_data["a_t"].toTensor();
-    return {at::mm(a_t, grads[0].contiguous()), at::Tensor(), at::Tensor()};
+    if (!a_t.defined()) {
+      a_t = transposed(ctx->saved_data["a"].toTensor(), ctx->saved_data["crow_t"].toTensor(),
+                       ctx->saved_data["col_t"].toTensor(), ctx->saved_data["perm"].toTensor());
+    }
+    at::Tensor none;
+    return {at::mm(a_t, grads[0].contiguous()), none};
   }
 };
 
@@ -128,8 +158,8 @@ extern "C" {
 int seqgraph_cached_sparse_mm(const at::Tensor* a, const at::Tensor* x, at::Tensor** out, char* err,
                               size_t err_len) {
   try {
-    auto ops = operators(*a);
-    *out = new at::Tensor(CachedSparseMm::apply(*x, ops.first, ops.second));
+    Plan p = plan_for(*a);
+    *out = new at::Tensor(CachedSparseMm::apply(*x, p));
     return 0;
   } catch (const c10::Error& e) {
     write_error(err, err_len, e.what_without_backtrace());
@@ -141,19 +171,27 @@ int seqgraph_cached_sparse_mm(const at::Tensor* a, const at::Tensor* x, at::Tens
   return 1;
 }
 
+// Whether `t` has a sparse layout (COO, CSR, CSC, BSR, BSC). tch has no
+// layout query, and probing with `crow_indices` throws on a dense tensor
+// (5 ms per call: c10::Error records a backtrace).
+bool seqgraph_tensor_is_sparse(const at::Tensor* t) {
+  return t->defined() && t->layout() != at::kStrided && t->layout() != at::kMkldnn &&
+         t->layout() != at::kJagged;
+}
+
 // Number of cached entries (transposed structures and COO operators' CSR
 // forms, live or not yet pruned).
 size_t seqgraph_cached_sparse_mm_entries() {
   std::lock_guard<std::mutex> guard(cache_mutex);
-  return transposes.size() + csr_forms.size();
+  return transposes.size() + coo_forms.size();
 }
 
 // Drops every cached entry; returns how many there were.
 size_t seqgraph_cached_sparse_mm_clear() {
   std::lock_guard<std::mutex> guard(cache_mutex);
-  size_t n = transposes.size() + csr_forms.size();
+  size_t n = transposes.size() + coo_forms.size();
   transposes.clear();
-  csr_forms.clear();
+  coo_forms.clear();
   return n;
 }
 }
