@@ -145,8 +145,7 @@ fn sensor_steps(c: &mut Criterion) {
         copy / 1e9,
         floor
     );
-    // DCRNN on LargeST's size. Graph WaveNet is not run at this size: its step went past 24 GB
-    // and was killed (its adaptive adjacency is a dense 8,600 x 8,600 operator); issue 21 open.
+    // DCRNN on LargeST's size, B = 16.
     let (sensors, batch, hidden) = (8600usize, 16i64, 64i64);
     let (edges, _) = generate::knn_sensor_graph(sensors, 8, 0).expect("kNN graph");
     let knn = Csr::from_edge_list(&edges).expect("kNN CSR");
@@ -161,6 +160,17 @@ fn sensor_steps(c: &mut Criterion) {
         head: hybrid::Head::ReluLinear,
     };
     sensor_case(c, "dcrnn_knn8600", config, &knn, batch);
+    // Graph WaveNet on the same graph with B = 2, its paper's 32 residual channels. At B = 16 its
+    // step went past 24 GB and was killed: every one of its 8 layers keeps (B, C, N, T') blocks for
+    // backward (gated convolution, 3 supports x 2 diffusion steps, batch norm), about 15 blocks of
+    // 16 x 32 x 8,600 x T' floats a layer, T' from 12 down to 1: over 12 GB before the dense
+    // 8,600 x 8,600 adaptive adjacency and its gradient. PyG Temporal has no Graph WaveNet.
+    let config = ModelConfig {
+        kind: ModelKind::GraphWaveNet,
+        hidden: 32,
+        ..config
+    };
+    sensor_case(c, "graphwavenet_knn8600_b2", config, &knn, 2);
 }
 
 criterion_group!(benches, chickenpox_epoch, sensor_steps);
