@@ -271,7 +271,10 @@ fn peer_scripts(root: &Path, suite: &str) -> Result<Vec<PathBuf>> {
 }
 
 fn suite_of(script: &str) -> Option<&'static str> {
-    if script.starts_with("pyg_data") {
+    // Fixture generators (`pgt_export.py`) live beside the peers but time nothing.
+    if script.contains("_export") {
+        None
+    } else if script.starts_with("pyg_data") {
         Some("data")
     } else if script.starts_with("torch_") {
         Some("seq")
@@ -644,6 +647,7 @@ mod tests {
         assert_eq!(suite_of("link_metrics_fixture.py"), None);
         assert_eq!(suite_of("torch_lstm.py"), Some("seq"));
         assert_eq!(suite_of("pgt_chickenpox.py"), Some("temporal"));
+        assert_eq!(suite_of("pgt_export.py"), None);
         assert_eq!(suite_of("helper.py"), None);
     }
 
