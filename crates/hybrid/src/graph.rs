@@ -245,9 +245,9 @@ impl GraphOp {
         }
     }
 
-    /// The graph features of a batch-major `x` (`(B, N, F)` to `(B, N, terms
-    /// * F)`), blocks in the order documented on each variant (diffusion:
-    /// support by support).
+    /// The graph features of a batch-major `x` (`(B, N, F)` to
+    /// `(B, N, terms * F)`), blocks in the order documented on each variant
+    /// (diffusion: support by support).
     pub fn basis(self, x: &Tensor, supports: &[Tensor]) -> Tensor {
         self.basis_node_major(&x.transpose(0, 1), supports)
             .transpose(0, 1)
