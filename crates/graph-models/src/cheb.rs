@@ -7,6 +7,7 @@ use tch::{nn, Tensor};
 use crate::error::{check_positive, Result};
 use crate::graph::{check_x, Graph};
 use crate::layer::{lin_weight, GnnLayer};
+use crate::message_passing::spmm;
 use crate::polynomial::chebyshev_filter;
 
 /// Options of [`ChebConv`], PyG's defaults.
@@ -97,7 +98,7 @@ impl GnnLayer for ChebConv {
     fn f_forward_t(&self, x: &Tensor, graph: &Graph, _train: bool) -> Result<Tensor> {
         check_x("ChebConv", x, graph, self.in_channels, self.weights[0].kind())?;
         let lap = graph.cheb_laplacian(self.lambda_max);
-        let out = chebyshev_filter(&lap, x, &self.weights);
+        let out = chebyshev_filter(&|t: &Tensor| spmm(&lap, t), x, &self.weights);
         Ok(match &self.bias {
             Some(b) => out + b,
             None => out,

@@ -4,9 +4,12 @@
 //! et al. 2018: DCRNN's diffusion convolution).
 //!
 //! Signals are node-first, `x` `[N, ...]`: `[N, F]`, or `[N, B, F]` for a
-//! batch of signals on one graph (hybrid's node-major sequences). An operator
-//! `S` is an `N x N` tensor, dense or sparse, applied with [`spmm`]; a weight
-//! `W_k` is `[out, in]` and acts on the last dimension.
+//! batch of signals on one graph (hybrid's node-major sequences). The
+//! operator `S` is given as the function that applies it, `apply(t) = S t`:
+//! a layer's own propagation ([`ChebConv`] passes its
+//! [`MessagePassing::propagate`](crate::MessagePassing::propagate)), or a
+//! product with an `N x N` tensor ([`spmm`](crate::spmm), as hybrid does). A
+//! weight `W_k` is `[out, in]` and acts on the last dimension.
 //!
 //! A filter `sum_k P_k(S) X W_k^T` can be computed two ways with the same
 //! result: build the basis `P_k(S) X` and multiply each block by its weight,
@@ -19,29 +22,28 @@
 
 use tch::Tensor;
 
-use crate::message_passing::spmm;
-
 /// The Chebyshev basis `[T_0(L) x, ..., T_(k-1)(L) x]` of a node-first `x`
 /// (`[N, ...]`, each block the same shape): `T_0 x = x`, `T_1 x = L x`,
-/// `T_j x = 2 L T_(j-1) x - T_(j-2) x`. `lap` is the scaled Laplacian
-/// `2 L / lambda_max - I`, `N x N`. `k = 0` gives no blocks.
+/// `T_j x = 2 L T_(j-1) x - T_(j-2) x`, where `lap(t) = L t` applies the
+/// scaled Laplacian `2 L / lambda_max - I`. `k = 0` gives no blocks.
 ///
 /// ```
 /// use graph_models::polynomial::chebyshev_basis;
+/// use graph_models::spmm;
 /// use tch::Tensor;
 /// let lap = Tensor::from_slice2(&[[0.0f32, -1.0], [-1.0, 0.0]]);
 /// let x = Tensor::from_slice2(&[[1.0f32], [2.0]]);
-/// let basis = chebyshev_basis(&lap, &x, 3);
+/// let basis = chebyshev_basis(&|t: &Tensor| spmm(&lap, t), &x, 3);
 /// // T_2 x = 2 L (L x) - x = 2 L^2 x - x = x for this L (L^2 = I).
 /// assert_eq!(Vec::<f32>::try_from(basis[2].flatten(0, -1)).unwrap(), vec![1.0, 2.0]);
 /// ```
-pub fn chebyshev_basis(lap: &Tensor, x: &Tensor, k: usize) -> Vec<Tensor> {
+pub fn chebyshev_basis(lap: &dyn Fn(&Tensor) -> Tensor, x: &Tensor, k: usize) -> Vec<Tensor> {
     let mut blocks: Vec<Tensor> = Vec::with_capacity(k);
     for j in 0..k {
         let next = match j {
             0 => x.shallow_clone(),
-            1 => spmm(lap, x),
-            _ => spmm(lap, &blocks[j - 1]) * 2.0 - &blocks[j - 2],
+            1 => lap(x),
+            _ => lap(&blocks[j - 1]) * 2.0 - &blocks[j - 2],
         };
         blocks.push(next);
     }
@@ -49,15 +51,15 @@ pub fn chebyshev_basis(lap: &Tensor, x: &Tensor, k: usize) -> Vec<Tensor> {
 }
 
 /// The power basis `[x, S x, S^2 x, ..., S^(k-1) x]` of a node-first `x`
-/// (`[N, ...]`) for an `N x N` operator `s` (a random-walk transition matrix
-/// in DCRNN). `k = 0` gives no blocks.
-pub fn power_basis(s: &Tensor, x: &Tensor, k: usize) -> Vec<Tensor> {
+/// (`[N, ...]`), where `s(t) = S t` applies the operator (a random-walk
+/// transition matrix in DCRNN). `k = 0` gives no blocks.
+pub fn power_basis(s: &dyn Fn(&Tensor) -> Tensor, x: &Tensor, k: usize) -> Vec<Tensor> {
     let mut blocks: Vec<Tensor> = Vec::with_capacity(k);
     for j in 0..k {
         let next = if j == 0 {
             x.shallow_clone()
         } else {
-            spmm(s, &blocks[j - 1])
+            s(&blocks[j - 1])
         };
         blocks.push(next);
     }
@@ -79,13 +81,13 @@ pub fn linear_acc(acc: Option<&Tensor>, x: &Tensor, w: &Tensor) -> Tensor {
 }
 
 /// The Chebyshev filter `sum_k T_k(L) x W_k^T` of a node-first `x`
-/// (`[N, ..., in]`) with one weight `[out, in]` per order (`weights.len()` is
+/// (`[N, ..., in]`), `lap(t) = L t`, with one weight `[out, in]` per order (`weights.len()` is
 /// the filter size `K >= 1`): `[N, ..., out]`.
 ///
 /// When `out <= in` it runs Clenshaw's recurrence on the products `x W_k^T`
 /// (`b_j = x W_j^T + 2 L b_(j+1) - b_(j+2)`, result `x W_0^T + L b_1 - b_2`),
 /// so no basis block is built; otherwise it builds [`chebyshev_basis`].
-pub fn chebyshev_filter(lap: &Tensor, x: &Tensor, weights: &[Tensor]) -> Tensor {
+pub fn chebyshev_filter(lap: &dyn Fn(&Tensor) -> Tensor, x: &Tensor, weights: &[Tensor]) -> Tensor {
     let k = weights.len();
     assert!(k >= 1, "chebyshev_filter needs at least one weight (K >= 1)");
     let width = *x.size().last().expect("a feature dimension");
@@ -102,7 +104,7 @@ pub fn chebyshev_filter(lap: &Tensor, x: &Tensor, weights: &[Tensor]) -> Tensor 
     for j in (1..k).rev() {
         let mut b = linear_acc(None, x, &weights[j]);
         if let Some(b1) = &next {
-            b += spmm(lap, b1) * 2.0;
+            b += lap(b1) * 2.0;
         }
         if let Some(b2) = &after {
             b -= b2;
@@ -110,7 +112,7 @@ pub fn chebyshev_filter(lap: &Tensor, x: &Tensor, weights: &[Tensor]) -> Tensor 
         after = next.replace(b);
     }
     let b1 = next.expect("k >= 2 here");
-    let acc = linear_acc(Some(&spmm(lap, &b1)), x, &weights[0]);
+    let acc = linear_acc(Some(&lap(&b1)), x, &weights[0]);
     match after {
         Some(b2) => acc - b2,
         None => acc,
@@ -118,10 +120,10 @@ pub fn chebyshev_filter(lap: &Tensor, x: &Tensor, weights: &[Tensor]) -> Tensor 
 }
 
 /// The power filter `sum_j S^j x W_j^T` (`j` from 0 to `weights.len() - 1`)
-/// of a node-first `x` (`[N, ..., in]`): `[N, ..., out]`. When `out <= in`
+/// of a node-first `x` (`[N, ..., in]`), `s(t) = S t`: `[N, ..., out]`. When `out <= in`
 /// it runs Horner's scheme on the products, `x W_0^T + S (x W_1^T + S (...))`;
 /// otherwise it builds [`power_basis`].
-pub fn power_filter(s: &Tensor, x: &Tensor, weights: &[Tensor]) -> Tensor {
+pub fn power_filter(s: &dyn Fn(&Tensor) -> Tensor, x: &Tensor, weights: &[Tensor]) -> Tensor {
     let k = weights.len();
     assert!(k >= 1, "power_filter needs at least one weight");
     let width = *x.size().last().expect("a feature dimension");
@@ -135,7 +137,7 @@ pub fn power_filter(s: &Tensor, x: &Tensor, weights: &[Tensor]) -> Tensor {
     }
     let mut acc = linear_acc(None, x, &weights[k - 1]);
     for w in weights[..k - 1].iter().rev() {
-        acc = linear_acc(Some(&spmm(s, &acc)), x, w);
+        acc = linear_acc(Some(&s(&acc)), x, w);
     }
     acc
 }

@@ -264,11 +264,18 @@ impl GraphOp {
             GraphOp::Diffusion { k } => {
                 let mut blocks = vec![x.shallow_clone()];
                 for p in supports {
-                    blocks.extend(power_basis(p, x, k as usize).into_iter().skip(1));
+                    blocks.extend(
+                        power_basis(&|t: &Tensor| spmm(p, t), x, k as usize)
+                            .into_iter()
+                            .skip(1),
+                    );
                 }
                 Tensor::cat(&blocks, -1)
             }
-            GraphOp::Chebyshev { k } => Tensor::cat(&chebyshev_basis(&supports[0], x, k as usize), -1),
+            GraphOp::Chebyshev { k } => {
+                let lap = |t: &Tensor| spmm(&supports[0], t);
+                Tensor::cat(&chebyshev_basis(&lap, x, k as usize), -1)
+            }
         }
     }
 
@@ -294,7 +301,7 @@ impl GraphOp {
             GraphOp::Gcn => spmm(&supports[0], &linear_acc(None, x, weight)),
             GraphOp::Chebyshev { k } => {
                 let weights: Vec<Tensor> = (0..k).map(block).collect();
-                chebyshev_filter(&supports[0], x, &weights)
+                chebyshev_filter(&|t: &Tensor| spmm(&supports[0], t), x, &weights)
             }
             GraphOp::Diffusion { k } => {
                 // X W_0 + sum_s P_s (X W_s1 + P_s (X W_s2 + ...)).
@@ -302,7 +309,7 @@ impl GraphOp {
                 for (s, p) in supports.iter().enumerate() {
                     let first = 1 + s as i64 * (k - 1);
                     let weights: Vec<Tensor> = (first..first + k - 1).map(block).collect();
-                    acc += spmm(p, &power_filter(p, x, &weights));
+                    acc += spmm(p, &power_filter(&|t: &Tensor| spmm(p, t), x, &weights));
                 }
                 return acc;
             }
