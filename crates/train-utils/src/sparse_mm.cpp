@@ -18,6 +18,7 @@
 #include <cstring>
 #include <exception>
 #include <mutex>
+#include <string>
 #include <unordered_map>
 
 #include <ATen/ATen.h>
@@ -141,6 +142,37 @@ struct CachedSparseMm : public torch::autograd::Function<CachedSparseMm> {
     return {at::mm(a_t, grads[0].contiguous()), none};
   }
 };
+
+// libtorch prints "Sparse CSR tensor support is in beta state" the first time
+// a process makes a CSR tensor. seqgraph makes them on purpose (this product,
+// sparse features); the message is nothing a user can act on, so it is
+// dropped. Every other warning goes to the handler that was in place.
+class QuietCsrBeta : public c10::WarningHandler {
+ public:
+  explicit QuietCsrBeta(c10::WarningHandler* next) : next_(next) {}
+  void process(const c10::Warning& warning) override {
+    if (warning.msg().find("Sparse CSR tensor support is in beta state") == std::string::npos) {
+      next_->process(warning);
+    }
+  }
+
+ private:
+  c10::WarningHandler* next_;
+};
+
+// The warning is a TORCH_WARN_ONCE: once emitted, on any thread, it never
+// comes again. So when the program loads (libtorch's own initialisation has
+// run by then: it is a shared library) one CSR tensor is made here with the
+// filter in place on this thread, and the message is used up unseen.
+const bool csr_beta_warning_used_up = [] {
+  try {
+    QuietCsrBeta handler(c10::WarningUtils::get_warning_handler());
+    c10::WarningUtils::WarningHandlerGuard guard(&handler);
+    at::zeros({1, 1}).to_sparse_csr();
+  } catch (...) {
+  }
+  return true;
+}();
 
 void write_error(char* err, size_t len, const char* msg) {
   if (err != nullptr && len > 0) {
