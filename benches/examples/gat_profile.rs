@@ -60,7 +60,11 @@ fn main() {
     let labels = data.labels.index_select(0, &data.train);
     let step = median_ms(100, || {
         let logits = model.forward_t(&data.x, &data.graph, true);
-        opt.backward_step(&logits.index_select(0, &data.train).cross_entropy_for_logits(&labels));
+        opt.backward_step(
+            &logits
+                .index_select(0, &data.train)
+                .cross_entropy_for_logits(&labels),
+        );
     });
     let fwd = median_ms(100, || {
         let _ = model.forward_t(&data.x, &data.graph, true);
@@ -127,7 +131,8 @@ fn main() {
         // Both scores of every head as one product with a block-diagonal [H*C, 2H].
         let eye = Tensor::eye(heads, (Kind::Float, Device::Cpu)).unsqueeze(1);
         let blocks = |a: &Tensor| (a.view([heads, c, 1]) * &eye).view([heads * c, heads]);
-        h.view([n, heads * c]).mm(&Tensor::cat(&[blocks(att_s), blocks(att_d)], 1))
+        h.view([n, heads * c])
+            .mm(&Tensor::cat(&[blocks(att_s), blocks(att_d)], 1))
     });
     println!("  node scores as one mm            {scores_mm:.3} ms");
     // The same messages over the edges sorted by target.
@@ -148,7 +153,13 @@ fn main() {
         &rows,
         &Tensor::ones([heads * e], (Kind::Int64, Device::Cpu)),
     );
-    let crow = Tensor::cat(&[Tensor::zeros([1], (Kind::Int64, Device::Cpu)), counts.cumsum(0, Kind::Int64)], 0);
+    let crow = Tensor::cat(
+        &[
+            Tensor::zeros([1], (Kind::Int64, Device::Cpu)),
+            counts.cumsum(0, Kind::Int64),
+        ],
+        0,
+    );
     let agg_csr = fwd_bwd(&[&h, &wgt], &|| {
         let vals = wgt.index_select(0, &order).tr().contiguous().flatten(0, -1);
         let a = Tensor::sparse_csr_tensor_crow_col_value_size(

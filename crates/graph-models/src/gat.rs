@@ -223,7 +223,13 @@ impl GnnLayer for GatConv {
 /// spans at most 30 (per head) every node's sum is at least `e^-30` and no
 /// term that matters underflows; otherwise (or without self loops) `None`,
 /// and the exact scatter maximum is used.
-fn bounded_shift(a_src: &Tensor, a_dst: &Tensor, n: i64, config: GatConfig, self_loops: bool) -> Option<Tensor> {
+fn bounded_shift(
+    a_src: &Tensor,
+    a_dst: &Tensor,
+    n: i64,
+    config: GatConfig,
+    self_loops: bool,
+) -> Option<Tensor> {
     const MAX_SPAN: f64 = 30.0;
     if !self_loops || n == 0 {
         return None;

@@ -224,7 +224,6 @@ pub fn spmm(adj: &Tensor, x: &Tensor) -> Tensor {
     adj.mm(&flat).reshape(out.as_slice())
 }
 
-
 /// The edges a message is computed on, with the endpoint features gathered only
 /// when asked for.
 ///

@@ -4,8 +4,8 @@
 //! fused ones: `message` + `aggregate` against `message_and_aggregate`.
 
 use graph_models::{
-    check_x, lin_weight, linear, weighted_x_j, Aggr, ChebConfig, ChebConv, Edges, GatConfig,
-    GatConv, GcnConfig, GcnConv, GnnError, GnnLayer, Graph, MessagePassing, Result,
+    check_x, lin_weight, linear, weighted_x_j, Aggr, ChebConfig, ChebConv, Edges, GatConfig, GatConv,
+    GcnConfig, GcnConv, GnnError, GnnLayer, Graph, MessagePassing, Result,
 };
 use tch::{nn, Device, Kind, Tensor};
 
@@ -67,13 +67,21 @@ fn a_custom_layer_from_the_public_api_matches_gcnconv() {
         vs2.copy(&vs).unwrap();
         let x = Tensor::randn([40, 12], (Kind::Float, Device::Cpu));
         let (a, b) = (builtin.forward(&x, &graph), mine.forward(&x, &graph).unwrap());
-        assert!(max_diff(&a, &b) < 1e-6, "weighted {weighted}: {}", max_diff(&a, &b));
+        assert!(
+            max_diff(&a, &b) < 1e-6,
+            "weighted {weighted}: {}",
+            max_diff(&a, &b)
+        );
         // Gradients agree as well.
         let xa = x.set_requires_grad(true);
         builtin.forward(&xa, &graph).square().sum(Kind::Float).backward();
         let ga = xa.grad().copy();
         let xb = x.detach().set_requires_grad(true);
-        mine.forward(&xb, &graph).unwrap().square().sum(Kind::Float).backward();
+        mine.forward(&xb, &graph)
+            .unwrap()
+            .square()
+            .sum(Kind::Float)
+            .backward();
         assert!(max_diff(&ga, &xb.grad()) < 1e-5);
         // And its errors are typed.
         let bad = mine.forward(&Tensor::ones([40, 3], (Kind::Float, Device::Cpu)), &graph);
@@ -120,9 +128,15 @@ fn gat_fused_path_equals_message_then_aggregate() {
     let x = Tensor::randn([50, 6], (Kind::Float, Device::Cpu));
     let h = linear(&x, &vs.variables()["lin.weight"]).view([50, 3, 5]);
     let edges = Edges::new(&h, &graph).with_self_loops();
-    let fused = conv.message_and_aggregate(&edges).expect("bounded logits take the fused path");
+    let fused = conv
+        .message_and_aggregate(&edges)
+        .expect("bounded logits take the fused path");
     let per_edge = conv.aggregate(&conv.message(&edges), &edges);
-    assert!(max_diff(&fused, &per_edge) < 1e-6, "{}", max_diff(&fused, &per_edge));
+    assert!(
+        max_diff(&fused, &per_edge) < 1e-6,
+        "{}",
+        max_diff(&fused, &per_edge)
+    );
     let layer = conv.forward(&x, &graph);
     let by_hand = conv.update(per_edge, &h);
     assert!(max_diff(&layer, &by_hand) < 1e-6);
@@ -159,7 +173,11 @@ fn edge_attributes_reach_the_message_and_bad_inputs_are_typed_errors() {
     let err = EdgeGate
         .f_propagate_edges(&Edges::new(&x, &graph).with_edge_attr(&short))
         .unwrap_err();
-    assert!(err.to_string().contains("edge_attr of shape [num_edges=3, ...], got [2, 2]"), "{err}");
+    assert!(
+        err.to_string()
+            .contains("edge_attr of shape [num_edges=3, ...], got [2, 2]"),
+        "{err}"
+    );
     let err = EdgeGate
         .f_propagate(&Tensor::ones([4, 2], (Kind::Float, Device::Cpu)), &graph)
         .unwrap_err();
