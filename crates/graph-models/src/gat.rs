@@ -176,7 +176,8 @@ impl MessagePassing for GatConv {
     }
 
     /// The attention-weighted sum without the per-edge division: when a
-    /// per-node bound on the logits is safe ([`bounded_shift`]), each edge's
+    /// per-node bound on the logits is safe (`s_i = LeakyReLU(max_j s_j + d_i)`,
+    /// when the scores span at most 30 and every node has its self loop), each edge's
     /// weight is `exp(logit - bound_i)` (dropped out), the messages are summed
     /// and each node's sum divided by the sum of its weights afterwards
     /// (dropout commutes with that). Otherwise `None`: `message` with the exact
