@@ -5,7 +5,7 @@ use tch::Tensor;
 use crate::error::{check_positive, GnnError, InputError, Result};
 use crate::graph::Graph;
 use crate::layer::GnnLayer;
-use crate::message_passing::spmm;
+use crate::message_passing::{spmm, weighted_x_j, Edges, MessagePassing};
 
 /// Options of [`Appnp`]: PyG's example settings.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -28,6 +28,11 @@ impl Default for AppnpConfig {
 /// step teleports back to the input.
 ///
 /// Shapes: `x` `[N, C]` -> `[N, C]`.
+///
+/// As [`MessagePassing`]: one propagation is `A~ H` (the message `w_uv * h_j`
+/// over edges carrying GCN's normalised weights; over the graph's own edges
+/// the fused product with the cached operator); the teleport is added by
+/// [`GnnLayer::forward_t`] after each step.
 ///
 /// ```
 /// use graph_models::{Appnp, AppnpConfig, GnnLayer, Graph};
@@ -65,6 +70,24 @@ impl Appnp {
     }
 }
 
+impl MessagePassing for Appnp {
+    fn name(&self) -> &str {
+        "Appnp"
+    }
+
+    /// `w_uv * h_j`, the edges' weights being GCN's normalised ones.
+    fn message(&self, edges: &Edges) -> Tensor {
+        weighted_x_j(edges)
+    }
+
+    /// `A~ @ h` with the graph's cached operator, over its own edges.
+    fn message_and_aggregate(&self, edges: &Edges) -> Option<Tensor> {
+        edges
+            .is_graph_edges()
+            .then(|| spmm(&edges.graph.gcn_adjacency(false, true), edges.x))
+    }
+}
+
 impl GnnLayer for Appnp {
     fn f_forward_t(&self, x: &Tensor, graph: &Graph, _train: bool) -> Result<Tensor> {
         if x.dim() < 2 || x.size()[0] != graph.num_nodes() {
@@ -72,10 +95,9 @@ impl GnnLayer for Appnp {
             return Err(InputError::shape("Appnp", "x", expected, x.size()).into());
         }
         let AppnpConfig { k, alpha } = self.config;
-        let adj = graph.gcn_adjacency(false, true);
         let mut h = x.shallow_clone();
         for _ in 0..k {
-            h = spmm(&adj, &h) * (1.0 - alpha) + x * alpha;
+            h = self.f_propagate(&h, graph)? * (1.0 - alpha) + x * alpha;
         }
         Ok(h)
     }

@@ -7,7 +7,7 @@ use tch::{nn, Tensor};
 use crate::error::{check_positive, Result};
 use crate::graph::{check_x, Graph};
 use crate::layer::{lin_weight, GnnLayer};
-use crate::message_passing::spmm;
+use crate::message_passing::{spmm, weighted_x_j, Edges, MessagePassing};
 use crate::polynomial::chebyshev_filter;
 
 /// Options of [`ChebConv`], PyG's defaults.
@@ -37,6 +37,11 @@ impl Default for ChebConfig {
 /// Shapes: `x` `[N, in_channels]` or `[N, B, in_channels]` (a batch of signals
 /// on the same graph) -> `[N, out_channels]` or `[N, B, out_channels]`.
 /// Parameters as PyG's `ChebConv`: `lins.{k}.weight` `[out, in]` for `k < K`, `bias`.
+///
+/// As [`MessagePassing`]: each product `L~ T` is one propagation (the message
+/// `w_uv * t_j` over edges carrying the scaled Laplacian's entries; over the
+/// graph's own edges the fused product with the cached `L~`,
+/// [`Graph::cheb_laplacian`]).
 ///
 /// ```
 /// use graph_models::{ChebConfig, ChebConv, GnnLayer, Graph};
@@ -94,11 +99,30 @@ impl ChebConv {
     }
 }
 
+impl MessagePassing for ChebConv {
+    fn name(&self) -> &str {
+        "ChebConv"
+    }
+
+    /// `w_uv * t_j`, the edges' weights being the scaled Laplacian's entries.
+    fn message(&self, edges: &Edges) -> Tensor {
+        weighted_x_j(edges)
+    }
+
+    /// `L~ @ t` with the graph's cached scaled Laplacian, over its own edges.
+    fn message_and_aggregate(&self, edges: &Edges) -> Option<Tensor> {
+        edges
+            .is_graph_edges()
+            .then(|| spmm(&edges.graph.cheb_laplacian(self.lambda_max), edges.x))
+    }
+}
+
 impl GnnLayer for ChebConv {
     fn f_forward_t(&self, x: &Tensor, graph: &Graph, _train: bool) -> Result<Tensor> {
         check_x("ChebConv", x, graph, self.in_channels, self.weights[0].kind())?;
-        let lap = graph.cheb_laplacian(self.lambda_max);
-        let out = chebyshev_filter(&|t: &Tensor| spmm(&lap, t), x, &self.weights);
+        // The one Chebyshev recurrence (Clenshaw's when out <= in), each
+        // product `L~ t` a propagation of this layer.
+        let out = chebyshev_filter(&|t: &Tensor| self.propagate(t, graph), x, &self.weights);
         Ok(match &self.bias {
             Some(b) => out + b,
             None => out,

@@ -9,10 +9,10 @@ use tch::{nn, Tensor};
 use crate::layer::FastDropout;
 
 use crate::error::Result;
-use crate::gat::{attention_edges, finish_heads, leaky_relu, GatConfig};
+use crate::gat::{finish_heads, leaky_relu, GatConfig};
 use crate::graph::{check_x, Graph};
 use crate::layer::{glorot, lin_weight, linear, GnnLayer};
-use crate::message_passing::segment_softmax_unchecked;
+use crate::message_passing::{Edges, MessagePassing};
 
 /// GATv2 attention (Brody et al. 2022), per head:
 /// `alpha_ij = softmax_{j in N(i) + i}(a . LeakyReLU(W_l x_j + W_r x_i))`,
@@ -21,6 +21,12 @@ use crate::message_passing::segment_softmax_unchecked;
 /// Shapes: `x` `[N, in_channels]` -> `[N, heads * out_channels]` (concat) or
 /// `[N, out_channels]`. Parameters as PyG's `GATv2Conv`: `lin_l.{weight,bias}`,
 /// `lin_r.{weight,bias}` (`[heads * out, in]`), `att` `[1, heads, out]`, `bias`.
+///
+/// As [`MessagePassing`] over the graph's edges with one self loop per node:
+/// `x = W_l x + b_l` and `x_dst = W_r x + b_r` (`[N, heads, out]`); the message
+/// is `alpha_ij x_j` with `alpha_ij` the segment softmax of
+/// `a . LeakyReLU(x_j + x_dst_i)` (dropped out while training), summed; the
+/// update joins the heads and adds the bias.
 #[derive(Debug)]
 pub struct GatV2Conv {
     lin_l: (Tensor, Tensor),
@@ -82,20 +88,40 @@ impl GatV2Conv {
     }
 }
 
+impl MessagePassing for GatV2Conv {
+    fn name(&self) -> &str {
+        "GatV2Conv"
+    }
+
+    /// `alpha_ij x_j` (`[E, heads, out]`), `alpha` per edge and head.
+    fn message(&self, edges: &Edges) -> Tensor {
+        let x_j = edges.x_j();
+        let e = leaky_relu(&(&x_j + edges.x_i()), self.config.negative_slope);
+        let logits = (e * &self.att).sum_dim_intlist(-1, false, None);
+        let alpha = edges
+            .softmax(&logits)
+            .fast_dropout(self.config.dropout, edges.train);
+        x_j * alpha.unsqueeze(-1)
+    }
+
+    /// Heads concatenated or averaged, plus the bias.
+    fn update(&self, aggregated: Tensor, _x: &Tensor) -> Tensor {
+        finish_heads(aggregated, self.config.concat, self.bias.as_ref())
+    }
+}
+
 impl GnnLayer for GatV2Conv {
     fn f_forward_t(&self, x: &Tensor, graph: &Graph, train: bool) -> Result<Tensor> {
         check_x("GatV2Conv", x, graph, self.in_channels, self.lin_l.0.kind())?;
-        let n = graph.num_nodes();
-        let shape = [n, self.config.heads, self.out_channels];
+        let shape = [graph.num_nodes(), self.config.heads, self.out_channels];
         let x_l = (linear(x, &self.lin_l.0) + &self.lin_l.1).view(shape);
         let x_r = (linear(x, &self.lin_r.0) + &self.lin_r.1).view(shape);
-        let ei = attention_edges(graph, self.config.add_self_loops);
-        let (src, dst) = (ei.get(0), ei.get(1));
-        let x_j = x_l.index_select(0, &src);
-        let e = leaky_relu(&(&x_j + x_r.index_select(0, &dst)), self.config.negative_slope);
-        let logits = (e * &self.att).sum_dim_intlist(-1, false, None);
-        let alpha = segment_softmax_unchecked(&logits, &dst, n).fast_dropout(self.config.dropout, train);
-        let out = x_l.zeros_like().index_add(0, &dst, &(x_j * alpha.unsqueeze(-1)));
-        Ok(finish_heads(out, self.config.concat, self.bias.as_ref()))
+        let edges = Edges::new(&x_l, graph).with_x_dst(&x_r).with_train(train);
+        let edges = if self.config.add_self_loops {
+            edges.with_self_loops()
+        } else {
+            edges
+        };
+        self.f_propagate_edges(&edges)
     }
 }

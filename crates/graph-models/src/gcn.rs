@@ -7,7 +7,7 @@ use tch::{nn, Tensor};
 use crate::error::{check_positive, Result};
 use crate::graph::{check_x, Graph};
 use crate::layer::{lin_weight, linear, GnnLayer};
-use crate::message_passing::spmm;
+use crate::message_passing::{spmm, weighted_x_j, Edges, MessagePassing};
 
 /// Options of [`GcnConv`], PyG's defaults.
 #[derive(Debug, Clone, Copy)]
@@ -42,6 +42,11 @@ impl Default for GcnConfig {
 /// out_channels]`. Parameters as PyG's `GCNConv`: `lin.weight` `[out, in]`,
 /// `bias` `[out]`. The normalised adjacency is built once per [`Graph`] and
 /// cached there.
+///
+/// As [`MessagePassing`]: the message is `w_uv * x_j` over edges carrying the
+/// normalised weights ([`Graph::gcn_norm`]'s); over the graph's own edges
+/// `message_and_aggregate` is one product with the cached operator
+/// ([`GcnConv::operator`]), so no per-edge tensor is built.
 ///
 /// ```
 /// use graph_models::{GcnConv, GcnConfig, GnnLayer, Graph};
@@ -104,10 +109,28 @@ impl GcnConv {
     }
 }
 
+impl MessagePassing for GcnConv {
+    fn name(&self) -> &str {
+        "GcnConv"
+    }
+
+    /// `w_uv * x_j`, the edges' weights being the normalised ones.
+    fn message(&self, edges: &Edges) -> Tensor {
+        weighted_x_j(edges)
+    }
+
+    /// `operator @ x` over the graph's own edges.
+    fn message_and_aggregate(&self, edges: &Edges) -> Option<Tensor> {
+        edges
+            .is_graph_edges()
+            .then(|| spmm(&self.operator(edges.graph), edges.x))
+    }
+}
+
 impl GnnLayer for GcnConv {
     fn f_forward_t(&self, x: &Tensor, graph: &Graph, _train: bool) -> Result<Tensor> {
         check_x("GcnConv", x, graph, self.in_channels, self.weight.kind())?;
-        let h = spmm(&self.operator(graph), &linear(x, &self.weight));
+        let h = self.f_propagate(&linear(x, &self.weight), graph)?;
         Ok(match &self.bias {
             Some(b) => h + b,
             None => h,

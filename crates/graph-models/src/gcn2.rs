@@ -8,7 +8,7 @@ use tch::{nn, Tensor};
 use crate::error::{check_positive, GnnError, InputError, Result};
 use crate::graph::{check_x, Graph};
 use crate::layer::glorot;
-use crate::message_passing::spmm;
+use crate::message_passing::{spmm, weighted_x_j, Edges, MessagePassing};
 
 /// Options of [`Gcn2Conv`]: the GCNII paper's Cora settings.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -37,12 +37,35 @@ impl Default for Gcn2Config {
 ///
 /// Shapes: `x` and `x_0` `[N, channels]` -> `[N, channels]`. Parameter as
 /// PyG's `GCN2Conv`: `weight1` `[channels, channels]` (applied as `h @ weight1`).
+///
+/// As [`MessagePassing`]: the propagation `A~ X` (the message `w_uv * x_j`
+/// over edges carrying GCN's normalised weights; over the graph's own edges
+/// the fused product with the cached operator), then the residual and the
+/// identity mapping.
 #[derive(Debug)]
 pub struct Gcn2Conv {
     weight1: Tensor,
     channels: i64,
     alpha: f64,
     beta: f64,
+}
+
+impl MessagePassing for Gcn2Conv {
+    fn name(&self) -> &str {
+        "Gcn2Conv"
+    }
+
+    /// `w_uv * x_j`, the edges' weights being GCN's normalised ones.
+    fn message(&self, edges: &Edges) -> Tensor {
+        weighted_x_j(edges)
+    }
+
+    /// `A~ @ x` with the graph's cached operator, over its own edges.
+    fn message_and_aggregate(&self, edges: &Edges) -> Option<Tensor> {
+        edges
+            .is_graph_edges()
+            .then(|| spmm(&edges.graph.gcn_adjacency(false, true), edges.x))
+    }
 }
 
 impl Gcn2Conv {
@@ -86,7 +109,7 @@ impl Gcn2Conv {
             let expected = format!("{:?} (the shape of x)", x.size());
             return Err(InputError::shape("Gcn2Conv", "x_0", expected, x0.size()).into());
         }
-        let h = spmm(&graph.gcn_adjacency(false, true), x) * (1.0 - self.alpha) + x0 * self.alpha;
+        let h = self.f_propagate(x, graph)? * (1.0 - self.alpha) + x0 * self.alpha;
         Ok(&h * (1.0 - self.beta) + h.mm(&self.weight1) * self.beta)
     }
 

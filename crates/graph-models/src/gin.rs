@@ -103,6 +103,9 @@ impl GinConv {
 }
 
 impl MessagePassing for GinConv {
+    fn name(&self) -> &str {
+        "GinConv"
+    }
     fn message(&self, edges: &Edges) -> Tensor {
         weighted_x_j(edges)
     }
@@ -129,6 +132,6 @@ impl GnnLayer for GinConv {
         } else {
             x.shallow_clone()
         };
-        Ok(self.mlp.forward_t(&self.propagate(&dense, graph), train))
+        Ok(self.mlp.forward_t(&self.f_propagate(&dense, graph)?, train))
     }
 }

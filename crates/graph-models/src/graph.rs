@@ -111,6 +111,17 @@ impl Graph {
         })
     }
 
+    /// A graph from an edge index the caller has checked already (shape, kind,
+    /// ids in `0..num_nodes`), without the checks' passes over it.
+    pub(crate) fn new_unchecked(edge_index: &Tensor, num_nodes: i64) -> Graph {
+        Graph {
+            edge_index: edge_index.shallow_clone(),
+            edge_weight: None,
+            num_nodes,
+            cache: RefCell::new(Vec::new()),
+        }
+    }
+
     /// The `[2, E]` edge index (row 0 source, row 1 target).
     pub fn edge_index(&self) -> &Tensor {
         &self.edge_index
@@ -323,7 +334,17 @@ pub fn sparse_operator(edge_index: &Tensor, weight: &Tensor, num_nodes: i64) -> 
 /// Checks that `x` is `[num_nodes, ..., in_channels]` (dense of rank >= 2, or a
 /// sparse matrix), floating point of the layer's parameter `kind`, on the
 /// graph's device; `layer` names the caller in the message.
-pub(crate) fn check_x(layer: &str, x: &Tensor, graph: &Graph, in_channels: i64, kind: Kind) -> Result<()> {
+///
+/// ```
+/// use graph_models::{check_x, Graph};
+/// use tch::{Device, Kind, Tensor};
+/// let graph = Graph::new(&Tensor::from_slice2(&[[0i64], [1]]), 2).unwrap();
+/// let x = Tensor::ones([2, 3], (Kind::Float, Device::Cpu));
+/// assert!(check_x("MyLayer", &x, &graph, 3, Kind::Float).is_ok());
+/// let err = check_x("MyLayer", &x, &graph, 4, Kind::Float).unwrap_err();
+/// assert_eq!(err.to_string(), "MyLayer expects x of shape [num_nodes=2, 4], got [2, 3]");
+/// ```
+pub fn check_x(layer: &str, x: &Tensor, graph: &Graph, in_channels: i64, kind: Kind) -> Result<()> {
     let size = x.size();
     if size.len() < 2 || size[0] != graph.num_nodes() || size[size.len() - 1] != in_channels {
         let expected = format!("[num_nodes={}, {in_channels}]", graph.num_nodes());

@@ -19,6 +19,8 @@ use serde::Serialize;
 use tch::{nn, nn::Module, nn::ModuleT, Kind, Tensor};
 
 use crate::error::{check_dropout, check_positive, GnnError, InputError, Result};
+use crate::graph::Graph;
+use crate::message_passing::{Edges, MessagePassing};
 use crate::pool::check_batch;
 
 /// Which GIN.
@@ -87,6 +89,30 @@ struct GinLayer {
     bn: nn::BatchNorm,
     eps: Option<Tensor>,
     edge: Option<nn::Linear>,
+}
+
+/// One GIN(E) aggregation as message passing: the message `x_j` (GIN) or
+/// `ReLU(x_j + W_e e_ji + b_e)` (GINE, with the edge attributes), summed; the
+/// update adds `(1 + eps) x_i`.
+impl MessagePassing for GinLayer {
+    fn name(&self) -> &str {
+        "GinNet"
+    }
+
+    fn message(&self, edges: &Edges) -> Tensor {
+        let x_j = edges.x_j();
+        match (&self.edge, edges.edge_attr) {
+            (Some(lin), Some(a)) => (x_j + lin.forward(a)).relu(),
+            _ => x_j,
+        }
+    }
+
+    fn update(&self, aggregated: Tensor, x: &Tensor) -> Tensor {
+        match &self.eps {
+            Some(eps) => aggregated + x * (eps + 1.0),
+            None => aggregated + x,
+        }
+    }
 }
 
 /// GIN / GINE for graph classification (see the module doc).
@@ -236,7 +262,7 @@ impl GinNet {
         } else {
             None
         };
-        let (src, dst) = (edge_index.get(0), edge_index.get(1));
+        let graph = Graph::new_unchecked(edge_index, n);
         let pool = |h: &Tensor| {
             Tensor::zeros([num_graphs, h.size()[1]], (h.kind(), h.device())).index_add(0, batch, h)
         };
@@ -245,16 +271,12 @@ impl GinNet {
             .dropout(self.config.dropout, train);
         let mut h = x.shallow_clone();
         for (layer, head) in self.layers.iter().zip(&self.heads[1..]) {
-            let mut msg = h.index_select(0, &src);
-            if let (Some(lin), Some(a)) = (&layer.edge, edge_attr) {
-                msg = (msg + lin.forward(a)).relu();
-            }
-            let agg = Tensor::zeros_like(&h).index_add(0, &dst, &msg);
-            let self_term = match &layer.eps {
-                Some(eps) => &h * (eps + 1.0),
-                None => h.shallow_clone(),
+            let edges = Edges::new(&h, &graph);
+            let edges = match edge_attr {
+                Some(a) => edges.with_edge_attr(a),
+                None => edges,
             };
-            let z = layer.lin1.forward(&(agg + self_term));
+            let z = layer.lin1.forward(&layer.f_propagate_edges(&edges)?);
             let z = layer.bn1.forward_t(&z, train).relu();
             let z = layer.lin2.forward(&z);
             h = layer.bn.forward_t(&z, train).relu();

@@ -24,20 +24,31 @@ pub trait GnnLayer: std::fmt::Debug {
     }
 }
 
-/// Glorot (Xavier) uniform initialisation, PyG's default for these layers.
-pub(crate) fn glorot(fan_in: i64, fan_out: i64) -> nn::Init {
+/// Glorot (Xavier) uniform initialisation, PyG's default for these layers:
+/// uniform in `[-a, a]` with `a = sqrt(6 / (fan_in + fan_out))`.
+///
+/// ```
+/// use graph_models::glorot;
+/// use tch::{nn, Device};
+/// let vs = nn::VarStore::new(Device::Cpu);
+/// let w = vs.root().var("weight", &[16, 8], glorot(8, 16));
+/// assert!(w.abs().max().double_value(&[]) <= (6.0f64 / 24.0).sqrt());
+/// ```
+pub fn glorot(fan_in: i64, fan_out: i64) -> nn::Init {
     let a = (6.0 / (fan_in + fan_out) as f64).sqrt();
     nn::Init::Uniform { lo: -a, up: a }
 }
 
-/// A PyG-style `Linear` without bias named `{name}.weight` (`[out, in]`).
-pub(crate) fn lin_weight(p: &nn::Path, name: &str, in_dim: i64, out_dim: i64) -> Tensor {
+/// A PyG-style `Linear` without bias: the variable `{name}.weight` (`[out, in]`)
+/// under `p`, [`glorot`]-initialised.
+pub fn lin_weight(p: &nn::Path, name: &str, in_dim: i64, out_dim: i64) -> Tensor {
     (p / name).var("weight", &[out_dim, in_dim], glorot(in_dim, out_dim))
 }
 
 /// `x @ weight^T` over the last dimension, for dense `x` of any rank or a
-/// sparse (COO or CSR) matrix `x`.
-pub(crate) fn linear(x: &Tensor, weight: &Tensor) -> Tensor {
+/// sparse (COO or CSR) matrix `x`: `[..., in]` -> `[..., out]` for `weight`
+/// `[out, in]`.
+pub fn linear(x: &Tensor, weight: &Tensor) -> Tensor {
     if is_sparse(x) && !x.requires_grad() && x.kind() == weight.kind() {
         // Sparse features: the backward `X^T G` reuses the cached transpose.
         train_utils::sparse::sparse_mm(x, &weight.tr())
@@ -48,8 +59,9 @@ pub(crate) fn linear(x: &Tensor, weight: &Tensor) -> Tensor {
     }
 }
 
-/// True for sparse tensors (COO, CSR, ...): [`train_utils::sparse::is_sparse`].
-pub(crate) fn is_sparse(x: &Tensor) -> bool {
+/// True for sparse tensors (COO, CSR, ...): [`train_utils::sparse::is_sparse`]
+/// (a layout query; tch has none).
+pub fn is_sparse(x: &Tensor) -> bool {
     train_utils::sparse::is_sparse(x)
 }
 

@@ -3,8 +3,12 @@
 //!
 //! - [`Graph`]: a validated `edge_index` (PyG convention: row 0 source, row 1
 //!   target) and the sparse operators derived from it, cached.
-//! - [`MessagePassing`]: message, aggregate ([`Aggr`]), update; a fused sparse
-//!   product when the message is linear.
+//! - [`MessagePassing`]: message, aggregate ([`Aggr`]), message_and_aggregate
+//!   (the fused sparse path), update, over [`Edges`] (edge weights and
+//!   attributes); `propagate` and the fallible `f_propagate`. Every layer below
+//!   is built on it, with the helpers a layer author needs public:
+//!   [`glorot`], [`lin_weight`], [`linear`], [`check_x`], [`segment_softmax`],
+//!   [`spmm`], [`dropout`].
 //! - Layers ([`GnnLayer`]): [`GcnConv`], [`GatConv`], [`GatV2Conv`], [`SageConv`],
 //!   [`GinConv`], [`ChebConv`], [`Appnp`], [`Gcn2Conv`], [`TransformerConv`];
 //!   parameter names follow PyG's state dicts.
@@ -72,11 +76,11 @@ pub use gatv2::GatV2Conv;
 pub use gcn::{GcnConfig, GcnConv};
 pub use gcn2::{Gcn2Config, Gcn2Conv};
 pub use gin::{GinConfig, GinConv};
-pub use graph::Graph;
+pub use graph::{check_x, Graph};
 pub use graph_level::{GinNet, GinNetConfig, GinVariant};
 pub use graph_recipe::{graph_classification, GraphConfig, GraphSummary, Protocol};
 pub use jk::{JkMode, JumpingKnowledge};
-pub use layer::GnnLayer;
+pub use layer::{dropout, glorot, is_sparse, lin_weight, linear, GnnLayer};
 pub use link::{Decoder, EncoderDecoder, Gae, HadamardConfig, HadamardDecoder, LinkModel, Vgae};
 pub use link_recipe::{link_prediction, LinkArch, LinkConfig, LinkLoss, LinkSummary};
 pub use message_passing::{

@@ -93,6 +93,9 @@ impl SageConv {
 }
 
 impl MessagePassing for SageConv {
+    fn name(&self) -> &str {
+        "SageConv"
+    }
     fn aggr(&self) -> Aggr {
         self.config.aggr
     }
@@ -110,14 +113,14 @@ impl GnnLayer for SageConv {
         let mut out = if matches!(self.config.aggr, Aggr::Sum | Aggr::Mean) {
             // A linear aggregator commutes with W_l: project first (fewer
             // channels to move, and sparse x works).
-            self.propagate(&linear(x, &self.lin_l), graph)
+            self.f_propagate(&linear(x, &self.lin_l), graph)?
         } else {
             let dense = if is_sparse(x) {
                 x.to_dense(None, false)
             } else {
                 x.shallow_clone()
             };
-            linear(&self.propagate(&dense, graph), &self.lin_l)
+            linear(&self.f_propagate(&dense, graph)?, &self.lin_l)
         };
         if let Some(b) = &self.bias {
             out += b;

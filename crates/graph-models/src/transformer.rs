@@ -13,7 +13,7 @@ use crate::error::{check_dropout, check_positive, Result};
 use crate::gat::finish_heads;
 use crate::graph::{check_x, Graph};
 use crate::layer::{lin_weight, linear, GnnLayer};
-use crate::message_passing::segment_softmax_unchecked;
+use crate::message_passing::{Edges, MessagePassing};
 
 /// Options of [`TransformerConv`].
 #[derive(Debug, Clone, Copy)]
@@ -48,6 +48,12 @@ type Linear = (Tensor, Tensor);
 /// Shapes: `x` `[N, in_channels]` -> `[N, heads * out_channels]` (concat) or
 /// `[N, out_channels]`. Parameters as PyG's `TransformerConv`: `lin_query`,
 /// `lin_key`, `lin_value`, `lin_skip` (`weight` and `bias` each).
+///
+/// As [`MessagePassing`]: `x` holds keys and values side by side (`[N, heads,
+/// 2 out]`, gathered once per edge), `x_dst` the queries (`[N, heads, out]`);
+/// the message is `alpha_ij v_j` with `alpha_ij` the segment softmax of
+/// `q_i . k_j / sqrt(C)` (dropped out while training), summed; the update joins
+/// the heads (the skip is added after).
 #[derive(Debug)]
 pub struct TransformerConv {
     query: Linear,
@@ -104,21 +110,38 @@ impl TransformerConv {
     }
 }
 
+impl MessagePassing for TransformerConv {
+    fn name(&self) -> &str {
+        "TransformerConv"
+    }
+
+    /// `alpha_ij v_j` (`[E, heads, out]`), `alpha` per edge and head.
+    fn message(&self, edges: &Edges) -> Tensor {
+        let c = self.out_channels;
+        let kv_j = edges.x_j();
+        let (k_j, v_j) = (kv_j.narrow(-1, 0, c), kv_j.narrow(-1, c, c));
+        let scores = (edges.x_i() * k_j).sum_dim_intlist(-1, false, None) / (c as f64).sqrt();
+        let alpha = edges
+            .softmax(&scores)
+            .fast_dropout(self.config.dropout, edges.train);
+        v_j * alpha.unsqueeze(-1)
+    }
+
+    /// Heads concatenated or averaged.
+    fn update(&self, aggregated: Tensor, _x: &Tensor) -> Tensor {
+        finish_heads(aggregated, self.config.concat, None)
+    }
+}
+
 impl GnnLayer for TransformerConv {
     fn f_forward_t(&self, x: &Tensor, graph: &Graph, train: bool) -> Result<Tensor> {
         check_x("TransformerConv", x, graph, self.in_channels, self.query.0.kind())?;
-        let n = graph.num_nodes();
-        let shape = [n, self.config.heads, self.out_channels];
+        let shape = [graph.num_nodes(), self.config.heads, self.out_channels];
         let project = |l: &Linear| (linear(x, &l.0) + &l.1).view(shape);
-        let (q, k, v) = (project(&self.query), project(&self.key), project(&self.value));
-        let (src, dst) = (graph.src(), graph.dst());
-        let scores = (q.index_select(0, &dst) * k.index_select(0, &src)).sum_dim_intlist(-1, false, None)
-            / (self.out_channels as f64).sqrt();
-        let alpha = segment_softmax_unchecked(&scores, &dst, n).fast_dropout(self.config.dropout, train);
-        let out = v
-            .zeros_like()
-            .index_add(0, &dst, &(v.index_select(0, &src) * alpha.unsqueeze(-1)));
-        let out = finish_heads(out, self.config.concat, None);
+        let q = project(&self.query);
+        let kv = Tensor::cat(&[project(&self.key), project(&self.value)], -1);
+        let edges = Edges::new(&kv, graph).with_x_dst(&q).with_train(train);
+        let out = self.f_propagate_edges(&edges)?;
         Ok(match &self.skip {
             Some((w, b)) => out + linear(x, w) + b,
             None => out,
