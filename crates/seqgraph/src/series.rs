@@ -17,8 +17,11 @@
 //! ([`dtw_1nn_accuracy`]), with the archive's published 1-NN DTW accuracy.
 //!
 //! The graph network ([`SeriesGin`]): `L` GIN layers
-//! `h' = ReLU(MLP((1 + eps) h_v + sum_u w_uv h_u))` (MLP: `Linear, BN, ReLU,
-//! Linear`; `w_uv` the multiplex weight over the number of channels, else 1),
+//! `h' = ReLU(MLP((1 + eps) h_v + sum_u m_uv))` (MLP: `Linear, BN, ReLU,
+//! Linear`); on a visibility graph `m_uv = w_uv h_u` (`w_uv` the multiplex
+//! weight over the number of channels, else 1), on the lag graph
+//! `m_uv = W_lag h_u`, one map per lag (and direction), the taps of a causal
+//! convolution (`unification::lag_graph_as_causal_conv`);
 //! each layer's states read out (mean and max pooling, or the last node) and
 //! concatenated (jumping knowledge), then one linear layer.
 //!
@@ -208,9 +211,9 @@ impl SeriesModel {
 }
 
 /// What [`train_series`] runs. `Default`: JapaneseVowels, the horizontal
-/// visibility view, its default model, one seed, the task's epochs and
-/// batch, hidden 64, 3 GIN layers, Adam 5e-3, clipping at 5, lags 1, 2, 4,
-/// 8, 16, relative position encoding.
+/// visibility view, its default model, one seed, the task's epochs, batch,
+/// GIN layers and lags, hidden 64, Adam 5e-3, clipping at 5, relative
+/// position encoding.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SeriesConfig {
     /// The task.
@@ -227,14 +230,17 @@ pub struct SeriesConfig {
     pub batch: Option<usize>,
     /// Hidden units (both views).
     pub hidden: i64,
-    /// GIN layers (graph views).
-    pub layers: usize,
+    /// GIN layers (graph views; `None`: 3 for classification, 1 for
+    /// forecasting, as deep as the one-layer LSTM: deeper ones overfit the
+    /// 230 sunspot windows).
+    pub layers: Option<usize>,
     /// Adam's learning rate.
     pub lr: f64,
     /// Clip the global gradient norm at this value.
     pub clip: Option<f64>,
-    /// Lags of the lag graph.
-    pub lags: Vec<usize>,
+    /// Lags of the lag graph (`None`: 1, 2, 4, 8, 16 for classification,
+    /// 1..=10 for forecasting, an AR(10)'s inputs).
+    pub lags: Option<Vec<usize>>,
     /// Edge orientation (`None`: past -> future for the lag graph and for
     /// forecasting, both ways for visibility graphs in classification).
     pub orientation: Option<Orientation>,
@@ -258,16 +264,35 @@ impl Default for SeriesConfig {
             epochs: None,
             batch: None,
             hidden: 64,
-            layers: 3,
+            layers: None,
             lr: 5e-3,
             clip: Some(5.0),
-            lags: graph_data::series_graph::dilated_lags(16),
+            lags: None,
             orientation: None,
             encoding: PositionEncoding::Relative,
             dtw: true,
             checkpointing: Checkpointing::default(),
             device: Device::Cpu,
         }
+    }
+}
+
+impl SeriesConfig {
+    /// The GIN layers this config trains.
+    pub fn layers(&self) -> usize {
+        self.layers
+            .unwrap_or(if self.task.is_forecast() { 1 } else { 3 })
+    }
+
+    /// The lag graph's lags this config builds.
+    pub fn lags(&self) -> Vec<usize> {
+        self.lags.clone().unwrap_or_else(|| {
+            if self.task.is_forecast() {
+                (1..=10).collect()
+            } else {
+                graph_data::series_graph::dilated_lags(16)
+            }
+        })
     }
 }
 
@@ -305,18 +330,33 @@ pub struct SeriesSummary {
     pub seconds: f64,
 }
 
+/// One GIN layer: the MLP, `eps`, and with typed edges one linear map per type.
+#[derive(Debug)]
+struct GinLayer {
+    lin1: nn::Linear,
+    bn: nn::BatchNorm,
+    lin2: nn::Linear,
+    eps: Tensor,
+    typed: Option<nn::Linear>,
+}
+
 /// A graph network over series graphs (see the module doc).
 #[derive(Debug)]
 pub struct SeriesGin {
-    layers: Vec<(nn::Linear, nn::BatchNorm, nn::Linear, Tensor)>,
+    layers: Vec<GinLayer>,
     head: nn::Linear,
     readout_last: bool,
+    edge_types: i64,
 }
 
 impl SeriesGin {
     /// `layers` GIN layers from `inputs` features to `hidden` units, then a
     /// linear map of the readout to `outputs`; the readout is mean and max
-    /// pooling (`readout_last` false) or each graph's last node.
+    /// pooling (`readout_last` false) or each graph's last node. With
+    /// `edge_types > 0` the edges are typed (the lag graph: one type per lag
+    /// and direction, one-hot in `edge_attr`) and a message is `W_type h_u`,
+    /// as a temporal convolution's taps; else it is `w_uv h_u` (`w_uv` the
+    /// one edge feature when there is one, else 1).
     pub fn new(
         p: &nn::Path,
         inputs: i64,
@@ -324,17 +364,23 @@ impl SeriesGin {
         layers: usize,
         outputs: i64,
         readout_last: bool,
+        edge_types: i64,
     ) -> Self {
+        let no_bias = nn::LinearConfig {
+            bias: false,
+            ..Default::default()
+        };
         let layers: Vec<_> = (0..layers)
             .map(|l| {
                 let q = p / "convs" / l;
                 let d_in = if l == 0 { inputs } else { hidden };
-                (
-                    nn::linear(&q / "lin1", d_in, hidden, Default::default()),
-                    nn::batch_norm1d(&q / "bn", hidden, Default::default()),
-                    nn::linear(&q / "lin2", hidden, hidden, Default::default()),
-                    q.var("eps", &[1], nn::Init::Const(0.0)),
-                )
+                GinLayer {
+                    lin1: nn::linear(&q / "lin1", d_in, hidden, Default::default()),
+                    bn: nn::batch_norm1d(&q / "bn", hidden, Default::default()),
+                    lin2: nn::linear(&q / "lin2", hidden, hidden, Default::default()),
+                    eps: q.var("eps", &[1], nn::Init::Const(0.0)),
+                    typed: (edge_types > 0).then(|| nn::linear(&q / "typed", d_in, d_in * edge_types, no_bias)),
+                }
             })
             .collect();
         let width = hidden * layers.len() as i64 * if readout_last { 1 } else { 2 };
@@ -342,21 +388,49 @@ impl SeriesGin {
             head: nn::linear(p / "head", width, outputs, Default::default()),
             layers,
             readout_last,
+            edge_types,
         }
     }
 
     /// The outputs `[num_graphs, outputs]` of a batch.
     pub fn f_forward_t(&self, g: &BatchTensors, train: bool) -> Result<Tensor, TrainError> {
         let (src, dst) = (g.edge_index.get(0), g.edge_index.get(1));
-        let weight = g.edge_attr.as_ref().map(|w| w.select(1, 0).unsqueeze(-1));
+        let k = self.edge_types;
+        let width = g.edge_attr.as_ref().map(|a| a.size()[1]);
+        let attr = match (&g.edge_attr, width) {
+            (Some(a), Some(w)) if (k > 0 && w == k) || (k == 0 && w == 1) => Some(a),
+            (None, None) if k == 0 => None,
+            _ => {
+                return Err(TrainError::Config(format!(
+                    "SeriesGin: edge_attr of width {width:?}, expected {}",
+                    if k > 0 {
+                        format!("{k} (one-hot edge types)")
+                    } else {
+                        "1 (weights) or none".into()
+                    }
+                )))
+            }
+        };
         let last = g.ptr.narrow(0, 1, g.num_graphs) - 1;
         let mut h = g.x.shallow_clone();
         let mut parts = Vec::new();
-        for (lin1, bn, lin2, eps) in &self.layers {
-            let mut msg = h.index_select(0, &src);
-            if let Some(w) = &weight {
-                msg = msg * w;
-            }
+        for GinLayer {
+            lin1,
+            bn,
+            lin2,
+            eps,
+            typed,
+        } in &self.layers
+        {
+            let msg = match (typed, attr) {
+                (Some(t), Some(onehot)) => {
+                    let d = h.size()[1];
+                    let per_type = t.forward(&h).view([-1, k, d]).index_select(0, &src);
+                    (per_type * onehot.unsqueeze(-1)).sum_dim_intlist(1, false, Kind::Float)
+                }
+                (_, Some(w)) => h.index_select(0, &src) * w,
+                _ => h.index_select(0, &src),
+            };
             let agg = h.zeros_like().index_add(0, &dst, &msg);
             let z = lin1.forward(&(agg + &h * (eps + 1.0)));
             h = lin2.forward(&bn.forward_t(&z, train).relu()).relu();
@@ -528,6 +602,8 @@ struct Prepared {
     /// Regression: the target's std (RMSE back in the data's units).
     scale: f64,
     graph_size: Option<(f64, f64)>,
+    /// Edge types of the graphs (the lag graph's), 0 when untyped.
+    edge_types: i64,
     checksum: String,
 }
 
@@ -549,7 +625,18 @@ fn orientation(config: &SeriesConfig) -> Orientation {
     )
 }
 
-/// Graphs of standardised series; multiplex weights divided by the channels.
+/// The lag graph's edge types: one per lag, and one more per lag for the
+/// reversed edges when undirected; 0 for visibility graphs.
+fn edge_types(config: &SeriesConfig) -> i64 {
+    match (config.view, orientation(config)) {
+        (SeriesView::LagGraph, Orientation::Directed) => config.lags().len() as i64,
+        (SeriesView::LagGraph, Orientation::Undirected) => 2 * config.lags().len() as i64,
+        _ => 0,
+    }
+}
+
+/// Graphs of standardised series; multiplex weights divided by the channels;
+/// the lag graph's edges typed by lag and direction (one-hot `edge_attr`).
 fn graphs(
     config: &SeriesConfig,
     raw: &[Vec<f32>],
@@ -557,7 +644,7 @@ fn graphs(
     labels: &[i64],
     c: usize,
 ) -> Result<Vec<GraphSample>, TrainError> {
-    let kind = graph_kind(config.view, &config.lags);
+    let kind = graph_kind(config.view, &config.lags());
     let orient = orientation(config);
     raw.iter()
         .zip(standardised)
@@ -569,6 +656,18 @@ fn graphs(
             let f = graph_data::series_graph::node_features(s, c, config.encoding)?;
             g.x = f;
             g.edge_attr.iter_mut().for_each(|w| *w /= c as f32);
+            let k = edge_types(config) as usize;
+            if k > 0 {
+                let lags = &config.lags();
+                let mut onehot = vec![0f32; g.num_edges() * k];
+                for (e, (&s, &d)) in g.src.iter().zip(&g.dst).enumerate() {
+                    let (lag, back) = if d > s { (d - s, 0) } else { (s - d, lags.len()) };
+                    let i = lags.iter().position(|&l| l as i64 == lag).unwrap_or(0);
+                    onehot[e * k + back + i] = 1.0;
+                }
+                g.edge_attr = onehot;
+                g.num_edge_features = k;
+            }
             Ok(g)
         })
         .collect()
@@ -625,6 +724,7 @@ fn prepare_classification(config: &SeriesConfig) -> Result<Prepared, TrainError>
         dtw,
         scale: 1.0,
         graph_size,
+        edge_types: edge_types(config),
         checksum,
     })
 }
@@ -684,6 +784,7 @@ fn prepare_forecast(config: &SeriesConfig) -> Result<Prepared, TrainError> {
         dtw: None,
         scale: std as f64,
         graph_size,
+        edge_types: edge_types(config),
         checksum,
     })
 }
@@ -705,7 +806,7 @@ pub fn train_series(config: &SeriesConfig) -> Result<SeriesSummary, TrainError> 
             config.view.name()
         )));
     }
-    if config.hidden < 1 || config.layers < 1 || config.batch == Some(0) || config.epochs == Some(0) {
+    if config.hidden < 1 || config.layers() < 1 || config.batch == Some(0) || config.epochs == Some(0) {
         return Err(TrainError::Config(
             "series: hidden, layers, batch and epochs must be at least 1".into(),
         ));
@@ -758,9 +859,10 @@ fn one_seed(
             &vs.root(),
             data.inputs,
             config.hidden,
-            config.layers,
+            config.layers(),
             data.outputs,
             config.task.is_forecast(),
+            data.edge_types,
         )),
         SeriesModel::Lstm | SeriesModel::Gru => {
             let cell = if model == SeriesModel::Lstm {
@@ -779,8 +881,8 @@ fn one_seed(
         }
     };
     let task = json!({
-        "view": config.view.name(), "hidden": config.hidden, "layers": config.layers, "batch": batch,
-        "lr": config.lr, "clip": config.clip, "lags": config.lags, "orientation": format!("{:?}", orientation(config)),
+        "view": config.view.name(), "hidden": config.hidden, "layers": config.layers(), "batch": batch,
+        "lr": config.lr, "clip": config.clip, "lags": config.lags(), "orientation": format!("{:?}", orientation(config)),
         "encoding": format!("{:?}", config.encoding),
     });
     let identity = RunIdentity::new(

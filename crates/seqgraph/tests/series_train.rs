@@ -63,7 +63,7 @@ fn refusals() {
     };
     assert!(train_series(&bad_model).is_err());
     let bad_lag = SeriesConfig {
-        lags: vec![0],
+        lags: Some(vec![0]),
         orientation: Some(Orientation::Directed),
         ..quick(SeriesTask::ItalyPower, SeriesView::LagGraph, 1)
     };

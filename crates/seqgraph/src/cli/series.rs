@@ -37,13 +37,13 @@ pub struct Args {
     /// Hidden units (both views).
     #[arg(long, default_value_t = 64)]
     pub hidden: i64,
-    /// GIN layers.
-    #[arg(long, default_value_t = 3)]
-    pub layers: usize,
+    /// GIN layers (default: 3 for classification, 1 for sunspots).
+    #[arg(long)]
+    pub layers: Option<usize>,
     /// Adam's learning rate.
     #[arg(long, default_value_t = 5e-3)]
     pub lr: f64,
-    /// Lags of the lag graph, comma-separated (default 1,2,4,8,16).
+    /// Lags of the lag graph, comma-separated (default 1,2,4,8,16; sunspots 1,...,10).
     #[arg(long, value_delimiter = ',')]
     pub lags: Option<Vec<usize>>,
     /// Edge orientation: directed (past -> future) or undirected (default: directed for the lag
@@ -115,7 +115,7 @@ impl Args {
             hidden: self.hidden,
             layers: self.layers,
             lr: self.lr,
-            lags: self.lags.clone().unwrap_or(defaults.lags.clone()),
+            lags: self.lags.clone(),
             orientation,
             encoding,
             dtw: !self.no_dtw,

@@ -189,9 +189,10 @@ pub fn run(ctx: &Ctx, report: &mut ExperimentReport) -> Result<()> {
         "seqgraph::series::train_series (`seqgraph train series`), the same budget for every view: \
          hidden 64, Adam 5e-3, clipping at 5; JapaneseVowels 60 epochs of batches of 32, the small UCR/UEA \
          sets 150 epochs of 16, sunspots 400 full-batch epochs{}. Sequence view: a one-layer LSTM, last \
-         state -> linear. Graph views: 3 GIN layers (sum aggregation, MLP with batch norm), mean and max \
-         pooling of every layer (last node's states for sunspots), the steps' standardised values and \
-         relative position as node features; lag graph lags 1, 2, 4, 8, 16, past -> future; visibility \
+         state -> linear. Graph views: 3 GIN layers for classification, 1 for sunspots (sum aggregation, \
+         MLP with batch norm), mean and max pooling of every layer (the last node's states for sunspots), \
+         the steps' standardised values and relative position as node features; lag graph lags 1, 2, 4, \
+         8, 16 (sunspots 1..10), past -> future, one weight per lag (a causal convolution's taps); visibility \
          graphs both ways in classification, past -> future in forecasting, multiplex over channels with \
          weights = channels that see each other / channels. Test accuracy after the last epoch (no \
          validation set, no model selection). 1-NN DTW here: full window, DTW_D for several channels, on \
