@@ -369,7 +369,7 @@ pub fn multiplex_visibility(
     kind: &SeriesGraphKind,
     orientation: Orientation,
 ) -> Result<EdgeList> {
-    if channels == 0 || values.len() % channels != 0 {
+    if channels == 0 || !values.len().is_multiple_of(channels) {
         return Err(DataError::Invalid(format!(
             "multiplex visibility: {} values are not a whole number of steps of {channels} channels",
             values.len()
@@ -402,7 +402,7 @@ pub fn multiplex_visibility(
 /// step `t`, then the position encoding of `t` (`T x (C + width)`, row-major).
 pub fn node_features(values: &[f32], channels: usize, encoding: PositionEncoding) -> Result<Vec<f32>> {
     encoding.check()?;
-    if channels == 0 || values.len() % channels != 0 {
+    if channels == 0 || !values.len().is_multiple_of(channels) {
         return Err(DataError::Invalid(format!(
             "node features: {} values are not a whole number of steps of {channels} channels",
             values.len()

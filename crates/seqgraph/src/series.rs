@@ -280,8 +280,7 @@ impl Default for SeriesConfig {
 impl SeriesConfig {
     /// The GIN layers this config trains.
     pub fn layers(&self) -> usize {
-        self.layers
-            .unwrap_or(if self.task.is_forecast() { 1 } else { 3 })
+        self.layers.unwrap_or(if self.task.is_forecast() { 1 } else { 3 })
     }
 
     /// The lag graph's lags this config builds.
@@ -379,7 +378,8 @@ impl SeriesGin {
                     bn: nn::batch_norm1d(&q / "bn", hidden, Default::default()),
                     lin2: nn::linear(&q / "lin2", hidden, hidden, Default::default()),
                     eps: q.var("eps", &[1], nn::Init::Const(0.0)),
-                    typed: (edge_types > 0).then(|| nn::linear(&q / "typed", d_in, d_in * edge_types, no_bias)),
+                    typed: (edge_types > 0)
+                        .then(|| nn::linear(&q / "typed", d_in, d_in * edge_types, no_bias)),
                 }
             })
             .collect();
