@@ -1,7 +1,8 @@
-//! `cargo xtask bench [--suite data|seq|gnn|graph|link|temporal|text|all] [--json] [--no-peers] [--threads N]`:
+//! `cargo xtask bench [--suite data|seq|gnn|graph|link|temporal|text|series|all] [--json] [--no-peers] [--threads N]`:
 //! our criterion benches and the peer programs (PyG, PyG Temporal, `torch.nn`) in the same run, on
-//! the same data and threads, side by side. The `text` suite has no outside peer: its baseline is
-//! our own node-by-node Tree-LSTM recursion over the same cell, measured in the same bench.
+//! the same data and threads, side by side. The `text` and `series` suites have no outside peer: their
+//! baselines are our own, measured in the same bench (the node-by-node Tree-LSTM recursion over the
+//! same cell; the O(n^2) definitions of the visibility graphs on the same series).
 //!
 //! - Ours: `cargo bench -p seqgraph-benches --bench SUITE`, then the medians criterion wrote in
 //!   `target/criterion/**/new/estimates.json` during this run, named by `benchmark.json`'s `full_id`;
@@ -18,7 +19,9 @@ use std::process::{Command, Stdio};
 use std::time::SystemTime;
 
 /// The suites, each a criterion bench of `benches/benches/` and a family of peer scripts.
-const SUITES: [&str; 7] = ["data", "seq", "gnn", "graph", "link", "temporal", "text"];
+const SUITES: [&str; 8] = [
+    "data", "seq", "gnn", "graph", "link", "temporal", "text", "series",
+];
 /// What the peers are: pinned versions, installed together.
 const PEER_PACKAGES: [&str; 6] = [
     "torch==2.13.0",
@@ -57,13 +60,15 @@ fn parse(args: &[String]) -> Result<Options> {
             "--json" => o.json = true,
             "--no-peers" => o.no_peers = true,
             "--suite" => {
-                let s = it
-                    .next()
-                    .context("--suite needs a value (data, seq, gnn, graph, link, temporal, text, all)")?;
+                let s = it.next().context(
+                    "--suite needs a value (data, seq, gnn, graph, link, temporal, text, series, all)",
+                )?;
                 o.suites = match SUITES.iter().find(|x| **x == s) {
                     Some(x) => vec![*x],
                     None if s == "all" => SUITES.to_vec(),
-                    None => bail!("unknown suite `{s}` (data, seq, gnn, graph, link, temporal, text, all)"),
+                    None => bail!(
+                        "unknown suite `{s}` (data, seq, gnn, graph, link, temporal, text, series, all)"
+                    ),
                 };
             }
             "--threads" => {
@@ -378,11 +383,14 @@ fn peer_row(stem: &str, v: &Value) -> Option<(String, Row)> {
 
 /// Benches that carry their own baseline: `(suffix of ours, suffix of the baseline, baseline's name)`.
 /// `X/level_batched` and `X/node_by_node` become one row `X` with the recursion as the peer.
-const INTERNAL_BASELINES: [(&str, &str, &str); 1] = [(
-    "/level_batched",
-    "/node_by_node",
-    "node-by-node recursion, same cell (ours)",
-)];
+const INTERNAL_BASELINES: [(&str, &str, &str); 2] = [
+    (
+        "/level_batched",
+        "/node_by_node",
+        "node-by-node recursion, same cell (ours)",
+    ),
+    ("/fast", "/naive", "the O(n^2) definition, same series (ours)"),
+];
 
 /// Pairs each bench with its internal baseline (see [`INTERNAL_BASELINES`]) as one row.
 fn pair_internal(ours: &mut BTreeMap<String, f64>) -> Vec<(String, Row)> {

@@ -48,7 +48,7 @@ enum Task {
         #[command(subcommand)]
         cmd: DataCmd,
     },
-    /// Train a model (`cargo xtask train seq|node|graph|link|temporal|text …`).
+    /// Train a model (`cargo xtask train seq|series|node|graph|link|temporal|text …`).
     Train {
         /// Passed to `seqgraph train`.
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
@@ -69,7 +69,7 @@ enum Task {
     },
     /// Run the criterion benches and the peer programs (PyG, PGT, torch.nn) side by side.
     Bench {
-        /// `--suite data|seq|gnn|graph|link|temporal|text|all`, `--json`, `--no-peers`, …
+        /// `--suite data|seq|gnn|graph|link|temporal|text|series|all`, `--json`, `--no-peers`, …
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<String>,
     },

@@ -72,6 +72,11 @@ impl EdgeList {
     pub fn is_empty(&self) -> bool {
         self.src.is_empty()
     }
+
+    /// The `(source, target)` pairs, in order.
+    pub fn pairs(&self) -> impl Iterator<Item = (u32, u32)> + '_ {
+        self.src.iter().copied().zip(self.dst.iter().copied())
+    }
 }
 
 #[cfg(test)]

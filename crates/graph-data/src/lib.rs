@@ -10,6 +10,8 @@
 //! - [`temporal`]: graph signals over time (static or dynamic graphs).
 //! - [`tu`]: the TU Dortmund graph-classification sets; [`batch`]: many
 //!   graphs as one block-diagonal batch, and a seeded prefetching loader.
+//! - [`series_graph`]: time series read as graphs (causal lag graphs,
+//!   natural and horizontal visibility graphs, multiplex over channels).
 //! - [`link`]: link prediction: edge splits, negative sampling, metrics,
 //!   link-level neighbour sampling.
 #![deny(missing_docs)]
@@ -34,6 +36,7 @@ pub mod pickle;
 pub mod planetoid;
 pub mod ptb;
 pub mod sampler;
+pub mod series_graph;
 pub mod tabular;
 pub mod temporal;
 #[cfg(feature = "tch")]

@@ -3,10 +3,12 @@
 //! An RNN and a GNN are the same machine: a state passed along a chain, or
 //! messages passed along edges. This crate re-exports the four crates and
 //! holds the recipes that combine them: [`text`], a sentence read as a
-//! sequence, a tree and a graph; [`unification`], an RNN as message passing
-//! and attention as graph attention.
+//! sequence, a tree and a graph; [`series`], a time series read as a
+//! sequence or as a graph of its time points; [`unification`], an RNN as
+//! message passing and attention as graph attention.
 #![deny(missing_docs)]
 
+pub mod series;
 pub mod text;
 pub mod unification;
 

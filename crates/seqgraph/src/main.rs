@@ -21,23 +21,26 @@ fn run() -> Result<()> {
     train_utils::memory::keep_freed_memory();
     let args: Vec<String> = std::env::args().skip(1).collect();
     let Some(cmd) = args.first() else {
-        bail!("usage: seqgraph demo | train seq|node|graph|link|temporal|text … | reproduce …");
+        bail!("usage: seqgraph demo | train seq|series|node|graph|link|temporal|text … | reproduce …");
     };
     match cmd.as_str() {
         "demo" => cli::demo::run(&args[1..]),
         "train" => {
             let Some(family) = args.get(1) else {
-                bail!("usage: seqgraph train seq|node|graph|link|temporal|text …");
+                bail!("usage: seqgraph train seq|series|node|graph|link|temporal|text …");
             };
             let rest = &args[2..];
             match family.as_str() {
                 "seq" => cli::seq::run(rest),
+                "series" => cli::series::run(rest),
                 "node" => cli::node::run(rest),
                 "graph" => cli::graph::run(rest),
                 "link" => cli::link::run(rest),
                 "temporal" => cli::temporal::run(rest),
                 "text" => cli::text::run(rest),
-                other => bail!("unknown training family `{other}` (seq, node, graph, link, temporal, text)"),
+                other => bail!(
+                    "unknown training family `{other}` (seq, series, node, graph, link, temporal, text)"
+                ),
             }
         }
         "reproduce" => cli::reproduce::run(&args[1..]),

@@ -137,6 +137,12 @@ fn reduce(words: &mut Vec<String>) {
                 set(words, f, v);
             }
         }
+        "series" => {
+            set(words, "--epochs", "1");
+            if !words.iter().any(|w| w == "--no-dtw") {
+                words.push("--no-dtw".into());
+            }
+        }
         other => panic!("unknown train family `{other}`"),
     }
 }

@@ -7,5 +7,6 @@ pub mod link;
 pub mod node;
 pub mod reproduce;
 pub mod seq;
+pub mod series;
 pub mod temporal;
 pub mod text;
