@@ -28,11 +28,14 @@ mod kill {
     use train_utils::checkpoint;
 
     /// The commands killed: short runs of each `train` subcommand.
+    // Long enough that a kill up to 600 ms after the first checkpoint lands in
+    // training: with the cached-transpose product the node and temporal runs
+    // of 30 and 20 epochs ended before it (a Chickenpox epoch takes about 3 ms).
     const RUNS: [(&str, &[&str]); 4] = [
         (
             "seq",
             &[
-                "train", "seq", "--task", "sunspots", "--model", "gru", "--epochs", "30",
+                "train", "seq", "--task", "sunspots", "--model", "gru", "--epochs", "120",
             ],
         ),
         (
@@ -47,7 +50,7 @@ mod kill {
                 "--seeds",
                 "1",
                 "--epochs",
-                "30",
+                "150",
             ],
         ),
         (
@@ -60,7 +63,7 @@ mod kill {
                 "--dataset",
                 "chickenpox",
                 "--epochs",
-                "20",
+                "400",
             ],
         ),
         (
