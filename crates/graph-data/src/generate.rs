@@ -403,7 +403,13 @@ pub fn knn_sensor_graph(n: usize, k: usize, seed: u64) -> Result<(EdgeList, Vec<
             } else {
                 1.0
             };
-            edges.weight.as_mut().expect("weighted").push(w as f32);
+            // A kept edge has a positive weight: on a tiny graph a distance many
+            // deviations out underflows the kernel (n = 3, k = 1, seed 40).
+            edges
+                .weight
+                .as_mut()
+                .expect("weighted")
+                .push((w as f32).max(f32::MIN_POSITIVE));
         }
     }
     Ok((edges, pos))
@@ -413,6 +419,12 @@ pub fn knn_sensor_graph(n: usize, k: usize, seed: u64) -> Result<(EdgeList, Vec<
 mod tests {
     use super::*;
     use crate::csr::{Csr, Dedup};
+
+    #[test]
+    fn knn_weights_stay_positive_when_the_kernel_underflows() {
+        let (g, _) = knn_sensor_graph(3, 1, 40).unwrap();
+        assert!(g.weight.unwrap().iter().all(|&w| w > 0.0 && w <= 1.0));
+    }
 
     #[test]
     fn deterministic_shapes() {
