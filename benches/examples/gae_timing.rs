@@ -27,22 +27,6 @@ fn ids(v: &[u32]) -> Tensor {
     Tensor::from_slice(&v.iter().map(|&i| i as i64).collect::<Vec<_>>())
 }
 
-/// Median ms of `f` over `reps` runs after 20 warm-up runs.
-fn median_ms(reps: usize, mut f: impl FnMut()) -> f64 {
-    for _ in 0..20 {
-        f();
-    }
-    let mut t: Vec<f64> = (0..reps)
-        .map(|_| {
-            let s = Instant::now();
-            f();
-            s.elapsed().as_secs_f64() * 1e3
-        })
-        .collect();
-    t.sort_by(f64::total_cmp);
-    t[t.len() / 2]
-}
-
 fn main() {
     let threads = seqgraph_benches::setup();
     let mut ds =
@@ -121,8 +105,8 @@ fn main() {
     println!("sparse products (median ms): forward, forward + backward, backward");
     let mut floor = 0.0;
     for (i, (name, product)) in cases.iter().enumerate() {
-        let fwd = median_ms(200, || drop(tch::no_grad(product)));
-        let both = median_ms(200, || product().sum(Kind::Float).backward());
+        let fwd = seqgraph_benches::median_ms(20, 200, || drop(tch::no_grad(product)));
+        let both = seqgraph_benches::median_ms(20, 200, || product().sum(Kind::Float).backward());
         if i < 3 {
             floor += both - fwd;
         }

@@ -12,31 +12,13 @@
 //! LeakyReLU, written as `max(x, s x)` or as `s x + (1 - s) relu(x)`), the softmax weights, and the
 //! weighted sum of the messages (gather, scale, `index_add`).
 
-use std::time::Instant;
-
 use graph_models::{Arch, GatConfig, GatConv, GnnLayer, Graph, NodeData};
 use tch::{nn, nn::OptimizerConfig, Device, Kind, Tensor};
-
-/// Median ms of `f` over `reps` runs after 10 warm-up runs.
-fn median_ms(reps: usize, mut f: impl FnMut()) -> f64 {
-    for _ in 0..10 {
-        f();
-    }
-    let mut t: Vec<f64> = (0..reps)
-        .map(|_| {
-            let s = Instant::now();
-            f();
-            s.elapsed().as_secs_f64() * 1e3
-        })
-        .collect();
-    t.sort_by(f64::total_cmp);
-    t[reps / 2]
-}
 
 /// Forward + backward of `<f(), r>` for a fixed random `r` of the output's shape.
 fn fwd_bwd(inputs: &[&Tensor], f: &dyn Fn() -> Tensor) -> f64 {
     let r = f().detach().randn_like();
-    median_ms(50, || {
+    seqgraph_benches::median_ms(10, 50, || {
         for t in inputs {
             let mut g = t.grad();
             if g.defined() {
@@ -58,7 +40,7 @@ fn main() {
     let hyper = arch.hyperparams();
     let mut opt = nn::Adam::default().build(&vs, hyper.lr).expect("Adam");
     let labels = data.labels.index_select(0, &data.train);
-    let step = median_ms(100, || {
+    let step = seqgraph_benches::median_ms(10, 100, || {
         let logits = model.forward_t(&data.x, &data.graph, true);
         opt.backward_step(
             &logits
@@ -66,7 +48,7 @@ fn main() {
                 .cross_entropy_for_logits(&labels),
         );
     });
-    let fwd = median_ms(100, || {
+    let fwd = seqgraph_benches::median_ms(10, 100, || {
         let _ = model.forward_t(&data.x, &data.graph, true);
     });
     println!("GAT step on Cora (forward, loss, backward, Adam): {step:.3} ms; forward alone {fwd:.3} ms");

@@ -105,6 +105,23 @@ pub fn record_peak<R>(case: &str, f: impl FnOnce() -> R) -> R {
     out
 }
 
+/// Median milliseconds of `f` over `reps` runs, after `warmup` runs not counted
+/// (the examples' timer: one place for how they time).
+pub fn median_ms(warmup: usize, reps: usize, mut f: impl FnMut()) -> f64 {
+    for _ in 0..warmup {
+        f();
+    }
+    let mut t: Vec<f64> = (0..reps.max(1))
+        .map(|_| {
+            let start = std::time::Instant::now();
+            f();
+            start.elapsed().as_secs_f64() * 1e3
+        })
+        .collect();
+    t.sort_by(f64::total_cmp);
+    t[t.len() / 2]
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
