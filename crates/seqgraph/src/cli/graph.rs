@@ -3,12 +3,11 @@
 //! and Errica et al. protocols) is `graph_models::graph_recipe`; the network
 //! `graph_models::graph_level`.
 
-use std::path::PathBuf;
-
 use anyhow::{anyhow, Result};
 use clap::Parser;
 use graph_models::{graph_classification, GinNetConfig, GinVariant, GraphConfig, Protocol};
-use train_utils::Checkpointing;
+
+use super::flags::RunFlags;
 
 /// Arguments of `train graph`.
 #[derive(Debug, Parser)]
@@ -55,15 +54,9 @@ struct Args {
     /// Seed of the folds, the initialisation and the shuffles.
     #[arg(long, default_value_t = 0)]
     seed: u64,
-    /// libtorch intra-op threads (default: libtorch's choice, one per core).
-    #[arg(long)]
-    threads: Option<i32>,
-    /// Save checkpoints here (one per fold: NAME.seedF.EXT).
-    #[arg(long)]
-    checkpoint: Option<PathBuf>,
-    /// Print one JSON object instead of text.
-    #[arg(long)]
-    json: bool,
+    /// Threads, checkpoints, resume, JSON: the flags every `train` command shares.
+    #[command(flatten)]
+    run: RunFlags,
 }
 
 /// Runs the command with the words after `graph`.
@@ -73,9 +66,7 @@ pub fn run(args: &[String]) -> Result<()> {
         .ok_or_else(|| anyhow!("unknown model `{}` (gin, gin-eps, gine)", a.model))?;
     let protocol = Protocol::parse(&a.protocol)
         .ok_or_else(|| anyhow!("unknown protocol `{}` (xu, errica)", a.protocol))?;
-    if let Some(t) = a.threads {
-        tch::set_num_threads(t.max(1));
-    }
+    a.run.set_threads(None);
     let config = GraphConfig {
         dataset: a.dataset.clone(),
         node_attributes: a.node_attr,
@@ -92,14 +83,11 @@ pub fn run(args: &[String]) -> Result<()> {
         batch_size: a.batch_size,
         lr: a.lr,
         seed: a.seed,
-        checkpointing: Checkpointing {
-            path: a.checkpoint.clone(),
-            ..Checkpointing::default()
-        },
+        checkpointing: a.run.checkpointing(),
         ..GraphConfig::default()
     };
     let s = graph_classification(&config)?;
-    if a.json {
+    if a.run.json {
         println!("{}", serde_json::to_string(&s)?);
     } else {
         println!(

@@ -2,12 +2,11 @@
 //! print. The recipe (split, models, losses, seeds) is
 //! `graph_models::link_recipe`.
 
-use std::path::PathBuf;
-
 use anyhow::{anyhow, Result};
 use clap::Parser;
 use graph_models::{link_prediction, LinkArch, LinkConfig, LinkLoss};
-use train_utils::Checkpointing;
+
+use super::flags::RunFlags;
 
 /// Arguments of `train link`.
 #[derive(Debug, Parser)]
@@ -38,21 +37,9 @@ struct Args {
     /// Adam's learning rate.
     #[arg(long, default_value_t = 0.01)]
     lr: f64,
-    /// libtorch intra-op threads (default: libtorch's choice, one per core).
-    #[arg(long)]
-    threads: Option<i32>,
-    /// Print one JSON object instead of text.
-    #[arg(long)]
-    json: bool,
-    /// Save checkpoints here (with several seeds: NAME.seedS.EXT), also on Ctrl-C.
-    #[arg(long)]
-    checkpoint: Option<PathBuf>,
-    /// Save a checkpoint every this many epochs (0: only after the last epoch and on Ctrl-C).
-    #[arg(long, default_value_t = 0)]
-    checkpoint_every: usize,
-    /// Continue from this checkpoint (one seed only).
-    #[arg(long)]
-    resume: Option<PathBuf>,
+    /// Threads, checkpoints, resume, JSON: the flags every `train` command shares.
+    #[command(flatten)]
+    run: RunFlags,
 }
 
 /// Runs the command with the words after `link`.
@@ -66,9 +53,7 @@ pub fn run(args: &[String]) -> Result<()> {
         }
         None => None,
     };
-    if let Some(t) = a.threads {
-        tch::set_num_threads(t.max(1));
-    }
+    a.run.set_threads(None);
     let config = LinkConfig {
         model,
         dataset: a.dataset.clone(),
@@ -77,15 +62,11 @@ pub fn run(args: &[String]) -> Result<()> {
         lr: a.lr,
         loss,
         normalize_features: a.normalize_features,
-        checkpointing: Checkpointing {
-            path: a.checkpoint.clone(),
-            every: a.checkpoint_every,
-            resume: a.resume.clone(),
-        },
+        checkpointing: a.run.checkpointing(),
         ..LinkConfig::default()
     };
     let s = link_prediction(&config)?;
-    if a.json {
+    if a.run.json {
         println!("{}", serde_json::to_string(&s)?);
     } else {
         println!(

@@ -2,6 +2,7 @@
 //! are the words after the family's name.
 
 pub mod demo;
+pub mod flags;
 pub mod graph;
 pub mod link;
 pub mod node;

@@ -2,12 +2,11 @@
 //! print. The recipe (Planetoid, published hyperparameters, seeds) is
 //! `graph_models::recipe`; the training loop `graph_models::train`.
 
-use std::path::PathBuf;
-
 use anyhow::{anyhow, Result};
 use clap::Parser;
 use graph_models::{node_classification, Arch, NodeConfig, Select};
-use train_utils::Checkpointing;
+
+use super::flags::RunFlags;
 
 /// Arguments of `train node`.
 #[derive(Debug, Parser)]
@@ -31,24 +30,12 @@ struct Args {
     /// Override the recipe's maximum number of epochs.
     #[arg(long)]
     epochs: Option<usize>,
-    /// libtorch intra-op threads (default: libtorch's choice, one per core).
-    #[arg(long)]
-    threads: Option<i32>,
-    /// Print one JSON object instead of text.
-    #[arg(long)]
-    json: bool,
+    /// Threads, checkpoints, resume, JSON: the flags every `train` command shares.
+    #[command(flatten)]
+    run: RunFlags,
     /// Adam's learning rate (default: the recipe's).
     #[arg(long)]
     lr: Option<f64>,
-    /// Save checkpoints here (with several seeds: NAME.seedS.EXT), also on Ctrl-C.
-    #[arg(long)]
-    checkpoint: Option<PathBuf>,
-    /// Save a checkpoint every this many epochs (0: only after the last epoch and on Ctrl-C).
-    #[arg(long, default_value_t = 0)]
-    checkpoint_every: usize,
-    /// Continue from this checkpoint (one seed only; the checkpoint must be of the same run).
-    #[arg(long)]
-    resume: Option<PathBuf>,
     /// Clip the global gradient norm at this value.
     #[arg(long)]
     clip: Option<f64>,
@@ -78,9 +65,7 @@ pub fn run(args: &[String]) -> Result<()> {
             other => return Err(anyhow!("unknown --select `{other}` (acc, loss, acc-and-loss)")),
         };
     }
-    if let Some(t) = a.threads {
-        tch::set_num_threads(t.max(1));
-    }
+    a.run.set_threads(None);
     let config = NodeConfig {
         arch,
         dataset: a.dataset.clone(),
@@ -88,15 +73,11 @@ pub fn run(args: &[String]) -> Result<()> {
         seeds: a.seeds,
         hyper: Some(hyper),
         clip: a.clip,
-        checkpointing: Checkpointing {
-            path: a.checkpoint.clone(),
-            every: a.checkpoint_every,
-            resume: a.resume.clone(),
-        },
+        checkpointing: a.run.checkpointing(),
         ..NodeConfig::default()
     };
     let s = node_classification(&config)?;
-    if a.json {
+    if a.run.json {
         println!("{}", serde_json::to_string(&s)?);
     } else {
         println!(

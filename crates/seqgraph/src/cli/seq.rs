@@ -2,12 +2,11 @@
 //! [--seeds S] [--json]`: flags into a [`SeqConfig`], [`train_seq`], print. The
 //! recipes are `seq_models::recipe`.
 
-use std::path::PathBuf;
-
 use anyhow::{anyhow, bail, Result};
 use clap::Parser;
 use seq_models::recipe::{parse_cell, train_seq, SeqConfig, SeqTask};
-use train_utils::Checkpointing;
+
+use super::flags::RunFlags;
 
 #[derive(Parser, Debug)]
 #[command(name = "seqgraph train seq", about = "Train a recurrent model on one task")]
@@ -27,9 +26,9 @@ struct Args {
     /// Sequence length of the adding problem.
     #[arg(long, default_value_t = 100)]
     length: i64,
-    /// Print one JSON object instead of text.
-    #[arg(long)]
-    json: bool,
+    /// Threads, checkpoints, resume, JSON: the flags every `train` command shares.
+    #[command(flatten)]
+    run: RunFlags,
     /// Epochs (default: the task's; on moby-dick training also ends when the budget is spent).
     #[arg(long)]
     epochs: Option<usize>,
@@ -39,19 +38,6 @@ struct Args {
     /// Clip the global gradient norm at this value (default: the task's).
     #[arg(long)]
     clip: Option<f64>,
-    /// libtorch's intra-op threads (default: libtorch's choice). These models are small enough that
-    /// one thread is usually fastest, and on a busy machine much faster (see docs/benchmarks.md).
-    #[arg(long)]
-    threads: Option<i32>,
-    /// Save checkpoints here (with several seeds: NAME.seedS.EXT), also on Ctrl-C.
-    #[arg(long)]
-    checkpoint: Option<PathBuf>,
-    /// Save a checkpoint every this many epochs (0: only after the last epoch and on Ctrl-C).
-    #[arg(long, default_value_t = 0)]
-    checkpoint_every: usize,
-    /// Continue from this checkpoint (one seed only; the checkpoint must be of the same run).
-    #[arg(long)]
-    resume: Option<PathBuf>,
 }
 
 /// Runs the command with the words after `train seq`.
@@ -68,9 +54,7 @@ pub fn run(args: &[String]) -> Result<()> {
         "sunspots" => SeqTask::Sunspots,
         other => bail!("unknown task `{other}` (adding, japanese-vowels, moby-dick, sunspots)"),
     };
-    if let Some(t) = a.threads {
-        tch::set_num_threads(t.max(1));
-    }
+    a.run.set_threads(None);
     let config = SeqConfig {
         task,
         cell,
@@ -78,15 +62,11 @@ pub fn run(args: &[String]) -> Result<()> {
         epochs: a.epochs,
         lr: a.lr,
         clip: a.clip,
-        checkpointing: Checkpointing {
-            path: a.checkpoint.clone(),
-            every: a.checkpoint_every,
-            resume: a.resume.clone(),
-        },
+        checkpointing: a.run.checkpointing(),
         ..SeqConfig::default()
     };
     let s = train_seq(&config)?;
-    if a.json {
+    if a.run.json {
         println!("{}", serde_json::to_string(&s)?);
         return Ok(());
     }

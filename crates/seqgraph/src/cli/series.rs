@@ -1,13 +1,12 @@
 //! `seqgraph train series`: flags into a [`SeriesConfig`], [`train_series`],
 //! print. The recipe (the views, the tasks, 1-NN DTW) is `seqgraph::series`.
 
-use std::path::PathBuf;
-
 use anyhow::{anyhow, Result};
 use clap::Parser;
 use graph_data::series_graph::{Orientation, PositionEncoding};
 use seqgraph::series::{train_series, SeriesConfig, SeriesModel, SeriesTask, SeriesView};
-use train_utils::Checkpointing;
+
+use super::flags::RunFlags;
 
 /// Arguments of `train series`.
 #[derive(Debug, Clone, Parser)]
@@ -56,18 +55,9 @@ pub struct Args {
     /// Skip the in-run 1-NN DTW baseline.
     #[arg(long)]
     pub no_dtw: bool,
-    /// libtorch intra-op threads.
-    #[arg(long, default_value_t = 1)]
-    pub threads: i32,
-    /// Save checkpoints here (with several seeds: NAME.seedS.EXT), also on Ctrl-C.
-    #[arg(long)]
-    pub checkpoint: Option<PathBuf>,
-    /// Continue from this checkpoint (one seed only; it must be of the same run).
-    #[arg(long)]
-    pub resume: Option<PathBuf>,
-    /// Print one JSON object instead of text.
-    #[arg(long)]
-    pub json: bool,
+    /// Threads, checkpoints, resume, JSON: the flags every `train` command shares.
+    #[command(flatten)]
+    pub run: RunFlags,
 }
 
 impl Args {
@@ -119,11 +109,7 @@ impl Args {
             orientation,
             encoding,
             dtw: !self.no_dtw,
-            checkpointing: Checkpointing {
-                path: self.checkpoint.clone(),
-                resume: self.resume.clone(),
-                ..Checkpointing::default()
-            },
+            checkpointing: self.run.checkpointing(),
             ..defaults
         })
     }
@@ -134,9 +120,9 @@ pub fn run(args: &[String]) -> Result<()> {
     let a = Args::try_parse_from(
         std::iter::once("seqgraph train series".to_string()).chain(args.iter().cloned()),
     )?;
-    tch::set_num_threads(a.threads.max(1));
+    a.run.set_threads(Some(1));
     let s = train_series(&a.config()?)?;
-    if a.json {
+    if a.run.json {
         println!("{}", serde_json::to_string(&s)?);
     } else {
         let graph = s

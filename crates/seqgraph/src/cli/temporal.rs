@@ -10,7 +10,8 @@ use clap::Parser;
 use hybrid::protocol::Scaling;
 use hybrid::recipe::{forecast, Dataset, ForecastConfig, Protocol};
 use hybrid::{Head, ModelKind};
-use train_utils::Checkpointing;
+
+use super::flags::RunFlags;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -49,24 +50,12 @@ struct Args {
     /// Steps forecast (default 3 on Los-loop, T-GCN's 15 minutes; one model per horizon).
     #[arg(long)]
     horizon: Option<i64>,
-    /// libtorch's intra-op threads (default: libtorch's choice). Small graphs train fastest on 1.
-    #[arg(long)]
-    threads: Option<i32>,
-    /// Print one JSON object instead of text.
-    #[arg(long)]
-    json: bool,
+    /// Threads, checkpoints, resume, JSON: the flags every `train` command shares.
+    #[command(flatten)]
+    run: RunFlags,
     /// Adam's learning rate (default: the protocol's).
     #[arg(long)]
     lr: Option<f64>,
-    /// Save checkpoints here (with several seeds: NAME.seedS.EXT), also on Ctrl-C.
-    #[arg(long)]
-    checkpoint: Option<PathBuf>,
-    /// Save a checkpoint every this many epochs (0: only after the last epoch and on Ctrl-C).
-    #[arg(long, default_value_t = 0)]
-    checkpoint_every: usize,
-    /// Continue from this checkpoint (one seed only; the checkpoint must be of the same run).
-    #[arg(long)]
-    resume: Option<PathBuf>,
     /// Clip the global gradient norm at this value.
     #[arg(long)]
     clip: Option<f64>,
@@ -126,9 +115,7 @@ pub fn run(args: &[String]) -> Result<()> {
         Some("zscore") => Some(Scaling::ZScore),
         Some(other) => bail!("unknown scaling `{other}` (max, zscore)"),
     };
-    if let Some(t) = a.threads {
-        tch::set_num_threads(t);
-    }
+    a.run.set_threads(None);
     let config = ForecastConfig {
         model,
         dataset,
@@ -149,16 +136,12 @@ pub fn run(args: &[String]) -> Result<()> {
         scaling,
         clip: a.clip,
         limit: a.limit,
-        checkpointing: Checkpointing {
-            path: a.checkpoint.clone(),
-            every: a.checkpoint_every,
-            resume: a.resume.clone(),
-        },
+        checkpointing: a.run.checkpointing(),
         verbose: a.verbose,
         ..ForecastConfig::default()
     };
     let s = forecast(&config)?;
-    if a.json {
+    if a.run.json {
         println!("{}", serde_json::to_string(&s)?);
         return Ok(());
     }

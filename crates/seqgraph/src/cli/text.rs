@@ -1,12 +1,11 @@
 //! `seqgraph train text`: flags into a [`TextConfig`], [`train_text`], print.
 //! The recipe (the three views, SST and UPOS) is `seqgraph::text`.
 
-use std::path::PathBuf;
-
 use anyhow::{anyhow, Result};
 use clap::Parser;
 use seqgraph::text::{train_text, ReadoutKind, Supervise, TextConfig, TextModel, TextTask, View};
-use train_utils::Checkpointing;
+
+use super::flags::RunFlags;
 
 /// Arguments of `train text`.
 #[derive(Debug, Clone, Parser)]
@@ -52,21 +51,9 @@ pub struct Args {
     /// Use only N dev and test sentences (SST), or N test sentences (UPOS), evenly spaced (quick runs).
     #[arg(long)]
     pub eval_limit: Option<usize>,
-    /// libtorch intra-op threads (1 is fastest on a busy 2-core machine).
-    #[arg(long, default_value_t = 1)]
-    pub threads: i32,
-    /// Save checkpoints here (with several seeds: NAME.seedS.EXT), also on Ctrl-C.
-    #[arg(long)]
-    pub checkpoint: Option<PathBuf>,
-    /// Save a checkpoint every this many epochs (0: only after the last epoch and on Ctrl-C).
-    #[arg(long, default_value_t = 0)]
-    pub checkpoint_every: usize,
-    /// Continue from this checkpoint (one seed only; it must be of the same run).
-    #[arg(long)]
-    pub resume: Option<PathBuf>,
-    /// Print one JSON object instead of text.
-    #[arg(long)]
-    pub json: bool,
+    /// Threads, checkpoints, resume, JSON: the flags every `train` command shares.
+    #[command(flatten)]
+    pub run: RunFlags,
 }
 
 impl Args {
@@ -106,12 +93,8 @@ impl Args {
             lr: self.lr,
             limit: self.limit,
             eval_limit: self.eval_limit,
-            checkpointing: Checkpointing {
-                path: self.checkpoint.clone(),
-                every: self.checkpoint_every,
-                resume: self.resume.clone(),
-            },
-            verbose: !self.json,
+            checkpointing: self.run.checkpointing(),
+            verbose: !self.run.json,
             ..TextConfig::default()
         })
     }
@@ -121,9 +104,9 @@ impl Args {
 pub fn run(args: &[String]) -> Result<()> {
     let a =
         Args::try_parse_from(std::iter::once("seqgraph train text".to_string()).chain(args.iter().cloned()))?;
-    tch::set_num_threads(a.threads);
+    a.run.set_threads(Some(1));
     let s = train_text(&a.config()?)?;
-    if a.json {
+    if a.run.json {
         println!("{}", serde_json::to_string(&s)?);
     } else {
         let sup = s
