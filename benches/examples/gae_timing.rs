@@ -50,7 +50,9 @@ fn main() {
     let mut opt = nn::Adam::default().build(&vs, 0.01).expect("Adam");
 
     // The step in parts: mean ms of each over the runs after a warm-up.
-    let (warm, reps) = (20, 300);
+    // `GAE_TIMING_REPS=N` runs N steps and stops there (for a profiler).
+    let only: Option<usize> = std::env::var("GAE_TIMING_REPS").ok().and_then(|s| s.parse().ok());
+    let (warm, reps) = (20, only.unwrap_or(300));
     let mut parts = [0f64; 6];
     for e in 0..warm + reps {
         let t0 = Instant::now();
@@ -86,6 +88,10 @@ fn main() {
         .zip(parts)
     {
         println!("  {name:<14} {v:7.3}");
+    }
+
+    if only.is_some() {
+        return;
     }
 
     // The encoder's three sparse products, alone.

@@ -1,6 +1,6 @@
 //! Compiles `src/block_cache.cpp` (a CPU allocator registered with c10) and
-//! `src/sparse_mm.cpp` (a sparse product with a cached transpose, a custom
-//! autograd function)
+//! `src/sparse_mm.cpp` (a sparse product with a cached transpose) and
+//! `src/pair_dot.cpp` (inner products of row pairs), custom autograd functions,
 //! against the libtorch that torch-sys links: `$LIBTORCH` (set by the
 //! workspace's `.cargo/config.toml`), else the library folder torch-sys
 //! reports (`DEP_TCH_LIBTORCH_LIB`, e.g. with `LIBTORCH_USE_PYTORCH`).
@@ -10,6 +10,7 @@ use std::path::PathBuf;
 fn main() {
     println!("cargo:rerun-if-changed=src/block_cache.cpp");
     println!("cargo:rerun-if-changed=src/sparse_mm.cpp");
+    println!("cargo:rerun-if-changed=src/pair_dot.cpp");
     println!("cargo:rerun-if-env-changed=LIBTORCH");
     let from_env = std::env::var_os("LIBTORCH").map(PathBuf::from);
     let from_torch_sys = std::env::var_os("DEP_TCH_LIBTORCH_LIB")
@@ -31,6 +32,7 @@ fn main() {
     cc::Build::new()
         .cpp(true)
         .file("src/sparse_mm.cpp")
+        .file("src/pair_dot.cpp")
         .include(libtorch.join("include"))
         .include(libtorch.join("include/torch/csrc/api/include"))
         .flag("-std=c++17")

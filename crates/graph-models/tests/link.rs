@@ -200,3 +200,30 @@ fn link_errors_are_typed() {
     };
     assert!(graph_models::link_prediction(&config).is_err());
 }
+
+/// `sampled_loss` is PyG's `recon_loss`: the two BCE-with-logits means, in
+/// value and gradient, also far out in the tails (|logit| up to 40).
+#[test]
+fn sampled_loss_equals_binary_cross_entropy_with_logits() {
+    tch::manual_seed(3);
+    let opts = (Kind::Double, Device::Cpu);
+    let pos = (Tensor::randn([257], opts) * 12.0).set_requires_grad(true);
+    let neg = (Tensor::randn([300], opts) * 12.0).set_requires_grad(true);
+    let ours = sampled_loss(&pos, &neg);
+    let (gp, gn) = {
+        let g = Tensor::run_backward(&[&ours], &[&pos, &neg], false, false);
+        (g[0].shallow_clone(), g[1].shallow_clone())
+    };
+    let bce =
+        pos.binary_cross_entropy_with_logits::<Tensor>(&pos.ones_like(), None, None, tch::Reduction::Mean)
+            + neg.binary_cross_entropy_with_logits::<Tensor>(
+                &neg.zeros_like(),
+                None,
+                None,
+                tch::Reduction::Mean,
+            );
+    let g = Tensor::run_backward(&[&bce], &[&pos, &neg], false, false);
+    assert!((ours.double_value(&[]) - bce.double_value(&[])).abs() < 1e-8);
+    assert!(gp.allclose(&g[0], 1e-8, 1e-10, false));
+    assert!(gn.allclose(&g[1], 1e-8, 1e-10, false));
+}

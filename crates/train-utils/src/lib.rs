@@ -57,6 +57,7 @@ pub mod guard;
 pub mod input;
 pub mod interrupt;
 pub mod memory;
+pub mod pair_dot;
 pub mod sparse;
 pub mod stats;
 pub mod trainer;
