@@ -96,6 +96,10 @@ pub struct GraphConfig {
     pub checkpointing: Checkpointing,
     /// Where to train.
     pub device: Device,
+    /// Write one JSON line per finished fold to stderr (`fold`, `seconds`,
+    /// `eval_curve`, `test_curve`: held-out accuracy per epoch), so that a
+    /// long run shows progress and an interrupted one leaves its folds.
+    pub verbose: bool,
 }
 
 impl Default for GraphConfig {
@@ -113,6 +117,7 @@ impl Default for GraphConfig {
             seed: 0,
             checkpointing: Checkpointing::default(),
             device: Device::cuda_if_available(),
+            verbose: false,
         }
     }
 }
@@ -380,6 +385,15 @@ pub fn graph_classification(config: &GraphConfig) -> Result<GraphSummary, TrainE
                 run_fold(config, &graphs, dims, fit, &val, Some(held_out), f, &checksum)?
             }
         };
+        if config.verbose {
+            let line = serde_json::json!({
+                "fold": f,
+                "seconds": run.epoch_ms.iter().sum::<f64>() / 1e3,
+                "eval_curve": run.eval_curve,
+                "test_curve": run.test_curve,
+            });
+            eprintln!("{line}");
+        }
         runs.push(run);
     }
     let epochs = config.epochs;

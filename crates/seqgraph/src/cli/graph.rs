@@ -54,6 +54,10 @@ struct Args {
     /// Seed of the folds, the initialisation and the shuffles.
     #[arg(long, default_value_t = 0)]
     seed: u64,
+    /// Write one JSON line per finished fold to stderr (its held-out accuracy per epoch): progress
+    /// on long runs, and the finished folds of an interrupted one.
+    #[arg(long)]
+    progress: bool,
     /// Threads, checkpoints, resume, JSON: the flags every `train` command shares.
     #[command(flatten)]
     run: RunFlags,
@@ -84,6 +88,7 @@ pub fn run(args: &[String]) -> Result<()> {
         lr: a.lr,
         seed: a.seed,
         checkpointing: a.run.checkpointing(),
+        verbose: a.progress,
         ..GraphConfig::default()
     };
     let s = graph_classification(&config)?;
