@@ -1,6 +1,7 @@
 //! Compiles `src/block_cache.cpp` (a CPU allocator registered with c10) and
-//! `src/sparse_mm.cpp` (a sparse product with a cached transpose) and
-//! `src/pair_dot.cpp` (inner products of row pairs), custom autograd functions,
+//! the custom autograd functions `src/sparse_mm.cpp` (a sparse product with a
+//! cached transpose), `src/pair_dot.cpp` (inner products of row pairs) and
+//! `src/small_linear.cpp` (a linear map with a small weight over many rows)
 //! against the libtorch that torch-sys links: `$LIBTORCH` (set by the
 //! workspace's `.cargo/config.toml`), else the library folder torch-sys
 //! reports (`DEP_TCH_LIBTORCH_LIB`, e.g. with `LIBTORCH_USE_PYTORCH`).
@@ -11,6 +12,7 @@ fn main() {
     println!("cargo:rerun-if-changed=src/block_cache.cpp");
     println!("cargo:rerun-if-changed=src/sparse_mm.cpp");
     println!("cargo:rerun-if-changed=src/pair_dot.cpp");
+    println!("cargo:rerun-if-changed=src/small_linear.cpp");
     println!("cargo:rerun-if-env-changed=LIBTORCH");
     let from_env = std::env::var_os("LIBTORCH").map(PathBuf::from);
     let from_torch_sys = std::env::var_os("DEP_TCH_LIBTORCH_LIB")
@@ -33,12 +35,13 @@ fn main() {
         .cpp(true)
         .file("src/sparse_mm.cpp")
         .file("src/pair_dot.cpp")
+        .file("src/small_linear.cpp")
         .include(libtorch.join("include"))
         .include(libtorch.join("include/torch/csrc/api/include"))
         .flag("-std=c++17")
         .flag("-D_GLIBCXX_USE_CXX11_ABI=1")
         .flag("-DGLOG_USE_GLOG_EXPORT")
-        .flag("-O2")
+        .flag("-O3")
         .warnings(false)
         .compile("seqgraph_sparse_mm");
     println!(

@@ -72,10 +72,10 @@ pub fn linear_acc(acc: Option<&Tensor>, x: &Tensor, w: &Tensor) -> Tensor {
     let mut size = x.size();
     let inner = *size.last().expect("a tensor with a feature dimension");
     let rows = x.reshape([-1, inner]);
-    let out = match acc {
-        Some(acc) => acc.reshape([-1, w.size()[0]]).addmm(&rows, &w.tr()),
-        None => rows.mm(&w.tr()),
-    };
+    // Many rows by a small weight (a graph-recurrent gate): a kernel that runs
+    // these skinny products faster than libtorch's GEMM; `addmm` otherwise.
+    let acc = acc.map(|a| a.reshape([-1, w.size()[0]]));
+    let out = train_utils::small_linear::linear(acc.as_ref(), &rows, w, None);
     *size.last_mut().expect("checked above") = w.size()[0];
     out.reshape(size.as_slice())
 }

@@ -148,12 +148,9 @@ pub(crate) fn check_sequence(
 pub(crate) fn node_linear(acc: Option<&Tensor>, x: &Tensor, w: &Tensor, bias: Option<&Tensor>) -> Tensor {
     let size = x.size();
     let rows = x.reshape([-1, size[2]]);
-    let out = match (acc, bias) {
-        (Some(acc), None) => acc.reshape([-1, w.size()[0]]).addmm(&rows, &w.tr()),
-        (Some(acc), Some(b)) => acc.reshape([-1, w.size()[0]]).addmm(&rows, &w.tr()) + b,
-        (None, Some(b)) => b.addmm(&rows, &w.tr()),
-        (None, None) => rows.mm(&w.tr()),
-    };
+    // train-utils' kernel for many rows by a small weight, `addmm` otherwise.
+    let acc = acc.map(|a| a.reshape([-1, w.size()[0]]));
+    let out = train_utils::small_linear::linear(acc.as_ref(), &rows, w, bias);
     out.reshape([size[0], size[1], -1])
 }
 

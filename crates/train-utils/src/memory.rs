@@ -100,8 +100,13 @@ pub fn peak_rss_mib() -> Option<f64> {
 
 #[cfg(test)]
 mod tests {
+    /// The block cache is one per process: tests that free and take large
+    /// blocks run one at a time, or one takes the block the other freed.
+    static BLOCK_CACHE: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
     #[test]
     fn a_freed_large_block_is_reused_for_the_next_tensor_of_its_size() {
+        let _one_at_a_time = BLOCK_CACHE.lock().unwrap_or_else(|e| e.into_inner());
         super::cache_large_blocks(super::MMAP_THRESHOLD as usize, super::MAX_CACHED_BYTES);
         super::empty_block_cache();
         let n = (super::MMAP_THRESHOLD as i64) / 4 + 1; // just over the threshold in f32
@@ -131,6 +136,7 @@ mod tests {
     /// deleter for all its blocks (found by Graph WaveNet's dilated conv).
     #[test]
     fn convolutions_run_with_the_block_cache_installed() {
+        let _one_at_a_time = BLOCK_CACHE.lock().unwrap_or_else(|e| e.into_inner());
         super::keep_freed_memory();
         let opts = (tch::Kind::Float, tch::Device::Cpu);
         let x = tch::Tensor::randn([16, 64, 207, 12], opts).set_requires_grad(true);
