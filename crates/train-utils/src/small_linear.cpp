@@ -18,7 +18,6 @@
 
 #include <algorithm>
 #include <cstdio>
-#include <cstring>
 #include <exception>
 #include <mutex>
 #include <utility>
@@ -39,8 +38,20 @@ namespace {
 template <typename T>
 struct Vec {
   static constexpr int lanes = 64 / sizeof(T);
-  typedef T type __attribute__((vector_size(64), aligned(sizeof(T))));
+  // Unaligned, and allowed to alias T: rows are read and written in place.
+  typedef T type __attribute__((vector_size(64), aligned(sizeof(T)), may_alias));
 };
+
+// Loads and stores through vector pointers (not memcpy), so that the
+// accumulators stay in registers.
+template <typename T>
+inline typename Vec<T>::type load(const T* p) {
+  return *reinterpret_cast<const typename Vec<T>::type*>(p);
+}
+template <typename T>
+inline void store(T* p, typename Vec<T>::type v) {
+  *reinterpret_cast<typename Vec<T>::type*>(p) = v;
+}
 
 constexpr int kRows = 4;  // output rows kept in registers at once
 
@@ -53,53 +64,35 @@ SEQGRAPH_CLONES void rows_times_small(const T* x, int64_t k_in, const T* bt, con
   constexpr int L = Vec<T>::lanes;
   constexpr int N = NV * L;
   V b0[NV];
-  for (int v = 0; v < NV; ++v) {
-    if (bias != nullptr) {
-      std::memcpy(&b0[v], bias + v * L, sizeof(V));
-    } else {
-      b0[v] = V{};
-    }
-  }
+  for (int v = 0; v < NV; ++v) b0[v] = bias != nullptr ? load(bias + v * L) : V{};
   int64_t i = begin;
   for (; i + kRows <= end; i += kRows) {
     V c[kRows][NV];
     for (int r = 0; r < kRows; ++r) {
       for (int v = 0; v < NV; ++v) {
-        c[r][v] = b0[v];
-        if (acc != nullptr) {
-          V a;
-          std::memcpy(&a, acc + (i + r) * N + v * L, sizeof(V));
-          c[r][v] += a;
-        }
+        c[r][v] = acc != nullptr ? b0[v] + load(acc + (i + r) * N + v * L) : b0[v];
       }
     }
     for (int64_t k = 0; k < k_in; ++k) {
       V bk[NV];
-      std::memcpy(bk, bt + k * N, sizeof(bk));
+      for (int v = 0; v < NV; ++v) bk[v] = load(bt + k * N + v * L);
       for (int r = 0; r < kRows; ++r) {
         const T a = x[(i + r) * k_in + k];
         for (int v = 0; v < NV; ++v) c[r][v] += a * bk[v];
       }
     }
-    for (int r = 0; r < kRows; ++r) std::memcpy(out + (i + r) * N, c[r], sizeof(c[r]));
+    for (int r = 0; r < kRows; ++r) {
+      for (int v = 0; v < NV; ++v) store(out + (i + r) * N + v * L, c[r][v]);
+    }
   }
   for (; i < end; ++i) {
     V c[NV];
-    for (int v = 0; v < NV; ++v) {
-      c[v] = b0[v];
-      if (acc != nullptr) {
-        V a;
-        std::memcpy(&a, acc + i * N + v * L, sizeof(V));
-        c[v] += a;
-      }
-    }
+    for (int v = 0; v < NV; ++v) c[v] = acc != nullptr ? b0[v] + load(acc + i * N + v * L) : b0[v];
     for (int64_t k = 0; k < k_in; ++k) {
-      V bk[NV];
-      std::memcpy(bk, bt + k * N, sizeof(bk));
       const T a = x[i * k_in + k];
-      for (int v = 0; v < NV; ++v) c[v] += a * bk[v];
+      for (int v = 0; v < NV; ++v) c[v] += a * load(bt + k * N + v * L);
     }
-    std::memcpy(out + i * N, c, sizeof(c));
+    for (int v = 0; v < NV; ++v) store(out + i * N + v * L, c[v]);
   }
 }
 
@@ -115,22 +108,14 @@ SEQGRAPH_CLONES void weight_grad_rows(const T* x, int64_t k_in, const T* g, T* w
   for (int v = 0; v < NV; ++v) s[v] = V{};
   for (int64_t i = begin; i < end; ++i) {
     V gi[NV];
-    std::memcpy(gi, g + i * N, sizeof(gi));
+    for (int v = 0; v < NV; ++v) gi[v] = load(g + i * N + v * L);
     for (int v = 0; v < NV; ++v) s[v] += gi[v];
     for (int64_t k = 0; k < k_in; ++k) {
       const T a = x[i * k_in + k];
-      V w[NV];
-      std::memcpy(w, wt + k * N, sizeof(w));
-      for (int v = 0; v < NV; ++v) w[v] += a * gi[v];
-      std::memcpy(wt + k * N, w, sizeof(w));
+      for (int v = 0; v < NV; ++v) store(wt + k * N + v * L, load(wt + k * N + v * L) + a * gi[v]);
     }
   }
-  for (int v = 0; v < NV; ++v) {
-    V t;
-    std::memcpy(&t, gsum + v * L, sizeof(V));
-    t += s[v];
-    std::memcpy(gsum + v * L, &t, sizeof(V));
-  }
+  for (int v = 0; v < NV; ++v) store(gsum + v * L, load(gsum + v * L) + s[v]);
 }
 
 constexpr int64_t kGrain = 4096;  // rows per parallel task

@@ -1,0 +1,55 @@
+//! GFLOP/s of `train_utils::small_linear::linear` against libtorch's `addmm`
+//! on the shapes of the graph-recurrent steps, forward alone and forward +
+//! backward (input and weight gradients), 1 thread:
+//!
+//! ```sh
+//! cargo run --release -p seqgraph-benches --example small_linear_rates
+//! ```
+
+use tch::{Kind, Tensor};
+use train_utils::small_linear::linear;
+
+fn main() {
+    seqgraph_benches::setup();
+    let opts = (Kind::Float, tch::Device::Cpu);
+    println!("rows x in -> out: forward GFLOP/s (kernel, addmm); forward + backward (kernel, addmm)");
+    for (m, k, n) in [
+        (320_000i64, 32i64, 32i64),
+        (320_000, 64, 32),
+        (137_600, 64, 64),
+        (137_600, 128, 64),
+        (137_600, 6, 64),
+        (5_000, 64, 64),
+    ] {
+        let x = Tensor::randn([m, k], opts).set_requires_grad(true);
+        let w = Tensor::randn([n, k], opts).set_requires_grad(true);
+        let flops = 2.0 * (m * k * n) as f64;
+        let fwd = |kernel: bool| {
+            seqgraph_benches::median_ms(2, 7, || {
+                let _ = if kernel {
+                    linear(None, &x, &w, None)
+                } else {
+                    x.mm(&w.tr())
+                };
+            })
+        };
+        let both = |kernel: bool| {
+            seqgraph_benches::median_ms(2, 7, || {
+                let y = if kernel {
+                    linear(None, &x, &w, None)
+                } else {
+                    x.mm(&w.tr())
+                };
+                let _ = Tensor::run_backward(&[y.sum(Kind::Float)], &[&x, &w], false, false);
+            })
+        };
+        let rate = |ms: f64, f: f64| f / ms / 1e6;
+        println!(
+            "{m} x {k} -> {n}: {:.1} / {:.1}; {:.1} / {:.1}",
+            rate(fwd(true), flops),
+            rate(fwd(false), flops),
+            rate(both(true), 3.0 * flops),
+            rate(both(false), 3.0 * flops)
+        );
+    }
+}
