@@ -97,7 +97,11 @@ SEQGRAPH_CLONES void rows_times_small(const T* x, int64_t k_in, const T* bt, con
 }
 
 // wt[k, :] += sum_i x[i, k] g[i, :] and gsum += sum_i g[i, :] over rows
-// [begin, end); `wt` is [K, NV * lanes].
+// [begin, end); `wt` is [K, NV * lanes]. Rows go in chunks that stay in L1;
+// within a chunk, kBlock rows of wt are accumulated in registers.
+constexpr int64_t kChunk = 128;
+constexpr int kBlock = 4;
+
 template <typename T, int NV>
 SEQGRAPH_CLONES void weight_grad_rows(const T* x, int64_t k_in, const T* g, T* wt, T* gsum, int64_t begin,
                                       int64_t end) {
@@ -105,17 +109,41 @@ SEQGRAPH_CLONES void weight_grad_rows(const T* x, int64_t k_in, const T* g, T* w
   constexpr int L = Vec<T>::lanes;
   constexpr int N = NV * L;
   V s[NV];
-  for (int v = 0; v < NV; ++v) s[v] = V{};
-  for (int64_t i = begin; i < end; ++i) {
-    V gi[NV];
-    for (int v = 0; v < NV; ++v) gi[v] = load(g + i * N + v * L);
-    for (int v = 0; v < NV; ++v) s[v] += gi[v];
-    for (int64_t k = 0; k < k_in; ++k) {
-      const T a = x[i * k_in + k];
-      for (int v = 0; v < NV; ++v) store(wt + k * N + v * L, load(wt + k * N + v * L) + a * gi[v]);
+  for (int v = 0; v < NV; ++v) s[v] = load(gsum + v * L);
+  for (int64_t c0 = begin; c0 < end; c0 += kChunk) {
+    const int64_t c1 = c0 + kChunk < end ? c0 + kChunk : end;
+    for (int64_t i = c0; i < c1; ++i) {
+      for (int v = 0; v < NV; ++v) s[v] += load(g + i * N + v * L);
+    }
+    int64_t k = 0;
+    for (; k + kBlock <= k_in; k += kBlock) {
+      V w[kBlock][NV];
+      for (int b = 0; b < kBlock; ++b) {
+        for (int v = 0; v < NV; ++v) w[b][v] = load(wt + (k + b) * N + v * L);
+      }
+      for (int64_t i = c0; i < c1; ++i) {
+        V gi[NV];
+        for (int v = 0; v < NV; ++v) gi[v] = load(g + i * N + v * L);
+        for (int b = 0; b < kBlock; ++b) {
+          const T a = x[i * k_in + k + b];
+          for (int v = 0; v < NV; ++v) w[b][v] += a * gi[v];
+        }
+      }
+      for (int b = 0; b < kBlock; ++b) {
+        for (int v = 0; v < NV; ++v) store(wt + (k + b) * N + v * L, w[b][v]);
+      }
+    }
+    for (; k < k_in; ++k) {
+      V w[NV];
+      for (int v = 0; v < NV; ++v) w[v] = load(wt + k * N + v * L);
+      for (int64_t i = c0; i < c1; ++i) {
+        const T a = x[i * k_in + k];
+        for (int v = 0; v < NV; ++v) w[v] += a * load(g + i * N + v * L);
+      }
+      for (int v = 0; v < NV; ++v) store(wt + k * N + v * L, w[v]);
     }
   }
-  for (int v = 0; v < NV; ++v) store(gsum + v * L, load(gsum + v * L) + s[v]);
+  for (int v = 0; v < NV; ++v) store(gsum + v * L, s[v]);
 }
 
 constexpr int64_t kGrain = 4096;  // rows per parallel task
