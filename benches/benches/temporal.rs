@@ -7,8 +7,9 @@
 //! - `gconvgru_grid10k`: GConvGRU (hidden 32, K = 2) on a 100 x 100 grid, B = 32, T = 12, horizon
 //!   12. It prints its floor beside it: the step's dense-product FLOPs at the GEMM rate measured
 //!   here, plus its saved activations written once and read once at the copy rate measured here;
-//!   and a second floor with the same FLOPs at the rates the GEMM reaches on the step's own skinny
-//!   shapes (`(N B x H) (H x H)` and the weight gradients), measured here too.
+//!   and the same FLOPs at the rates measured here on the step's own skinny shapes (`(N B x H)
+//!   (H x H)` and the weight gradients), with libtorch's GEMM and with `train_utils::small_linear`,
+//!   the kernel the step runs on.
 //! - `dcrnn_knn8600`: DCRNN (K = 2), hidden 64, on a synthetic
 //!   8,600-sensor kNN graph (k = 8, DCRNN's Gaussian-kernel weights, LargeST's size), B = 16,
 //!   T = 12, two input features, horizon 12. The peer, `benches/peers/pgt_sensor.py`, times PGT's
@@ -111,9 +112,10 @@ fn machine_rates() -> (f64, f64) {
     (gemm, copy)
 }
 
-/// GEMM FLOP/s at a graph-recurrent step's shapes: `(rows x h) (h x h)` (forward products and
-/// input gradients) and `(h x rows) (rows x h)` (weight gradients), into preallocated outputs.
-fn step_gemm_rates(rows: i64, h: i64) -> (f64, f64) {
+/// FLOP/s at a graph-recurrent step's shapes: libtorch's GEMM on `(rows x h) (h x h)` (forward
+/// products and input gradients) and `(h x rows) (rows x h)` (weight gradients), into preallocated
+/// outputs; and `train_utils::small_linear` forward + backward (three products).
+fn step_gemm_rates(rows: i64, h: i64) -> (f64, f64, f64) {
     let opts = (Kind::Float, Device::Cpu);
     let flops = 2.0 * (rows * h * h) as f64;
     let (x, w) = (Tensor::randn([rows, h], opts), Tensor::randn([h, h], opts));
@@ -122,7 +124,18 @@ fn step_gemm_rates(rows: i64, h: i64) -> (f64, f64) {
     let g = Tensor::randn([rows, h], opts);
     let dw = Tensor::empty([h, h], opts);
     let wgrad = flops / best_of_three(|| drop(x.tr().mm_out(&dw, &g)));
-    (skinny, wgrad)
+    let (xg, wg) = (x.set_requires_grad(true), w.set_requires_grad(true));
+    let kernel = 3.0 * flops
+        / best_of_three(|| {
+            let y = train_utils::small_linear::linear(None, &xg, &wg, None);
+            drop(Tensor::run_backward(
+                &[(&y * &g).sum(Kind::Float)],
+                &[&xg, &wg],
+                false,
+                false,
+            ));
+        });
+    (skinny, wgrad, kernel)
 }
 
 fn sensor_steps(c: &mut Criterion) {
@@ -161,21 +174,23 @@ fn sensor_steps(c: &mut Criterion) {
         copy / 1e9,
         floor
     );
-    // The same FLOPs at the rates libtorch's GEMM reaches on the step's own shapes: a third are
-    // forward products `(N B x H) (H x H)`, a third their input gradients (the same shape), a third
-    // the weight gradients `(H x N B) (N B x H)`. Skinny products run far below the 2048^3 rate,
-    // and no implementation on libtorch's GEMM can beat this floor.
-    let (skinny, wgrad) = step_gemm_rates(n * batch, hidden);
-    let shaped = flops / 3.0 * (2.0 / skinny + 1.0 / wgrad) + bytes / copy;
+    // The same FLOPs at the rates the GEMMs reach on the step's own shapes: a third are forward
+    // products `(N B x H) (H x H)`, a third their input gradients (the same shape), a third the
+    // weight gradients `(H x N B) (N B x H)`. libtorch's GEMM (MKL) runs these skinny products well
+    // below its 2048^3 rate; the step runs them on `train_utils::small_linear`, whose forward +
+    // backward rate is measured too.
+    let (skinny, wgrad, kernel) = step_gemm_rates(n * batch, hidden);
+    let at = |fwd: f64, wg: f64| flops / 3.0 * (2.0 / fwd + 1.0 / wg) + bytes / copy;
     println!(
-        "sensor_step/gconvgru_grid10k floor at the step's GEMM shapes: {:.1} GFLOP/s ({} x {h} by {h} x {h}), \
-         {:.1} GFLOP/s ({h} x {} by {} x {h}) = {:.2} s",
+        "sensor_step/gconvgru_grid10k floor at the step's shapes ({} x {h} by {h} x {h} and its gradients): \
+         with libtorch's GEMM ({:.1} GFLOP/s forward, {:.1} weight gradient) {:.2} s; with small_linear \
+         ({:.1} GFLOP/s forward + backward) {:.2} s",
+        n * batch,
         skinny / 1e9,
-        n * batch,
         wgrad / 1e9,
-        n * batch,
-        n * batch,
-        shaped,
+        at(skinny, wgrad),
+        kernel / 1e9,
+        flops / kernel + bytes / copy,
         h = hidden
     );
     // DCRNN on LargeST's size, B = 16.
