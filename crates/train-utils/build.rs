@@ -13,6 +13,7 @@ fn main() {
     println!("cargo:rerun-if-changed=src/sparse_mm.cpp");
     println!("cargo:rerun-if-changed=src/pair_dot.cpp");
     println!("cargo:rerun-if-changed=src/small_linear.cpp");
+    println!("cargo:rerun-if-changed=src/shim.h");
     println!("cargo:rerun-if-env-changed=LIBTORCH");
     let from_env = std::env::var_os("LIBTORCH").map(PathBuf::from);
     let from_torch_sys = std::env::var_os("DEP_TCH_LIBTORCH_LIB")

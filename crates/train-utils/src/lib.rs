@@ -58,6 +58,7 @@ pub mod input;
 pub mod interrupt;
 pub mod memory;
 pub mod pair_dot;
+mod shim;
 pub mod small_linear;
 pub mod sparse;
 pub mod stats;

@@ -10,12 +10,12 @@
 // The gradient flows to `z` only (ids are integers); it is not itself
 // differentiable (no double backward).
 
-#include <cstdio>
-#include <exception>
 
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
 #include <torch/csrc/autograd/custom_function.h>
+
+#include "shim.h"
 
 namespace {
 
@@ -87,12 +87,6 @@ struct PairDot : public torch::autograd::Function<PairDot> {
   }
 };
 
-void write_error(char* err, size_t len, const char* msg) {
-  if (err != nullptr && len > 0) {
-    std::snprintf(err, len, "%s", msg);
-  }
-}
-
 }  // namespace
 
 extern "C" {
@@ -103,16 +97,6 @@ extern "C" {
 // bytes, NUL-terminated).
 int seqgraph_pair_dot(const at::Tensor* z, const at::Tensor* src, const at::Tensor* dst,
                       at::Tensor** out, char* err, size_t err_len) {
-  try {
-    *out = new at::Tensor(PairDot::apply(*z, *src, *dst));
-    return 0;
-  } catch (const c10::Error& e) {
-    write_error(err, err_len, e.what_without_backtrace());
-  } catch (const std::exception& e) {
-    write_error(err, err_len, e.what());
-  } catch (...) {
-    write_error(err, err_len, "unknown C++ exception");
-  }
-  return 1;
+  return seqgraph::tensor_or_error([&] { return PairDot::apply(*z, *src, *dst); }, out, err, err_len);
 }
 }

@@ -19,7 +19,6 @@
 //! assert_eq!(Vec::<f32>::try_from(&s).unwrap(), [11.0, 61.0]);
 //! ```
 
-use std::ffi::CStr;
 use std::os::raw::{c_char, c_int};
 
 use tch::{Device, Kind, TchError, Tensor};
@@ -74,30 +73,11 @@ pub fn f_pair_dot(z: &Tensor, src: &Tensor, dst: &Tensor) -> Result<Tensor, TchE
     if z.device() != Device::Cpu || !matches!(z.kind(), Kind::Float | Kind::Double) {
         return Ok((z.f_index_select(0, src)? * z.f_index_select(0, dst)?).sum_dim_intlist(-1, false, None));
     }
-    let mut out: *mut C_tensor = std::ptr::null_mut();
-    let mut err = [0 as c_char; 512];
     // SAFETY: `z`, `src` and `dst` are live tensors (tch's C_tensor is an
-    // at::Tensor*); the shim writes a new at::Tensor* to `out` on success,
-    // which `Tensor::from_ptr` takes ownership of, or a NUL-terminated message
-    // of at most `err.len()` bytes on failure.
-    let rc = unsafe {
-        seqgraph_pair_dot(
-            z.as_ptr(),
-            src.as_ptr(),
-            dst.as_ptr(),
-            &mut out,
-            err.as_mut_ptr(),
-            err.len(),
-        )
-    };
-    if rc == 0 && !out.is_null() {
-        // SAFETY: see above; `out` is a fresh heap at::Tensor owned by us.
-        Ok(unsafe { Tensor::from_ptr(out) })
-    } else {
-        // SAFETY: the shim NUL-terminates the message within the buffer.
-        let msg = unsafe { CStr::from_ptr(err.as_ptr()) }
-            .to_string_lossy()
-            .into_owned();
-        Err(TchError::Torch(msg))
+    // at::Tensor*) and the entry point is built on `tensor_or_error`.
+    unsafe {
+        crate::shim::tensor_from("", |out, err, len| {
+            seqgraph_pair_dot(z.as_ptr(), src.as_ptr(), dst.as_ptr(), out, err, len)
+        })
     }
 }

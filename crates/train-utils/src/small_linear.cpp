@@ -17,8 +17,6 @@
 // differentiable.
 
 #include <algorithm>
-#include <cstdio>
-#include <exception>
 #include <mutex>
 #include <utility>
 #include <vector>
@@ -26,6 +24,8 @@
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
 #include <torch/csrc/autograd/custom_function.h>
+
+#include "shim.h"
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 #define SEQGRAPH_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
@@ -248,12 +248,6 @@ struct SmallLinear : public torch::autograd::Function<SmallLinear> {
   }
 };
 
-void write_error(char* err, size_t len, const char* msg) {
-  if (err != nullptr && len > 0) {
-    std::snprintf(err, len, "%s", msg);
-  }
-}
-
 }  // namespace
 
 extern "C" {
@@ -270,20 +264,13 @@ bool seqgraph_small_linear_fits(int64_t n, int kind) {
 // acc [M, N], bias [N] (checked by the caller). Returns 0, or 1 with a message.
 int seqgraph_small_linear(const at::Tensor* acc, const at::Tensor* x, const at::Tensor* w,
                           const at::Tensor* bias, at::Tensor** out, char* err, size_t err_len) {
-  try {
-    // Autograd functions take defined tensors only: an absent acc or bias is
-    // an empty one (and gets no gradient).
-    at::Tensor none = at::empty({0}, x->options());
-    *out = new at::Tensor(
-        SmallLinear::apply(acc != nullptr ? *acc : none, *x, *w, bias != nullptr ? *bias : none));
-    return 0;
-  } catch (const c10::Error& e) {
-    write_error(err, err_len, e.what_without_backtrace());
-  } catch (const std::exception& e) {
-    write_error(err, err_len, e.what());
-  } catch (...) {
-    write_error(err, err_len, "unknown C++ exception");
-  }
-  return 1;
+  return seqgraph::tensor_or_error(
+      [&] {
+        // Autograd functions take defined tensors only: an absent acc or
+        // bias is an empty one (and gets no gradient).
+        at::Tensor none = at::empty({0}, x->options());
+        return SmallLinear::apply(acc != nullptr ? *acc : none, *x, *w, bias != nullptr ? *bias : none);
+      },
+      out, err, err_len);
 }
 }

@@ -23,7 +23,6 @@
 //! assert_eq!(y.double_value(&[7, 5]), 3.0);
 //! ```
 
-use std::ffi::CStr;
 use std::os::raw::{c_char, c_int};
 
 use tch::{Device, Kind, TchError, Tensor};
@@ -124,31 +123,11 @@ pub fn f_linear(
         });
     }
     let ptr = |t: Option<&Tensor>| t.map_or(std::ptr::null(), |t| t.as_ptr());
-    let mut out: *mut C_tensor = std::ptr::null_mut();
-    let mut err = [0 as c_char; 512];
     // SAFETY: the tensors are live (tch's C_tensor is an at::Tensor*) or null
-    // for an absent acc / bias; the shim writes a new at::Tensor* to `out` on
-    // success, which `Tensor::from_ptr` takes ownership of, or a
-    // NUL-terminated message of at most `err.len()` bytes on failure.
-    let rc = unsafe {
-        seqgraph_small_linear(
-            ptr(acc),
-            x.as_ptr(),
-            w.as_ptr(),
-            ptr(bias),
-            &mut out,
-            err.as_mut_ptr(),
-            err.len(),
-        )
-    };
-    if rc == 0 && !out.is_null() {
-        // SAFETY: see above; `out` is a fresh heap at::Tensor owned by us.
-        Ok(unsafe { Tensor::from_ptr(out) })
-    } else {
-        // SAFETY: the shim NUL-terminates the message within the buffer.
-        let msg = unsafe { CStr::from_ptr(err.as_ptr()) }
-            .to_string_lossy()
-            .into_owned();
-        Err(TchError::Torch(format!("small_linear: {msg}")))
+    // for an absent acc / bias, and the entry point is built on `tensor_or_error`.
+    unsafe {
+        crate::shim::tensor_from("small_linear: ", |out, err, len| {
+            seqgraph_small_linear(ptr(acc), x.as_ptr(), w.as_ptr(), ptr(bias), out, err, len)
+        })
     }
 }

@@ -19,7 +19,6 @@
 //! assert_eq!(x.grad().sum(Kind::Float).double_value(&[]), 6.0);
 //! ```
 
-use std::ffi::CStr;
 use std::os::raw::{c_char, c_int};
 
 use tch::{TchError, Tensor};
@@ -86,23 +85,12 @@ pub fn f_sparse_mm(a: &Tensor, x: &Tensor) -> Result<Tensor, TchError> {
             x.device()
         )));
     }
-    let mut out: *mut C_tensor = std::ptr::null_mut();
-    let mut err = [0 as c_char; 512];
-    // SAFETY: `a` and `x` are live tensors (tch's C_tensor is an at::Tensor*);
-    // the shim writes a new at::Tensor* to `out` on success, which
-    // `Tensor::from_ptr` takes ownership of, or a NUL-terminated message of at
-    // most `err.len()` bytes on failure.
-    let rc =
-        unsafe { seqgraph_cached_sparse_mm(a.as_ptr(), x.as_ptr(), &mut out, err.as_mut_ptr(), err.len()) };
-    if rc == 0 && !out.is_null() {
-        // SAFETY: see above; `out` is a fresh heap at::Tensor owned by us.
-        Ok(unsafe { Tensor::from_ptr(out) })
-    } else {
-        // SAFETY: the shim NUL-terminates the message within the buffer.
-        let msg = unsafe { CStr::from_ptr(err.as_ptr()) }
-            .to_string_lossy()
-            .into_owned();
-        Err(TchError::Torch(format!("sparse_mm: {msg}")))
+    // SAFETY: `a` and `x` are live tensors (tch's C_tensor is an at::Tensor*)
+    // and the entry point is built on `tensor_or_error`.
+    unsafe {
+        crate::shim::tensor_from("sparse_mm: ", |out, err, len| {
+            seqgraph_cached_sparse_mm(a.as_ptr(), x.as_ptr(), out, err, len)
+        })
     }
 }
 

@@ -14,15 +14,15 @@
 // its tensor has died (the address cannot be reused while the weak reference
 // lives) and expired entries are dropped whenever a new one is added.
 
-#include <cstdio>
 #include <cstring>
-#include <exception>
 #include <mutex>
 #include <string>
 #include <unordered_map>
 
 #include <ATen/ATen.h>
 #include <torch/csrc/autograd/custom_function.h>
+
+#include "shim.h"
 
 namespace {
 
@@ -174,12 +174,6 @@ const bool csr_beta_warning_used_up = [] {
   return true;
 }();
 
-void write_error(char* err, size_t len, const char* msg) {
-  if (err != nullptr && len > 0) {
-    std::snprintf(err, len, "%s", msg);
-  }
-}
-
 }  // namespace
 
 extern "C" {
@@ -189,18 +183,7 @@ extern "C" {
 // `err` (at most `err_len` bytes, NUL-terminated).
 int seqgraph_cached_sparse_mm(const at::Tensor* a, const at::Tensor* x, at::Tensor** out, char* err,
                               size_t err_len) {
-  try {
-    Plan p = plan_for(*a);
-    *out = new at::Tensor(CachedSparseMm::apply(*x, p));
-    return 0;
-  } catch (const c10::Error& e) {
-    write_error(err, err_len, e.what_without_backtrace());
-  } catch (const std::exception& e) {
-    write_error(err, err_len, e.what());
-  } catch (...) {
-    write_error(err, err_len, "unknown C++ exception");
-  }
-  return 1;
+  return seqgraph::tensor_or_error([&] { return CachedSparseMm::apply(*x, plan_for(*a)); }, out, err, err_len);
 }
 
 // Whether `t` has a sparse layout (COO, CSR, CSC, BSR, BSC). tch has no

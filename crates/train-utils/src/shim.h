@@ -1,0 +1,36 @@
+// What every seqgraph C++ entry point shares: run a body that makes a tensor,
+// hand it to Rust as a new heap at::Tensor, or turn any C++ exception into a
+// message for Rust's error type (an exception must not cross into Rust).
+#pragma once
+
+#include <cstdio>
+#include <exception>
+
+#include <ATen/ATen.h>
+
+namespace seqgraph {
+
+inline void write_error(char* err, size_t len, const char* msg) {
+  if (err != nullptr && len > 0) {
+    std::snprintf(err, len, "%s", msg);
+  }
+}
+
+// `*out = new at::Tensor(make())`; returns 0, or 1 with the exception's
+// message in `err` (at most `err_len` bytes, NUL-terminated).
+template <typename Make>
+int tensor_or_error(Make make, at::Tensor** out, char* err, size_t err_len) {
+  try {
+    *out = new at::Tensor(make());
+    return 0;
+  } catch (const c10::Error& e) {
+    write_error(err, err_len, e.what_without_backtrace());
+  } catch (const std::exception& e) {
+    write_error(err, err_len, e.what());
+  } catch (...) {
+    write_error(err, err_len, "unknown C++ exception");
+  }
+  return 1;
+}
+
+}  // namespace seqgraph
