@@ -276,9 +276,14 @@ impl GinNet {
                 Some(a) => edges.with_edge_attr(a),
                 None => edges,
             };
-            let z = layer.lin1.forward(&layer.f_propagate_edges(&edges)?);
+            // The MLP's products are (nodes x 64) by (64 x 64): train-utils' kernel for many rows
+            // by a small weight runs them faster than libtorch's GEMM (`addmm` otherwise).
+            let lin = |l: &nn::Linear, z: &Tensor| {
+                train_utils::small_linear::f_linear(None, z, &l.ws, l.bs.as_ref())
+            };
+            let z = lin(&layer.lin1, &layer.f_propagate_edges(&edges)?)?;
             let z = layer.bn1.forward_t(&z, train).relu();
-            let z = layer.lin2.forward(&z);
+            let z = lin(&layer.lin2, &z)?;
             h = layer.bn.forward_t(&z, train).relu();
             out += head.forward(&pool(&h)).dropout(self.config.dropout, train);
         }
