@@ -13,7 +13,9 @@
 //!   norm, ReLU, dropout, loss or Adam). Any implementation of this GIN in fp32 performs these
 //!   products, so this time is a lower bound of the epoch on this machine and thread count, and
 //!   PyG's epoch time over it bounds the ratio any implementation could reach. The bench also
-//!   prints the products' FLOPs and the GEMM rate they ran at (see [`GemmFloor`]).
+//!   prints the products' FLOPs and the rate they ran at, with libtorch's GEMM (criterion's
+//!   number) and with `train_utils::small_linear`, which `GinNet` runs its MLPs on (see
+//!   [`GemmFloor`]): the lower of the two is the floor for our epoch.
 //!
 //! Threads and allocator: [`seqgraph_benches::setup`].
 use std::sync::Arc;
@@ -158,8 +160,9 @@ impl GemmFloor {
         let operands = products
             .iter()
             .map(|p| {
-                let x = Tensor::randn([p.m, p.k], opts);
-                let w = Tensor::randn([p.n, p.k], opts);
+                // Gradients only for the kernel's autograd path; `run` takes no graph.
+                let x = Tensor::randn([p.m, p.k], opts).set_requires_grad(p.input_grad);
+                let w = Tensor::randn([p.n, p.k], opts).set_requires_grad(true);
                 let g = Tensor::randn([p.m, p.n], opts);
                 (x, w, g)
             })
@@ -171,8 +174,9 @@ impl GemmFloor {
         self.products.iter().map(Product::flops).sum()
     }
 
-    /// Runs every product of the epoch once, forward and backward.
+    /// Runs every product of the epoch once, forward and backward, with libtorch's GEMM.
     fn run(&self) -> f64 {
+        let _no_graph = tch::no_grad_guard();
         let mut checksum = 0.0;
         for (p, (x, w, g)) in self.products.iter().zip(&self.operands) {
             let y = x.mm(&w.tr());
@@ -181,6 +185,19 @@ impl GemmFloor {
             if p.input_grad {
                 checksum += g.mm(w).double_value(&[0, 0]);
             }
+        }
+        checksum
+    }
+
+    /// The same through `small_linear` (its kernel where the shape fits, `addmm` otherwise, as
+    /// `GinNet` calls it), autograd running the backward from the output gradient `g`.
+    fn run_kernel(&self) -> f64 {
+        let mut checksum = 0.0;
+        for (p, (x, w, g)) in self.products.iter().zip(&self.operands) {
+            let y = train_utils::small_linear::linear(None, x, w, None);
+            let inputs: Vec<&Tensor> = if p.input_grad { vec![x, w] } else { vec![w] };
+            let grads = Tensor::run_backward(&[(&y * g).sum(Kind::Float)], &inputs, false, false);
+            checksum += grads.iter().map(|t| t.double_value(&[0, 0])).sum::<f64>();
         }
         checksum
     }
@@ -193,20 +210,21 @@ fn gin_gemm_floor(c: &mut Criterion) {
     for name in SETS {
         let (graphs, features, classes) = load(name);
         let floor = GemmFloor::new(&loader(&graphs, 0), features, classes);
-        // The rate over a few whole epochs' products, printed beside criterion's median.
-        floor.run();
-        let reps = 5;
-        let t0 = std::time::Instant::now();
-        for _ in 0..reps {
-            std::hint::black_box(floor.run());
-        }
-        let ms = t0.elapsed().as_secs_f64() * 1e3 / reps as f64;
+        // The rates over whole epochs' products, printed beside criterion's median.
+        let time = |f: &dyn Fn() -> f64| {
+            seqgraph_benches::median_ms(1, 5, || {
+                std::hint::black_box(f());
+            })
+        };
+        let (gemm, kernel) = (time(&|| floor.run()), time(&|| floor.run_kernel()));
+        let gflops = floor.flops() / 1e9;
         eprintln!(
-            "gin_gemm_floor/{name}: {} dense products per epoch, {:.3} GFLOP forward + backward, \
-             {ms:.1} ms at {:.1} GFLOP/s ({threads} thread(s))",
+            "gin_gemm_floor/{name}: {} dense products per epoch, {gflops:.3} GFLOP forward + backward; \
+             libtorch GEMM {gemm:.1} ms ({:.1} GFLOP/s), small_linear {kernel:.1} ms ({:.1} GFLOP/s) \
+             ({threads} thread(s))",
             floor.products.len(),
-            floor.flops() / 1e9,
-            floor.flops() / ms / 1e6,
+            gflops / gemm * 1e3,
+            gflops / kernel * 1e3,
         );
         group.bench_function(name, |b| b.iter(|| floor.run()));
     }

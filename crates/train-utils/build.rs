@@ -43,6 +43,7 @@ fn main() {
         .flag("-D_GLIBCXX_USE_CXX11_ABI=1")
         .flag("-DGLOG_USE_GLOG_EXPORT")
         .flag("-O3")
+        .flag("-Wno-psabi")
         .warnings(false)
         .compile("seqgraph_sparse_mm");
     println!(

@@ -2,8 +2,9 @@
 //! protocols, GINE uses the bond labels, the same seed gives the same run,
 //! and the network refuses inputs that do not fit.
 
-use graph_models::graph_recipe::stratified_folds;
+use graph_models::graph_recipe::{random_batches, stratified_folds};
 use graph_models::{graph_classification, GinNet, GinNetConfig, GinVariant, GraphConfig, Protocol};
+use proptest::prelude::*;
 use tch::{nn, Device, Kind, Tensor};
 
 fn quick(variant: GinVariant, protocol: Protocol) -> GraphConfig {
@@ -17,6 +18,8 @@ fn quick(variant: GinVariant, protocol: Protocol) -> GraphConfig {
         folds: 10,
         max_folds: Some(2),
         epochs: 20,
+        // About one pass over MUTAG's training folds per epoch (Xu et al.'s 50 batches are 9).
+        iters_per_epoch: Some(6),
         device: Device::Cpu,
         ..GraphConfig::default()
     }
@@ -122,6 +125,58 @@ fn folds_are_stratified_and_partition_the_data() {
     assert_ne!(folds, stratified_folds(&labels, 10, 5));
 }
 
+#[test]
+fn the_rate_halves_every_fifty_epochs_as_both_papers_code() {
+    let xu = GraphConfig::default();
+    let errica = GraphConfig::for_protocol(Protocol::Errica);
+    assert_eq!((xu.iters_per_epoch, errica.iters_per_epoch), (Some(50), None));
+    assert_eq!(errica.protocol, Protocol::Errica);
+    for (epoch, lr) in [
+        (0, 0.01),
+        (49, 0.01),
+        (50, 0.005),
+        (99, 0.005),
+        (100, 0.0025),
+        (349, 0.01 / 64.0),
+    ] {
+        assert!(
+            (xu.lr_at(epoch) - lr).abs() < 1e-15,
+            "epoch {epoch}: {}",
+            xu.lr_at(epoch)
+        );
+    }
+    let constant = GraphConfig {
+        lr_step: 0,
+        ..GraphConfig::default()
+    };
+    assert_eq!(constant.lr_at(300), 0.01);
+}
+
+proptest! {
+    /// Xu et al.'s epoch: each batch is `batch_size` distinct training ids
+    /// (all of them when fewer), the draws repeat per seed and differ across seeds.
+    #[test]
+    fn random_batches_draw_distinct_training_graphs(
+        n in 1usize..200, batch in 2usize..64, iters in 1usize..8, seed in any::<u64>()
+    ) {
+        let train: Vec<usize> = (0..n).map(|i| 3 * i + 1).collect();
+        let draws = random_batches(&train, batch, iters, seed);
+        prop_assert_eq!(draws.len(), iters);
+        for d in &draws {
+            prop_assert_eq!(d.len(), batch.min(n));
+            let mut s = d.clone();
+            s.sort_unstable();
+            s.dedup();
+            prop_assert_eq!(s.len(), d.len(), "distinct");
+            prop_assert!(d.iter().all(|i| i % 3 == 1 && *i < 3 * n));
+        }
+        prop_assert_eq!(&draws, &random_batches(&train, batch, iters, seed));
+        if n >= 20 && batch >= 4 {
+            prop_assert_ne!(draws, random_batches(&train, batch, iters, seed ^ 1));
+        }
+    }
+}
+
 fn bad_configs_and_inputs_are_refused() {
     let mut c = quick(GinVariant::Gine, Protocol::Xu);
     c.dataset = "proteins".into();
@@ -134,6 +189,11 @@ fn bad_configs_and_inputs_are_refused() {
     assert!(m.contains("MUTAG has no node attributes"), "{m}");
     c.dataset = "nope".into();
     assert!(graph_classification(&c).is_err());
+    c.dataset = "mutag".into();
+    c.node_attributes = false;
+    c.iters_per_epoch = Some(0);
+    let m = graph_classification(&c).unwrap_err().to_string();
+    assert!(m.contains("iters_per_epoch >= 1"), "{m}");
     let vs = nn::VarStore::new(Device::Cpu);
     let cfg = GinNetConfig {
         variant: GinVariant::Gine,

@@ -54,14 +54,7 @@ pub fn f_pair_dot(z: &Tensor, src: &Tensor, dst: &Tensor) -> Result<Tensor, TchE
         )));
     }
     for (what, t) in [("src", src), ("dst", dst)] {
-        if t.kind() != Kind::Int64 || t.device() != z.device() {
-            return Err(TchError::Kind(format!(
-                "pair_dot: {what} must be int64 on {:?}, got {:?} on {:?}",
-                z.device(),
-                t.kind(),
-                t.device()
-            )));
-        }
+        crate::shim::check_kind_device("pair_dot", what, t, Kind::Int64, z.device())?;
         if t.dim() != 1 || t.size() != src.size() {
             return Err(TchError::Shape(format!(
                 "pair_dot: {what} must be [P] with P = {} (src's length), got {:?}",

@@ -4,7 +4,7 @@
 use std::ffi::CStr;
 use std::os::raw::{c_char, c_int};
 
-use tch::{TchError, Tensor};
+use tch::{Device, Kind, TchError, Tensor};
 use torch_sys::C_tensor;
 
 /// Calls `entry(out, err, err_len)`, a C++ entry point built on
@@ -30,4 +30,24 @@ pub(crate) unsafe fn tensor_from(
         let msg = unsafe { CStr::from_ptr(err.as_ptr()) }.to_string_lossy();
         Err(TchError::Torch(format!("{what}{msg}")))
     }
+}
+
+/// `Ok` when `t` is of `kind` on `device`, else [`TchError::Kind`] reading
+/// "`op`: `what` must be `kind` on `device`, got ... on ...": the one check
+/// every entry point makes before handing raw pointers to C++.
+pub(crate) fn check_kind_device(
+    op: &str,
+    what: &str,
+    t: &Tensor,
+    kind: Kind,
+    device: Device,
+) -> Result<(), TchError> {
+    if t.kind() == kind && t.device() == device {
+        return Ok(());
+    }
+    Err(TchError::Kind(format!(
+        "{op}: {what} must be {kind:?} on {device:?}, got {:?} on {:?}",
+        t.kind(),
+        t.device()
+    )))
 }

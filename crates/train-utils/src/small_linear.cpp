@@ -7,8 +7,12 @@
 // at about half its large-matrix rate (60 against 120 GFLOP/s on the
 // development machine, one thread), while a kernel that keeps a block of
 // output rows in vector registers runs them faster than the large-matrix
-// rate. The kernels are written with GCC/Clang vector extensions and built for
-// AVX-512, AVX2 and baseline x86-64, chosen at load time (target_clones).
+// rate. The kernels are written once with GCC/Clang vector extensions and
+// instantiated for AVX-512 (64-byte vectors, 32 registers) and AVX2 + FMA
+// (32-byte vectors, 16 registers: fewer rows per block so the accumulators
+// stay in registers), the one the CPU has chosen at run time. A CPU with
+// neither (or another architecture) gets libtorch's `addmm`: the generic
+// build of these loops is slower than MKL there.
 //
 // Backward: dx = g W (the same kernel, when K is a multiple of a vector;
 // libtorch's mm otherwise), dW = g^T x and db = sum of g's rows (one pass
@@ -28,129 +32,193 @@
 #include "shim.h"
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
-#define SEQGRAPH_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
-#else
-#define SEQGRAPH_CLONES
+#define SEQGRAPH_X86 1
+#define SEQGRAPH_AVX512 __attribute__((target("avx512f,avx512vl,avx2,fma")))
+#define SEQGRAPH_AVX2 __attribute__((target("avx2,fma")))
 #endif
+#define SEQGRAPH_INLINE inline __attribute__((always_inline))
 
 namespace {
 
-template <typename T>
+// The instruction set the kernels run with on this CPU.
+enum class Isa { kNone, kAvx2, kAvx512 };
+
+Isa isa() {
+  static const Isa chosen = [] {
+#ifdef SEQGRAPH_X86
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl")) return Isa::kAvx512;
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return Isa::kAvx2;
+#endif
+    return Isa::kNone;
+  }();
+  return chosen;
+}
+
+// A vector of `B` bytes of T.
+template <typename T, int B>
 struct Vec {
-  static constexpr int lanes = 64 / sizeof(T);
+  static constexpr int lanes = B / sizeof(T);
   // Unaligned, and allowed to alias T: rows are read and written in place.
-  typedef T type __attribute__((vector_size(64), aligned(sizeof(T)), may_alias));
+  typedef T type __attribute__((vector_size(B), aligned(sizeof(T)), may_alias));
 };
 
 // Loads and stores through vector pointers (not memcpy), so that the
 // accumulators stay in registers.
-template <typename T>
-inline typename Vec<T>::type load(const T* p) {
-  return *reinterpret_cast<const typename Vec<T>::type*>(p);
+template <typename V, typename T>
+SEQGRAPH_INLINE V load(const T* p) {
+  return *reinterpret_cast<const V*>(p);
 }
-template <typename T>
-inline void store(T* p, typename Vec<T>::type v) {
-  *reinterpret_cast<typename Vec<T>::type*>(p) = v;
+template <typename V, typename T>
+SEQGRAPH_INLINE void store(T* p, V v) {
+  *reinterpret_cast<V*>(p) = v;
 }
-
-constexpr int kRows = 4;  // output rows kept in registers at once
 
 // out[i, :] = (acc ? acc[i, :] : 0) + (bias ? bias : 0) + sum_k x[i, k] bt[k, :]
-// for rows [begin, end); `bt` is W^T [K, NV * lanes], contiguous.
-template <typename T, int NV>
-SEQGRAPH_CLONES void rows_times_small(const T* x, int64_t k_in, const T* bt, const T* acc, const T* bias,
+// for rows [begin, end); `bt` is W^T [K, NV * lanes], contiguous. R output
+// rows of NV vectors of B bytes are kept in registers at once.
+template <typename T, int B, int NV, int R>
+SEQGRAPH_INLINE void rows_times_small(const T* x, int64_t k_in, const T* bt, const T* acc, const T* bias,
                                       T* out, int64_t begin, int64_t end) {
-  using V = typename Vec<T>::type;
-  constexpr int L = Vec<T>::lanes;
+  using V = typename Vec<T, B>::type;
+  constexpr int L = Vec<T, B>::lanes;
   constexpr int N = NV * L;
   V b0[NV];
-  for (int v = 0; v < NV; ++v) b0[v] = bias != nullptr ? load(bias + v * L) : V{};
+  for (int v = 0; v < NV; ++v) b0[v] = bias != nullptr ? load<V>(bias + v * L) : V{};
   int64_t i = begin;
-  for (; i + kRows <= end; i += kRows) {
-    V c[kRows][NV];
-    for (int r = 0; r < kRows; ++r) {
+  for (; i + R <= end; i += R) {
+    V c[R][NV];
+    for (int r = 0; r < R; ++r) {
       for (int v = 0; v < NV; ++v) {
-        c[r][v] = acc != nullptr ? b0[v] + load(acc + (i + r) * N + v * L) : b0[v];
+        c[r][v] = acc != nullptr ? b0[v] + load<V>(acc + (i + r) * N + v * L) : b0[v];
       }
     }
     for (int64_t k = 0; k < k_in; ++k) {
       V bk[NV];
-      for (int v = 0; v < NV; ++v) bk[v] = load(bt + k * N + v * L);
-      for (int r = 0; r < kRows; ++r) {
+      for (int v = 0; v < NV; ++v) bk[v] = load<V>(bt + k * N + v * L);
+      for (int r = 0; r < R; ++r) {
         const T a = x[(i + r) * k_in + k];
         for (int v = 0; v < NV; ++v) c[r][v] += a * bk[v];
       }
     }
-    for (int r = 0; r < kRows; ++r) {
-      for (int v = 0; v < NV; ++v) store(out + (i + r) * N + v * L, c[r][v]);
+    for (int r = 0; r < R; ++r) {
+      for (int v = 0; v < NV; ++v) store<V>(out + (i + r) * N + v * L, c[r][v]);
     }
   }
   for (; i < end; ++i) {
     V c[NV];
-    for (int v = 0; v < NV; ++v) c[v] = acc != nullptr ? b0[v] + load(acc + i * N + v * L) : b0[v];
+    for (int v = 0; v < NV; ++v) c[v] = acc != nullptr ? b0[v] + load<V>(acc + i * N + v * L) : b0[v];
     for (int64_t k = 0; k < k_in; ++k) {
       const T a = x[i * k_in + k];
-      for (int v = 0; v < NV; ++v) c[v] += a * load(bt + k * N + v * L);
+      for (int v = 0; v < NV; ++v) c[v] += a * load<V>(bt + k * N + v * L);
     }
-    for (int v = 0; v < NV; ++v) store(out + i * N + v * L, c[v]);
+    for (int v = 0; v < NV; ++v) store<V>(out + i * N + v * L, c[v]);
   }
 }
 
 // wt[k, :] += sum_i x[i, k] g[i, :] and gsum += sum_i g[i, :] over rows
 // [begin, end); `wt` is [K, NV * lanes]. Rows go in chunks that stay in L1;
-// within a chunk, kBlock rows of wt are accumulated in registers.
+// within a chunk, R rows of wt are accumulated in registers.
 constexpr int64_t kChunk = 128;
-constexpr int kBlock = 4;
 
-template <typename T, int NV>
-SEQGRAPH_CLONES void weight_grad_rows(const T* x, int64_t k_in, const T* g, T* wt, T* gsum, int64_t begin,
+template <typename T, int B, int NV, int R>
+SEQGRAPH_INLINE void weight_grad_rows(const T* x, int64_t k_in, const T* g, T* wt, T* gsum, int64_t begin,
                                       int64_t end) {
-  using V = typename Vec<T>::type;
-  constexpr int L = Vec<T>::lanes;
+  using V = typename Vec<T, B>::type;
+  constexpr int L = Vec<T, B>::lanes;
   constexpr int N = NV * L;
   V s[NV];
-  for (int v = 0; v < NV; ++v) s[v] = load(gsum + v * L);
+  for (int v = 0; v < NV; ++v) s[v] = load<V>(gsum + v * L);
   for (int64_t c0 = begin; c0 < end; c0 += kChunk) {
     const int64_t c1 = c0 + kChunk < end ? c0 + kChunk : end;
     for (int64_t i = c0; i < c1; ++i) {
-      for (int v = 0; v < NV; ++v) s[v] += load(g + i * N + v * L);
+      for (int v = 0; v < NV; ++v) s[v] += load<V>(g + i * N + v * L);
     }
     int64_t k = 0;
-    for (; k + kBlock <= k_in; k += kBlock) {
-      V w[kBlock][NV];
-      for (int b = 0; b < kBlock; ++b) {
-        for (int v = 0; v < NV; ++v) w[b][v] = load(wt + (k + b) * N + v * L);
+    for (; k + R <= k_in; k += R) {
+      V w[R][NV];
+      for (int b = 0; b < R; ++b) {
+        for (int v = 0; v < NV; ++v) w[b][v] = load<V>(wt + (k + b) * N + v * L);
       }
       for (int64_t i = c0; i < c1; ++i) {
         V gi[NV];
-        for (int v = 0; v < NV; ++v) gi[v] = load(g + i * N + v * L);
-        for (int b = 0; b < kBlock; ++b) {
+        for (int v = 0; v < NV; ++v) gi[v] = load<V>(g + i * N + v * L);
+        for (int b = 0; b < R; ++b) {
           const T a = x[i * k_in + k + b];
           for (int v = 0; v < NV; ++v) w[b][v] += a * gi[v];
         }
       }
-      for (int b = 0; b < kBlock; ++b) {
-        for (int v = 0; v < NV; ++v) store(wt + (k + b) * N + v * L, w[b][v]);
+      for (int b = 0; b < R; ++b) {
+        for (int v = 0; v < NV; ++v) store<V>(wt + (k + b) * N + v * L, w[b][v]);
       }
     }
     for (; k < k_in; ++k) {
       V w[NV];
-      for (int v = 0; v < NV; ++v) w[v] = load(wt + k * N + v * L);
+      for (int v = 0; v < NV; ++v) w[v] = load<V>(wt + k * N + v * L);
       for (int64_t i = c0; i < c1; ++i) {
         const T a = x[i * k_in + k];
-        for (int v = 0; v < NV; ++v) w[v] += a * load(g + i * N + v * L);
+        for (int v = 0; v < NV; ++v) w[v] += a * load<V>(g + i * N + v * L);
       }
-      for (int v = 0; v < NV; ++v) store(wt + k * N + v * L, w[v]);
+      for (int v = 0; v < NV; ++v) store<V>(wt + k * N + v * L, w[v]);
     }
   }
-  for (int v = 0; v < NV; ++v) store(gsum + v * L, s[v]);
+  for (int v = 0; v < NV; ++v) store<V>(gsum + v * L, s[v]);
+}
+
+// Rows per register block: AVX-512 has 32 vector registers, 4 rows of up to
+// 4 vectors fit; AVX2 has 16, so about 12 accumulators (N64 64-byte vectors
+// are 2 * N64 32-byte ones).
+constexpr int avx2_rows(int n64) { return n64 >= 4 ? 1 : 6 / n64; }
+
+#ifdef SEQGRAPH_X86
+template <typename T, int N64>
+SEQGRAPH_AVX512 void rows_avx512(const T* x, int64_t k, const T* bt, const T* acc, const T* bias, T* out,
+                                 int64_t begin, int64_t end) {
+  rows_times_small<T, 64, N64, 4>(x, k, bt, acc, bias, out, begin, end);
+}
+template <typename T, int N64>
+SEQGRAPH_AVX2 void rows_avx2(const T* x, int64_t k, const T* bt, const T* acc, const T* bias, T* out,
+                             int64_t begin, int64_t end) {
+  rows_times_small<T, 32, 2 * N64, avx2_rows(N64)>(x, k, bt, acc, bias, out, begin, end);
+}
+template <typename T, int N64>
+SEQGRAPH_AVX512 void grads_avx512(const T* x, int64_t k, const T* g, T* wt, T* gsum, int64_t begin,
+                                  int64_t end) {
+  weight_grad_rows<T, 64, N64, 4>(x, k, g, wt, gsum, begin, end);
+}
+template <typename T, int N64>
+SEQGRAPH_AVX2 void grads_avx2(const T* x, int64_t k, const T* g, T* wt, T* gsum, int64_t begin, int64_t end) {
+  weight_grad_rows<T, 32, 2 * N64, avx2_rows(N64)>(x, k, g, wt, gsum, begin, end);
+}
+#endif
+
+// Output rows [begin, end) of the product, N = N64 64-byte vectors wide.
+template <typename T, int N64>
+void rows(const T* x, int64_t k, const T* bt, const T* acc, const T* bias, T* out, int64_t begin, int64_t end) {
+#ifdef SEQGRAPH_X86
+  if (isa() == Isa::kAvx512) return rows_avx512<T, N64>(x, k, bt, acc, bias, out, begin, end);
+  if (isa() == Isa::kAvx2) return rows_avx2<T, N64>(x, k, bt, acc, bias, out, begin, end);
+#endif
+  // Unreachable: seqgraph_small_linear_fits refuses without a vector unit.
+  rows_times_small<T, 64, N64, 1>(x, k, bt, acc, bias, out, begin, end);
+}
+
+// The weight gradient's rows [begin, end).
+template <typename T, int N64>
+void grads(const T* x, int64_t k, const T* g, T* wt, T* gsum, int64_t begin, int64_t end) {
+#ifdef SEQGRAPH_X86
+  if (isa() == Isa::kAvx512) return grads_avx512<T, N64>(x, k, g, wt, gsum, begin, end);
+  if (isa() == Isa::kAvx2) return grads_avx2<T, N64>(x, k, g, wt, gsum, begin, end);
+#endif
+  weight_grad_rows<T, 64, N64, 1>(x, k, g, wt, gsum, begin, end);
 }
 
 constexpr int64_t kGrain = 4096;  // rows per parallel task
 
+// Lanes of a 64-byte vector: the output width comes in these.
 template <typename T>
 int lanes_of() {
-  return Vec<T>::lanes;
+  return Vec<T, 64>::lanes;
 }
 
 int vectors_in(int64_t n, at::ScalarType t) {
@@ -169,11 +237,11 @@ at::Tensor product(const at::Tensor& x, const at::Tensor& bt, const at::Tensor& 
     const scalar_t* bias_p = bias.defined() ? bias.data_ptr<scalar_t>() : nullptr;
     scalar_t* op = out.data_ptr<scalar_t>();
     at::parallel_for(0, m, kGrain, [&](int64_t begin, int64_t end) {
-      switch (n / Vec<scalar_t>::lanes) {
-        case 1: rows_times_small<scalar_t, 1>(xp, k, bp, ap, bias_p, op, begin, end); break;
-        case 2: rows_times_small<scalar_t, 2>(xp, k, bp, ap, bias_p, op, begin, end); break;
-        case 3: rows_times_small<scalar_t, 3>(xp, k, bp, ap, bias_p, op, begin, end); break;
-        default: rows_times_small<scalar_t, 4>(xp, k, bp, ap, bias_p, op, begin, end); break;
+      switch (n / lanes_of<scalar_t>()) {
+        case 1: rows<scalar_t, 1>(xp, k, bp, ap, bias_p, op, begin, end); break;
+        case 2: rows<scalar_t, 2>(xp, k, bp, ap, bias_p, op, begin, end); break;
+        case 3: rows<scalar_t, 3>(xp, k, bp, ap, bias_p, op, begin, end); break;
+        default: rows<scalar_t, 4>(xp, k, bp, ap, bias_p, op, begin, end); break;
       }
     });
   });
@@ -193,11 +261,11 @@ std::pair<at::Tensor, at::Tensor> weight_grads(const at::Tensor& x, const at::Te
       at::Tensor gs = at::zeros({n}, x.options());
       scalar_t* wp = wt.data_ptr<scalar_t>();
       scalar_t* sp = gs.data_ptr<scalar_t>();
-      switch (n / Vec<scalar_t>::lanes) {
-        case 1: weight_grad_rows<scalar_t, 1>(xp, k, gp, wp, sp, begin, end); break;
-        case 2: weight_grad_rows<scalar_t, 2>(xp, k, gp, wp, sp, begin, end); break;
-        case 3: weight_grad_rows<scalar_t, 3>(xp, k, gp, wp, sp, begin, end); break;
-        default: weight_grad_rows<scalar_t, 4>(xp, k, gp, wp, sp, begin, end); break;
+      switch (n / lanes_of<scalar_t>()) {
+        case 1: grads<scalar_t, 1>(xp, k, gp, wp, sp, begin, end); break;
+        case 2: grads<scalar_t, 2>(xp, k, gp, wp, sp, begin, end); break;
+        case 3: grads<scalar_t, 3>(xp, k, gp, wp, sp, begin, end); break;
+        default: grads<scalar_t, 4>(xp, k, gp, wp, sp, begin, end); break;
       }
       std::lock_guard<std::mutex> guard(parts_mutex);
       parts.emplace_back(begin, std::make_pair(wt, gs));
@@ -253,8 +321,10 @@ struct SmallLinear : public torch::autograd::Function<SmallLinear> {
 extern "C" {
 
 // Output width `n` the kernels take for `kind` (0 float, 1 double): a whole
-// number of 64-byte vectors, at most four (float: 16, 32, 48, 64).
+// number of 64-byte vectors, at most four (float: 16, 32, 48, 64), on a CPU
+// with AVX2 + FMA or AVX-512.
 bool seqgraph_small_linear_fits(int64_t n, int kind) {
+  if (isa() == Isa::kNone) return false;
   int v = vectors_in(n, kind == 0 ? at::kFloat : at::kDouble);
   return v >= 1 && v <= 4;
 }

@@ -101,15 +101,7 @@ pub fn f_linear(
     }
     for (what, t) in [("w", Some(w)), ("acc", acc), ("bias", bias)] {
         if let Some(t) = t {
-            if t.kind() != x.kind() || t.device() != x.device() {
-                return Err(TchError::Kind(format!(
-                    "small_linear: {what} is {:?} on {:?}, x {:?} on {:?}",
-                    t.kind(),
-                    t.device(),
-                    x.kind(),
-                    x.device()
-                )));
-            }
+            crate::shim::check_kind_device("small_linear", what, t, x.kind(), x.device())?;
         }
     }
     if !uses_kernel(x, w) {

@@ -76,15 +76,7 @@ pub fn f_sparse_mm(a: &Tensor, x: &Tensor) -> Result<Tensor, TchError> {
             a.size()[1]
         )));
     }
-    if a.kind() != x.kind() || a.device() != x.device() {
-        return Err(TchError::Kind(format!(
-            "sparse_mm: operator {:?} on {:?}, dense {:?} on {:?}",
-            a.kind(),
-            a.device(),
-            x.kind(),
-            x.device()
-        )));
-    }
+    crate::shim::check_kind_device("sparse_mm", "the dense operand", x, a.kind(), a.device())?;
     // SAFETY: `a` and `x` are live tensors (tch's C_tensor is an at::Tensor*)
     // and the entry point is built on `tensor_or_error`.
     unsafe {

@@ -160,6 +160,18 @@ impl Epoch<'_> {
         self.index
     }
 
+    /// Sets Adam's learning rate for this epoch's steps and after (a
+    /// schedule: the caller computes the rate from [`Epoch::index`], as
+    /// `torch.optim.lr_scheduler.StepLR` does, so a resumed run gets the same).
+    pub fn set_lr(&mut self, lr: f64) {
+        self.adam.lr = lr;
+    }
+
+    /// Adam's current learning rate.
+    pub fn lr(&self) -> f64 {
+        self.adam.lr
+    }
+
     /// A random permutation of `0..n` (drawn from the generator reseeded for this epoch).
     pub fn permutation(&self, n: i64, device: Device) -> Tensor {
         Tensor::randperm(n, (Kind::Int64, device))

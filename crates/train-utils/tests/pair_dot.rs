@@ -105,7 +105,7 @@ fn refusals_name_what_does_not_fit() {
     assert!(msg(f_pair_dot(&z, &Tensor::from_slice(&[0i64, 4]), &ok))
         .contains("src holds node id 4, outside 0..4"));
     assert!(msg(f_pair_dot(&z, &ok, &Tensor::from_slice(&[-1i64, 0]))).contains("dst holds node id -1"));
-    assert!(msg(f_pair_dot(&z, &ok, &Tensor::from_slice(&[0i32, 1]))).contains("dst must be int64"));
+    assert!(msg(f_pair_dot(&z, &ok, &Tensor::from_slice(&[0i32, 1]))).contains("dst must be Int64 on Cpu"));
     assert!(msg(f_pair_dot(&z, &ok, &Tensor::from_slice(&[0i64]))).contains("dst must be [P] with P = 2"));
     assert!(msg(f_pair_dot(&z.flatten(0, -1), &ok, &ok)).contains("z must be [N, d]"));
     // A refused call leaves no half-built graph: the next one works.

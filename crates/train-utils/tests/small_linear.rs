@@ -184,5 +184,6 @@ fn refusals_name_what_does_not_fit() {
     assert!(msg(f_linear(None, &x, &Tensor::randn([16, 5], D), None)).contains("do not multiply"));
     assert!(msg(f_linear(Some(&Tensor::randn([3, 16], D)), &x, &w, None)).contains("acc must be [256, 16]"));
     assert!(msg(f_linear(None, &x, &w, Some(&Tensor::randn([15], D)))).contains("bias must be [16]"));
-    assert!(msg(f_linear(None, &x, &w.to_kind(Kind::Float), None)).contains("w is Float"));
+    assert!(msg(f_linear(None, &x, &w.to_kind(Kind::Float), None))
+        .contains("w must be Double on Cpu, got Float on Cpu"));
 }

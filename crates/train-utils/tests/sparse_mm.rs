@@ -104,7 +104,8 @@ fn bad_input_is_an_error_naming_it() {
     assert!(msg(f_sparse_mm(&Tensor::randn([4, 3], D), &x)).contains("2-D sparse"));
     assert!(msg(f_sparse_mm(&a, &Tensor::randn([4, 2], D))).contains("[3, k]"));
     assert!(msg(f_sparse_mm(&a, &Tensor::randn([3], D))).contains("do not multiply"));
-    assert!(msg(f_sparse_mm(&a, &x.to_kind(Kind::Float))).contains("Float"));
+    assert!(msg(f_sparse_mm(&a, &x.to_kind(Kind::Float)))
+        .contains("the dense operand must be Double on Cpu, got Float"));
     let learned = a.shallow_clone().set_requires_grad(true);
     assert!(msg(f_sparse_mm(&learned, &x)).contains("requires a gradient"));
 }

@@ -45,6 +45,19 @@ struct Args {
     /// Adam's learning rate.
     #[arg(long, default_value_t = 0.01)]
     lr: f64,
+    /// Multiply the rate by --lr-gamma every this many epochs (StepLR; both papers: 50); 0: constant.
+    #[arg(long, default_value_t = 50)]
+    lr_step: usize,
+    /// The factor of each step of the rate (both papers: 0.5).
+    #[arg(long, default_value_t = 0.5)]
+    lr_gamma: f64,
+    /// What an epoch is: N batches of random graphs drawn anew (Xu et al.'s code: 50), or `pass`
+    /// (one shuffled pass, Errica et al.). Default: the protocol's.
+    #[arg(long)]
+    iters_per_epoch: Option<String>,
+    /// Dropout on each layer's readout.
+    #[arg(long, default_value_t = 0.5)]
+    dropout: f64,
     /// Hidden units.
     #[arg(long, default_value_t = 64)]
     hidden: i64,
@@ -71,6 +84,15 @@ pub fn run(args: &[String]) -> Result<()> {
     let protocol = Protocol::parse(&a.protocol)
         .ok_or_else(|| anyhow!("unknown protocol `{}` (xu, errica)", a.protocol))?;
     a.run.set_threads(None);
+    let base = GraphConfig::for_protocol(protocol);
+    let iters_per_epoch = match a.iters_per_epoch.as_deref() {
+        None => base.iters_per_epoch,
+        Some("pass") => None,
+        Some(n) => Some(
+            n.parse()
+                .map_err(|_| anyhow!("--iters-per-epoch takes a number or `pass`, got `{n}`"))?,
+        ),
+    };
     let config = GraphConfig {
         dataset: a.dataset.clone(),
         node_attributes: a.node_attr,
@@ -78,7 +100,7 @@ pub fn run(args: &[String]) -> Result<()> {
             variant,
             layers: a.layers,
             hidden: a.hidden,
-            ..GinNetConfig::default()
+            dropout: a.dropout,
         },
         protocol,
         folds: a.folds,
@@ -86,18 +108,22 @@ pub fn run(args: &[String]) -> Result<()> {
         epochs: a.epochs,
         batch_size: a.batch_size,
         lr: a.lr,
+        lr_step: a.lr_step,
+        lr_gamma: a.lr_gamma,
+        iters_per_epoch,
         seed: a.seed,
         checkpointing: a.run.checkpointing(),
         verbose: a.progress,
-        ..GraphConfig::default()
+        ..base
     };
     let s = graph_classification(&config)?;
     if a.run.json {
         println!("{}", serde_json::to_string(&s)?);
     } else {
         println!(
-            "{} on {} ({} node features, {} protocol, {} of {} folds, {} epochs, seed {}, {}): accuracy {:.2} ± {:.2} % (majority class {:.2} %), selected epoch(s) {:?}, {:.1} ms per training epoch (median), {:.1} s\n{}",
-            s.model, s.dataset, s.node_features, s.protocol, s.folds_run, s.folds, s.epochs, s.seed, s.device, s.test_acc_mean,
+            "{} on {} ({} node features, {} protocol, {} of {} folds, {} epochs of {}, batch {}, seed {}, {}): accuracy {:.2} ± {:.2} % (majority class {:.2} %), selected epoch(s) {:?}, {:.1} ms per training epoch (median), {:.1} s\n{}",
+            s.model, s.dataset, s.node_features, s.protocol, s.folds_run, s.folds, s.epochs,
+            s.iters_per_epoch.map_or("one pass".to_string(), |n| format!("{n} random batches")), s.batch_size, s.seed, s.device, s.test_acc_mean,
             s.test_acc_std, s.majority_acc, s.selected_epochs, s.ms_per_epoch, s.seconds, s.note
         );
     }
