@@ -220,10 +220,11 @@ fn gin_gemm_floor(c: &mut Criterion) {
         let gflops = floor.flops() / 1e9;
         eprintln!(
             "gin_gemm_floor/{name}: {} dense products per epoch, {gflops:.3} GFLOP forward + backward; \
-             libtorch GEMM {gemm:.1} ms ({:.1} GFLOP/s), small_linear {kernel:.1} ms ({:.1} GFLOP/s) \
+             libtorch GEMM {gemm:.1} ms ({:.1} GFLOP/s), small_linear ({}) {kernel:.1} ms ({:.1} GFLOP/s) \
              ({threads} thread(s))",
             floor.products.len(),
             gflops / gemm * 1e3,
+            train_utils::small_linear::kernel_isa().unwrap_or("no kernel: addmm"),
             gflops / kernel * 1e3,
         );
         group.bench_function(name, |b| b.iter(|| floor.run()));

@@ -184,11 +184,12 @@ fn sensor_steps(c: &mut Criterion) {
     println!(
         "sensor_step/gconvgru_grid10k floor at the step's shapes ({} x {h} by {h} x {h} and its gradients): \
          with libtorch's GEMM ({:.1} GFLOP/s forward, {:.1} weight gradient) {:.2} s; with small_linear \
-         ({:.1} GFLOP/s forward + backward) {:.2} s",
+         ({}, {:.1} GFLOP/s forward + backward) {:.2} s",
         n * batch,
         skinny / 1e9,
         wgrad / 1e9,
         at(skinny, wgrad),
+        train_utils::small_linear::kernel_isa().unwrap_or("no kernel: addmm"),
         kernel / 1e9,
         flops / kernel + bytes / copy,
         h = hidden

@@ -12,7 +12,8 @@ use train_utils::small_linear::linear;
 fn main() {
     seqgraph_benches::setup();
     let opts = (Kind::Float, tch::Device::Cpu);
-    println!("rows x in -> out: forward GFLOP/s (kernel, addmm); forward + backward (kernel, addmm)");
+    let isa = train_utils::small_linear::kernel_isa().unwrap_or("none: addmm");
+    println!("kernel: {isa}; rows x in -> out: forward GFLOP/s (kernel, addmm); forward + backward (kernel, addmm)");
     for (m, k, n) in [
         (320_000i64, 32i64, 32i64),
         (320_000, 64, 32),

@@ -320,6 +320,9 @@ struct SmallLinear : public torch::autograd::Function<SmallLinear> {
 
 extern "C" {
 
+// The instruction set the kernels run with: 0 none (addmm), 1 AVX2 + FMA, 2 AVX-512.
+int seqgraph_small_linear_isa() { return static_cast<int>(isa()); }
+
 // Output width `n` the kernels take for `kind` (0 float, 1 double): a whole
 // number of 64-byte vectors, at most four (float: 16, 32, 48, 64), on a CPU
 // with AVX2 + FMA or AVX-512.

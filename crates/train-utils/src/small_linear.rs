@@ -5,14 +5,15 @@
 //! A graph-recurrent step multiplies `nodes * batch` rows of `H = 32`
 //! features by `32 x 32` gate weights. libtorch's GEMM runs such skinny
 //! products at about half its large-matrix rate; the kernel here keeps a block
-//! of output rows in vector registers (built for AVX-512, AVX2 and baseline
-//! x86-64, chosen at load time) and runs them several times faster, forward
-//! and in the input gradient; the weight gradient is one pass over the rows.
-//! It applies on the CPU to `f32` / `f64` with an output width of one to four
-//! 64-byte vectors (`f32`: 16, 32, 48 or 64; `f64`: 8, 16, 24 or 32) and at
-//! least [`MIN_ROWS`] rows; anything else takes `addmm`, with the same result.
-//! Gradients flow to `acc`, `x`, `W` and `b`, once (no double backward through
-//! the kernel).
+//! of output rows in vector registers (instantiated for AVX-512 and for
+//! AVX2 with FMA, with as many rows per block as each one's registers hold,
+//! chosen at run time) and runs them faster, forward and in the input
+//! gradient; the weight gradient is one pass over the rows. It applies on an
+//! x86-64 CPU with AVX2 and FMA (or AVX-512) to `f32` / `f64` with an output
+//! width of one to four 64-byte vectors (`f32`: 16, 32, 48 or 64; `f64`: 8,
+//! 16, 24 or 32) and at least [`MIN_ROWS`] rows; anything else (another CPU
+//! included) takes `addmm`, with the same result. Gradients flow to `acc`,
+//! `x`, `W` and `b`, once (no double backward through the kernel).
 //!
 //! ```
 //! use tch::{Kind, Tensor};
@@ -30,6 +31,7 @@ use torch_sys::C_tensor;
 
 extern "C" {
     fn seqgraph_small_linear_fits(n: i64, kind: c_int) -> bool;
+    fn seqgraph_small_linear_isa() -> c_int;
     fn seqgraph_small_linear(
         acc: *const C_tensor,
         x: *const C_tensor,
@@ -43,6 +45,23 @@ extern "C" {
 
 /// Fewer rows than this take `addmm` (the kernel's setup is not worth it).
 pub const MIN_ROWS: i64 = 256;
+
+/// The instruction set the kernel runs with on this CPU: `Some("avx512")`,
+/// `Some("avx2+fma")`, or `None` (not x86-64, or neither: every call takes
+/// `addmm`).
+pub fn kernel_isa() -> Option<&'static str> {
+    // SAFETY: no arguments; reads the CPU's features once.
+    match unsafe { seqgraph_small_linear_isa() } {
+        2 => Some("avx512"),
+        1 => Some("avx2+fma"),
+        _ => None,
+    }
+}
+
+/// Whether this CPU runs the kernel at all ([`kernel_isa`] is `Some`).
+pub fn kernel_available() -> bool {
+    kernel_isa().is_some()
+}
 
 /// Whether [`linear`] runs the kernel for these tensors (else `addmm`).
 pub fn uses_kernel(x: &Tensor, w: &Tensor) -> bool {

@@ -5,7 +5,7 @@
 
 use proptest::prelude::*;
 use tch::{Device, Kind, Tensor};
-use train_utils::small_linear::{f_linear, linear, uses_kernel, MIN_ROWS};
+use train_utils::small_linear::{f_linear, kernel_available, linear, uses_kernel, MIN_ROWS};
 
 const D: (Kind, Device) = (Kind::Double, Device::Cpu);
 
@@ -67,7 +67,7 @@ proptest! {
         let w = Tensor::randn([n, k], D).set_requires_grad(true);
         let acc = with_acc.then(|| Tensor::randn([m, n], D).set_requires_grad(true));
         let b = with_bias.then(|| Tensor::randn([n], D).set_requires_grad(true));
-        prop_assert!(uses_kernel(&x, &w));
+        prop_assert_eq!(uses_kernel(&x, &w), kernel_available());
         let probe = Tensor::randn([m, n], D);
         let ours = run(&|a, x, w, b| linear(a, x, w, b), acc.as_ref(), &x, &w, b.as_ref(), &probe);
         let theirs = run(&reference, acc.as_ref(), &x, &w, b.as_ref(), &probe);
@@ -129,7 +129,7 @@ fn float_kernel_agrees_with_addmm_and_threads_agree() {
     let x = Tensor::randn([32, 20_003], f).tr().set_requires_grad(true);
     let w = Tensor::randn([32, 32], f).set_requires_grad(true);
     let acc = Tensor::randn([20_003, 32], f).set_requires_grad(true);
-    assert!(uses_kernel(&x, &w));
+    assert_eq!(uses_kernel(&x, &w), kernel_available());
     let probe = Tensor::randn([20_003, 32], f);
     let grads = |y: Tensor| {
         let mut g = vec![y.detach()];
