@@ -20,7 +20,13 @@ fn main() {
         (137_600, 64, 64),
         (137_600, 128, 64),
         (137_600, 6, 64),
+        // Where the kernel starts to beat libtorch's GEMM (`min_rows`).
+        (5_000, 32, 32),
+        (20_000, 32, 32),
+        (50_000, 32, 32),
         (5_000, 64, 64),
+        (20_000, 64, 64),
+        (50_000, 64, 64),
     ] {
         let x = Tensor::randn([m, k], opts).set_requires_grad(true);
         let w = Tensor::randn([n, k], opts).set_requires_grad(true);
