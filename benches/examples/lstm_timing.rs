@@ -100,22 +100,6 @@ fn main() {
     }
 }
 
-/// Median of `f`'s time in ms over `n` runs after `n / 10` warm-up runs.
-fn median_ms(n: usize, mut f: impl FnMut()) -> f64 {
-    for _ in 0..n / 10 {
-        f();
-    }
-    median(
-        (0..n)
-            .map(|_| {
-                let t0 = Instant::now();
-                f();
-                t0.elapsed().as_secs_f64() * 1e3
-            })
-            .collect(),
-    )
-}
-
 /// The products of `t` LSTM steps without autograd: `xw + h W_hh^T` forward, `g W_hh` and `h^T g` in
 /// the backward (the input term `x W_ih^T` is one product for the whole sequence, as in fused).
 fn gemm_ms(b: i64, i: i64, h: i64, t: i64) -> f64 {
@@ -132,13 +116,13 @@ fn gemm_ms(b: i64, i: i64, h: i64, t: i64) -> f64 {
         Tensor::randn([4 * h, i], o),
         Tensor::randn([t * b, 4 * h], o),
     );
-    let step = median_ms(2000, || {
+    let step = seqgraph_benches::median_ms(2000 / 10, 2000, || {
         let _ = g.addmm(&hs, &w_t);
         let _ = g.mm(&w);
         let _ = hs.tr().mm(&g);
     });
     // Forward and the two backward products of the input term, once per sequence.
-    let input = median_ms(200, || {
+    let input = seqgraph_benches::median_ms(200 / 10, 200, || {
         let _ = x.mm(&w_ih.tr());
         let _ = x.tr().mm(&g_all);
     });
@@ -150,7 +134,7 @@ fn autograd_op_ms(b: i64, h: i64) -> f64 {
     let o = (Kind::Float, Device::Cpu);
     let a = Tensor::randn([b, h], o).set_requires_grad(true);
     let k = Tensor::randn([b, h], o);
-    let chain = median_ms(500, || {
+    let chain = seqgraph_benches::median_ms(500 / 10, 500, || {
         let mut y = a.shallow_clone();
         for _ in 0..100 {
             y = &y * &k;
