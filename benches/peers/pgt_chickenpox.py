@@ -34,6 +34,7 @@ if "torch_sparse" not in sys.modules:
 from torch_geometric_temporal.dataset import ChickenpoxDatasetLoader  # noqa: E402
 from torch_geometric_temporal.nn.recurrent import A3TGCN, DCRNN, TGCN, GConvGRU, GConvLSTM  # noqa: E402
 from torch_geometric_temporal.signal import temporal_signal_split  # noqa: E402
+from peer_measure import status_kb
 
 
 def default_data():
@@ -91,17 +92,6 @@ def peak_reset():
         return True
     except OSError:
         return False
-
-
-def status_kb(key):
-    try:
-        with open("/proc/self/status") as f:
-            for line in f:
-                if line.startswith(key + ":"):
-                    return int(line.split()[1])
-    except OSError:
-        return None
-    return None
 
 
 def run(model_name, epochs, seed, data):

@@ -36,6 +36,7 @@ if "torch_sparse" not in sys.modules:
     sys.modules["torch_sparse"] = stub
 
 from torch_geometric_temporal.nn.recurrent import DCRNN  # noqa: E402
+from peer_measure import status_kb
 
 
 def knn_graph(n, k, seed):
@@ -65,14 +66,6 @@ class Model(torch.nn.Module):
         for t in range(x.shape[0]):
             h = self.recurrent(x[t], edge_index, edge_weight, h)
         return self.linear(torch.relu(h))
-
-
-def status_kb(key):
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith(key + ":"):
-                return int(line.split()[1])
-    return None
 
 
 def main():

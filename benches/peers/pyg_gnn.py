@@ -21,10 +21,8 @@ import argparse
 import json
 import os
 import shutil
-import statistics
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
@@ -34,40 +32,9 @@ import torch_geometric
 import torch_geometric.transforms as T
 from torch_geometric.datasets import Planetoid
 from torch_geometric.nn import GATConv, GCNConv
+from peer_measure import median_ms, peak_mb
 
 PEER = f"PyG {torch_geometric.__version__}, torch {torch.__version__}"
-
-
-def status_kb(key):
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith(key + ":"):
-                return int(line.split()[1])
-    return 0
-
-
-def peak_mb(fn):
-    """Runs fn once; the rise of the peak resident set above the resident set before, MiB."""
-    try:
-        with open("/proc/self/clear_refs", "w") as f:
-            f.write("5")
-    except OSError:
-        fn()
-        return None
-    before = status_kb("VmRSS")
-    fn()
-    return max(status_kb("VmHWM") - before, 0) / 1024.0
-
-
-def median_ms(fn, reps, warmup=5):
-    for _ in range(warmup):
-        fn()
-    times = []
-    for _ in range(reps):
-        t = time.perf_counter()
-        fn()
-        times.append((time.perf_counter() - t) * 1e3)
-    return statistics.median(times)
 
 
 def planetoid(name):

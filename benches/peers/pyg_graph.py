@@ -29,26 +29,10 @@ from torch_geometric.datasets import TUDataset
 from torch_geometric.loader import DataLoader
 from torch_geometric.loader.dataloader import Collater
 from torch_geometric.nn import GINConv, global_add_pool
+from peer_measure import reset_peak, status_kb
 
 ROOT = Path(__file__).resolve().parents[2]
 SETS = {"proteins": "PROTEINS", "nci1": "NCI1"}
-
-
-def status_kb(key):
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith(key + ":"):
-                return int(line.split()[1])
-    return 0
-
-
-def reset_peak():
-    try:
-        with open("/proc/self/clear_refs", "w") as f:
-            f.write("5")
-        return True
-    except OSError:
-        return False
 
 
 def dataset(tu):

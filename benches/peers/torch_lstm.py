@@ -18,36 +18,9 @@ import sys
 import time
 
 import torch
+from peer_measure import peak_mb
 
 SHAPES = [(64, 100, 32, 128), (32, 29, 12, 64)]
-
-
-def status_kb(key):
-    """A field of /proc/self/status in kB (VmRSS, VmHWM); None off Linux."""
-    try:
-        with open("/proc/self/status") as f:
-            for line in f:
-                if line.startswith(key + ":"):
-                    return int(line.split()[1])
-    except OSError:
-        pass
-    return None
-
-
-def peak_mb(fn):
-    """Runs fn once; the rise of the peak resident set above its size before, MiB (the contract of
-    benches/README.md, as record_peak measures ours), or None where the peak cannot be reset."""
-    try:
-        with open("/proc/self/clear_refs", "w") as f:
-            f.write("5")
-    except OSError:
-        return None
-    before = status_kb("VmRSS")
-    fn()
-    peak = status_kb("VmHWM")
-    if before is None or peak is None:
-        return None
-    return max(peak - before, 0) / 1024
 
 
 def main():
