@@ -34,7 +34,7 @@ if "torch_sparse" not in sys.modules:
 from torch_geometric_temporal.dataset import ChickenpoxDatasetLoader  # noqa: E402
 from torch_geometric_temporal.nn.recurrent import A3TGCN, DCRNN, TGCN, GConvGRU, GConvLSTM  # noqa: E402
 from torch_geometric_temporal.signal import temporal_signal_split  # noqa: E402
-from peer_measure import status_kb
+from peer_measure import reset_peak, status_kb  # noqa: E402
 
 
 def default_data():
@@ -85,15 +85,6 @@ class RecurrentGCN(torch.nn.Module):
         return self.linear(F.relu(h))
 
 
-def peak_reset():
-    try:
-        with open("/proc/self/clear_refs", "w") as f:
-            f.write("5")
-        return True
-    except OSError:
-        return False
-
-
 def run(model_name, epochs, seed, data):
     """PGT's recipe; returns (per-epoch seconds, test MSE, peak MiB of the first epoch)."""
     torch.manual_seed(seed)
@@ -105,7 +96,7 @@ def run(model_name, epochs, seed, data):
     model.train()
     times, peak = [], None
     for epoch in range(epochs):
-        exact = epoch == 0 and peak_reset()
+        exact = epoch == 0 and reset_peak()
         before = status_kb("VmRSS")
         start = time.perf_counter()
         cost = 0
