@@ -224,7 +224,7 @@ fn gin_gemm_floor(c: &mut Criterion) {
              ({threads} thread(s))",
             floor.products.len(),
             gflops / gemm * 1e3,
-            train_utils::small_linear::kernel_isa().unwrap_or("no kernel: addmm"),
+            train_utils::small_linear::kernel_isa().unwrap_or("none: addmm"),
             gflops / kernel * 1e3,
         );
         group.bench_function(name, |b| b.iter(|| floor.run()));

@@ -189,7 +189,7 @@ fn sensor_steps(c: &mut Criterion) {
         skinny / 1e9,
         wgrad / 1e9,
         at(skinny, wgrad),
-        train_utils::small_linear::kernel_isa().unwrap_or("no kernel: addmm"),
+        train_utils::small_linear::kernel_isa().unwrap_or("none: addmm"),
         kernel / 1e9,
         flops / kernel + bytes / copy,
         h = hidden
