@@ -10,6 +10,13 @@
 // freed large block in a list of its exact (2 MiB-rounded) size and hands it
 // out again for the next request of that size: a training loop's shapes
 // repeat, so the lists stay short and nothing is zeroed twice.
+//
+// The cache never holds more than the live blocks left free below their own
+// high-water mark: when a request misses and the live blocks plus the cached
+// ones would pass the most the live blocks ever took, cached blocks go back to
+// the system first. So the resident memory of large blocks stays at the peak
+// the program itself needed; sizes that stop repeating are evicted by the
+// next misses instead of piling up.
 
 #include <c10/core/Allocator.h>
 #include <c10/core/CPUAllocator.h>
@@ -17,7 +24,9 @@
 #include <sys/mman.h>
 
 #include <cstdint>
+#include <algorithm>
 #include <cstdlib>
+#include <iterator>
 #include <mutex>
 #include <unordered_map>
 #include <vector>
@@ -31,6 +40,8 @@ struct Cache {
   std::unordered_map<size_t, std::vector<void*>> free_blocks;  // size -> blocks
   std::unordered_map<void*, size_t> sizes;  // every block this cache owns
   size_t cached_bytes = 0;
+  size_t live_bytes = 0;       // handed out by the cache, not yet freed
+  size_t peak_live_bytes = 0;  // the most live_bytes has been
   size_t min_bytes = 0;
   size_t max_cached_bytes = 0;
 };
@@ -42,6 +53,23 @@ Cache& cache() {
 }
 
 c10::DeleterFnPtr base_delete = nullptr;  // the replaced allocator's raw deleter
+
+// Returns cached blocks to the system until `room` more bytes fit under
+// the live blocks' high-water mark (or the cache is empty). Holds c.mu.
+void evict_for(Cache& c, size_t room) {
+  for (auto it = c.free_blocks.begin(); it != c.free_blocks.end() && c.cached_bytes > 0;) {
+    if (c.live_bytes + c.cached_bytes + room <= c.peak_live_bytes) return;
+    auto& blocks = it->second;
+    while (!blocks.empty() && c.live_bytes + c.cached_bytes + room > c.peak_live_bytes) {
+      void* p = blocks.back();
+      blocks.pop_back();
+      c.sizes.erase(p);
+      std::free(p);
+      c.cached_bytes -= it->first;
+    }
+    it = blocks.empty() ? c.free_blocks.erase(it) : std::next(it);
+  }
+}
 
 // Every block this allocator hands out has this deleter (c10's raw
 // interface, which oneDNN's scratch buffers use, requires one deleter).
@@ -60,6 +88,7 @@ void give_back(void* p) {
     return;
   }
   size_t size = found->second;
+  c.live_bytes -= size;
   if (c.cached_bytes + size > c.max_cached_bytes) {
     // Sizes that never repeat (a sampler's varying batches) must not pile up.
     c.sizes.erase(p);
@@ -88,6 +117,10 @@ struct BlockCacheAllocator final : c10::Allocator {
         p = it->second.back();
         it->second.pop_back();
         c.cached_bytes -= size;
+        c.live_bytes += size;
+      } else {
+        c.peak_live_bytes = std::max(c.peak_live_bytes, c.live_bytes + size);
+        evict_for(c, size);
       }
     }
     if (p == nullptr) {
@@ -100,6 +133,7 @@ struct BlockCacheAllocator final : c10::Allocator {
       madvise(p, size, MADV_HUGEPAGE);
       std::lock_guard<std::mutex> lock(c.mu);
       c.sizes[p] = size;
+      c.live_bytes += size;
     }
     return {p, p, &give_back, c10::Device(c10::DeviceType::CPU)};
   }

@@ -109,3 +109,29 @@ fn bad_input_is_an_error_naming_it() {
     let learned = a.shallow_clone().set_requires_grad(true);
     assert!(msg(f_sparse_mm(&learned, &x)).contains("requires a gradient"));
 }
+
+/// Rows and columns without nonzeros, an operator with none at all, float
+/// and a non-contiguous input. The output comes from a freed block full of
+/// NaN (the block cache hands the same block back), so a row the product
+/// does not write shows.
+#[test]
+fn empty_rows_are_written_as_zeros() {
+    train_utils::memory::cache_large_blocks(train_utils::memory::MMAP_THRESHOLD as usize, usize::MAX);
+    let f = (Kind::Float, Device::Cpu);
+    let (n, m, w) = (1024i64, 300i64, 8453i64); // a 33 MiB float output, whole vector blocks and a tail
+    let dense = Tensor::randn([n, m], f) * Tensor::rand([n, m], f).lt(0.01).to_kind(Kind::Float);
+    let _ = dense.narrow(0, 5, 40).fill_(0.0); // empty rows of A
+    let _ = dense.narrow(1, 7, 30).fill_(0.0); // empty rows of A^T
+    let x = Tensor::randn([w, m], f).transpose(0, 1).set_requires_grad(true); // not contiguous
+    for a in [dense.to_sparse_csr(None), dense.zeros_like().to_sparse_csr(None)] {
+        let want = a.to_dense(None, false).mm(&x);
+        drop(Tensor::full([n, w], f64::NAN, f));
+        let ours = sparse_mm(&a, &x);
+        assert!(max_diff(&ours, &want) < 1e-4, "values");
+        let probe = Tensor::randn([n, w], f);
+        drop(Tensor::full([m, w], f64::NAN, f));
+        let g = grads_of(&ours, &probe, &x);
+        let g_ref = grads_of(&want, &probe, &x);
+        assert!(max_diff(&g, &g_ref) < 1e-4, "gradients");
+    }
+}
