@@ -35,10 +35,18 @@ fn cached_blocks_stay_under_the_live_peak() {
     let a_ptr = a.data_ptr();
     drop(a);
     drop(b);
-    assert_eq!(block_cache_bytes(), 100 * MIB, "both kept: together they are the peak");
+    assert_eq!(
+        block_cache_bytes(),
+        100 * MIB,
+        "both kept: together they are the peak"
+    );
 
     // A repeated size is served from the cache, with nothing evicted.
     let again = block(40);
-    assert_eq!(again.data_ptr(), a_ptr, "the freed 40 MiB block is handed out again");
+    assert_eq!(
+        again.data_ptr(),
+        a_ptr,
+        "the freed 40 MiB block is handed out again"
+    );
     assert_eq!(block_cache_bytes(), 60 * MIB);
 }
