@@ -92,31 +92,39 @@ at::Tensor transposed(const at::Tensor& csr, const at::Tensor& crow_t, const at:
                                        values.options().layout(at::kSparseCsr));
 }
 
+// Columns [k, k + NV * L) of output row `i` of `A @ X`: NV vectors of L
+// lanes held in registers while the row's nonzeros `[p0, p1)` are added in,
+// then stored once.
+template <typename V, typename T, typename I, int NV>
+SEQGRAPH_SPMM_INLINE void csr_block(const I* col, const T* val, const T* x, int64_t w, T* o, int64_t p0,
+                                    int64_t p1, int64_t k) {
+  constexpr int L = sizeof(V) / sizeof(T);
+  V acc[NV] = {};
+  for (int64_t p = p0; p < p1; ++p) {
+    const T v = val[p];
+    const T* xr = x + static_cast<int64_t>(col[p]) * w + k;
+    for (int j = 0; j < NV; ++j) acc[j] += v * *reinterpret_cast<const V*>(xr + j * L);
+  }
+  for (int j = 0; j < NV; ++j) *reinterpret_cast<V*>(o + k + j * L) = acc[j];
+}
+
 // Output rows [begin, end) of `A @ X` for a CSR `A` and a row-major `X` of
-// width `w`. Each output row is built in blocks of `V * 8` columns held in
-// vector registers while the row's few nonzeros are added in, then stored
-// once (a row with no nonzeros is zero); the columns past the last whole
-// block go one at a time.
+// width `w`, each written once (a row with no nonzeros is zero): blocks of
+// 8 vectors of `B` bytes, then single vectors (a 16-wide hidden layer), then
+// the last columns one at a time.
 template <typename T, typename I, int B>
 SEQGRAPH_SPMM_INLINE void csr_rows_blocked(const I* crow, const I* col, const T* val, const T* x, int64_t w,
                                            T* out, int64_t begin, int64_t end) {
   typedef T V __attribute__((vector_size(B), aligned(sizeof(T)), may_alias));
   constexpr int L = B / sizeof(T);
   constexpr int NV = 8;  // 8 accumulators: half the registers of AVX2
-  const int64_t whole = w / (NV * L) * (NV * L);
   for (int64_t i = begin; i < end; ++i) {
     T* o = out + i * w;
     const int64_t p0 = crow[i], p1 = crow[i + 1];
-    for (int64_t k = 0; k < whole; k += NV * L) {
-      V acc[NV] = {};
-      for (int64_t p = p0; p < p1; ++p) {
-        const T v = val[p];
-        const T* xr = x + static_cast<int64_t>(col[p]) * w + k;
-        for (int j = 0; j < NV; ++j) acc[j] += v * *reinterpret_cast<const V*>(xr + j * L);
-      }
-      for (int j = 0; j < NV; ++j) *reinterpret_cast<V*>(o + k + j * L) = acc[j];
-    }
-    for (int64_t k = whole; k < w; ++k) {
+    int64_t k = 0;
+    for (; k + NV * L <= w; k += NV * L) csr_block<V, T, I, NV>(col, val, x, w, o, p0, p1, k);
+    for (; k + L <= w; k += L) csr_block<V, T, I, 1>(col, val, x, w, o, p0, p1, k);
+    for (; k < w; ++k) {
       T acc = 0;
       for (int64_t p = p0; p < p1; ++p) acc += val[p] * x[static_cast<int64_t>(col[p]) * w + k];
       o[k] = acc;
