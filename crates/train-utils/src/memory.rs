@@ -20,7 +20,7 @@ pub const MMAP_THRESHOLD: i32 = 32 << 20;
 /// memory doubled from heap fragmentation (the measurements are in
 /// docs/benchmarks.md and docs/temporal.md). libtorch's tensors of that size
 /// go to [`cache_large_blocks`] instead, which reuses them by exact size
-/// (at most [`MAX_CACHED_BYTES`] of them).
+/// (keeping freed ones up to the most the live ones ever took).
 /// Returns true when glibc accepted both settings; does nothing (false) on
 /// other platforms.
 pub fn keep_freed_memory() -> bool {
