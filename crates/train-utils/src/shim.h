@@ -33,4 +33,24 @@ int tensor_or_error(Make make, at::Tensor** out, char* err, size_t err_len) {
   return 1;
 }
 
+// The vector units the hand-written kernels (small_linear, sparse_mm) may
+// use on this CPU, found once: their 256-bit versions need AVX2 and FMA,
+// the 512-bit ones AVX-512F and VL.
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+inline bool cpu_has_avx2_fma() {
+  static const bool yes = [] {
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+  }();
+  return yes;
+}
+inline bool cpu_has_avx512() {
+  static const bool yes = [] {
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl");
+  }();
+  return yes;
+}
+#endif
+
 }  // namespace seqgraph

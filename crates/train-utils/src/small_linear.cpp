@@ -46,9 +46,8 @@ enum class Isa { kNone, kAvx2, kAvx512 };
 Isa isa() {
   static const Isa chosen = [] {
 #ifdef SEQGRAPH_X86
-    __builtin_cpu_init();
-    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl")) return Isa::kAvx512;
-    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return Isa::kAvx2;
+    if (seqgraph::cpu_has_avx512()) return Isa::kAvx512;
+    if (seqgraph::cpu_has_avx2_fma()) return Isa::kAvx2;
 #endif
     return Isa::kNone;
   }();

@@ -139,20 +139,13 @@ __attribute__((target("avx2,fma"))) void csr_rows_avx2(const I* crow, const I* c
   csr_rows_blocked<T, I, 32>(crow, col, val, x, w, out, begin, end);
 }
 
-bool has_avx2() {
-  static const bool yes = [] {
-    __builtin_cpu_init();
-    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-  }();
-  return yes;
-}
 #endif
 
 template <typename T, typename I>
 void csr_rows(const I* crow, const I* col, const T* val, const T* x, int64_t w, T* out, int64_t begin,
               int64_t end) {
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
-  if (has_avx2()) return csr_rows_avx2<T, I>(crow, col, val, x, w, out, begin, end);
+  if (seqgraph::cpu_has_avx2_fma()) return csr_rows_avx2<T, I>(crow, col, val, x, w, out, begin, end);
 #endif
   csr_rows_blocked<T, I, 16>(crow, col, val, x, w, out, begin, end);
 }
