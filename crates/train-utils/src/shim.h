@@ -8,6 +8,16 @@
 
 #include <ATen/ATen.h>
 
+// The hand-written kernels (small_linear, sparse_mm): x86-64 versions per
+// instruction set, chosen at run time; inner loops forced inline so each
+// version is compiled with its own instruction set.
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#define SEQGRAPH_X86 1
+#define SEQGRAPH_AVX512 __attribute__((target("avx512f,avx512vl,avx2,fma")))
+#define SEQGRAPH_AVX2 __attribute__((target("avx2,fma")))
+#endif
+#define SEQGRAPH_INLINE inline __attribute__((always_inline))
+
 namespace seqgraph {
 
 inline void write_error(char* err, size_t len, const char* msg) {
@@ -33,10 +43,10 @@ int tensor_or_error(Make make, at::Tensor** out, char* err, size_t err_len) {
   return 1;
 }
 
-// The vector units the hand-written kernels (small_linear, sparse_mm) may
-// use on this CPU, found once: their 256-bit versions need AVX2 and FMA,
-// the 512-bit ones AVX-512F and VL.
-#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+// The vector units the hand-written kernels may use on this CPU, found
+// once: their 256-bit versions need AVX2 and FMA, the 512-bit ones
+// AVX-512F and VL.
+#ifdef SEQGRAPH_X86
 inline bool cpu_has_avx2_fma() {
   static const bool yes = [] {
     __builtin_cpu_init();

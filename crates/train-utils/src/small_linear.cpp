@@ -31,13 +31,6 @@
 
 #include "shim.h"
 
-#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
-#define SEQGRAPH_X86 1
-#define SEQGRAPH_AVX512 __attribute__((target("avx512f,avx512vl,avx2,fma")))
-#define SEQGRAPH_AVX2 __attribute__((target("avx2,fma")))
-#endif
-#define SEQGRAPH_INLINE inline __attribute__((always_inline))
-
 namespace {
 
 // The instruction set the kernels run with on this CPU.

@@ -26,8 +26,6 @@
 
 #include "shim.h"
 
-#define SEQGRAPH_SPMM_INLINE inline __attribute__((always_inline))
-
 namespace {
 
 // The transpose of a CSR structure: `A^T` in CSR is `(crow_t, col_t,
@@ -96,7 +94,7 @@ at::Tensor transposed(const at::Tensor& csr, const at::Tensor& crow_t, const at:
 // lanes held in registers while the row's nonzeros `[p0, p1)` are added in,
 // then stored once.
 template <typename V, typename T, typename I, int NV>
-SEQGRAPH_SPMM_INLINE void csr_block(const I* col, const T* val, const T* x, int64_t w, T* o, int64_t p0,
+SEQGRAPH_INLINE void csr_block(const I* col, const T* val, const T* x, int64_t w, T* o, int64_t p0,
                                     int64_t p1, int64_t k) {
   constexpr int L = sizeof(V) / sizeof(T);
   V acc[NV] = {};
@@ -113,7 +111,7 @@ SEQGRAPH_SPMM_INLINE void csr_block(const I* col, const T* val, const T* x, int6
 // 8 vectors of `B` bytes, then single vectors (a 16-wide hidden layer), then
 // the last columns one at a time.
 template <typename T, typename I, int B>
-SEQGRAPH_SPMM_INLINE void csr_rows_blocked(const I* crow, const I* col, const T* val, const T* x, int64_t w,
+SEQGRAPH_INLINE void csr_rows_blocked(const I* crow, const I* col, const T* val, const T* x, int64_t w,
                                            T* out, int64_t begin, int64_t end) {
   typedef T V __attribute__((vector_size(B), aligned(sizeof(T)), may_alias));
   constexpr int L = B / sizeof(T);
@@ -132,19 +130,18 @@ SEQGRAPH_SPMM_INLINE void csr_rows_blocked(const I* crow, const I* col, const T*
   }
 }
 
-#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#ifdef SEQGRAPH_X86
 template <typename T, typename I>
-__attribute__((target("avx2,fma"))) void csr_rows_avx2(const I* crow, const I* col, const T* val, const T* x,
-                                                       int64_t w, T* out, int64_t begin, int64_t end) {
+SEQGRAPH_AVX2 void csr_rows_avx2(const I* crow, const I* col, const T* val, const T* x, int64_t w, T* out,
+                                 int64_t begin, int64_t end) {
   csr_rows_blocked<T, I, 32>(crow, col, val, x, w, out, begin, end);
 }
-
 #endif
 
 template <typename T, typename I>
 void csr_rows(const I* crow, const I* col, const T* val, const T* x, int64_t w, T* out, int64_t begin,
               int64_t end) {
-#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#ifdef SEQGRAPH_X86
   if (seqgraph::cpu_has_avx2_fma()) return csr_rows_avx2<T, I>(crow, col, val, x, w, out, begin, end);
 #endif
   csr_rows_blocked<T, I, 16>(crow, col, val, x, w, out, begin, end);
@@ -168,7 +165,7 @@ at::Tensor csr_times(const at::Tensor& a, const at::Tensor& x_in) {
   const int64_t n = a.size(0), w = x.size(1);
   at::Tensor out = at::empty({n, w}, x.options());
   if (n == 0 || w == 0) return out;
-  // Rows per task: about 64 KiB of output.
+  // Rows per task: about 16 Ki output elements.
   const int64_t grain = std::max<int64_t>(1, (int64_t{16} << 10) / std::max<int64_t>(w, 1));
   AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "csr_times", [&] {
     AT_DISPATCH_INDEX_TYPES(crow.scalar_type(), "csr_times_index", [&] {
