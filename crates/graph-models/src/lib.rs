@@ -8,7 +8,7 @@
 //!   attributes); `propagate` and the fallible `f_propagate`. Every layer below
 //!   is built on it, with the helpers a layer author needs public:
 //!   [`glorot`], [`lin_weight`], [`linear`], [`check_x`], [`segment_softmax`],
-//!   [`spmm`], [`dropout`].
+//!   [`spmm`] (and [`spmm_acc`], with an accumulator), [`dropout`].
 //! - Layers ([`GnnLayer`]): [`GcnConv`], [`GatConv`], [`GatV2Conv`], [`SageConv`],
 //!   [`GinConv`], [`ChebConv`], [`Appnp`], [`Gcn2Conv`], [`TransformerConv`];
 //!   parameter names follow PyG's state dicts.
@@ -84,7 +84,7 @@ pub use layer::{dropout, glorot, is_sparse, lin_weight, linear, GnnLayer};
 pub use link::{Decoder, EncoderDecoder, Gae, HadamardConfig, HadamardDecoder, LinkModel, Vgae};
 pub use link_recipe::{link_prediction, LinkArch, LinkConfig, LinkLoss, LinkSummary};
 pub use message_passing::{
-    aggregate, f_aggregate, f_segment_softmax, segment_softmax, spmm, weighted_x_j, Aggr, Edges,
+    aggregate, f_aggregate, f_segment_softmax, segment_softmax, spmm, spmm_acc, weighted_x_j, Aggr, Edges,
     MessagePassing,
 };
 pub use node_model::NodeModel;

@@ -63,7 +63,7 @@ use tch::{Kind, Tensor};
 use crate::error::{GnnError, InputError, Result};
 use crate::graph::Graph;
 use crate::layer::is_sparse;
-use train_utils::sparse::sparse_mm;
+use train_utils::sparse::sparse_addmm;
 
 /// How the messages arriving at a node are combined. Nodes without incoming
 /// edges get zeros, as in PyG.
@@ -215,26 +215,39 @@ fn broadcast_shape(first: i64, rank: usize) -> Vec<i64> {
 /// CSR kernels, and a backward that reuses the transpose built at the first
 /// call instead of sorting the nonzeros again at every step.
 pub fn spmm(adj: &Tensor, x: &Tensor) -> Tensor {
+    spmm_acc(None, adj, x)
+}
+
+/// `acc + adj @ x` ([`spmm`] plus an accumulator of the output's shape, or
+/// `None`). On a constant sparse operator the accumulator is added in the
+/// product's own pass ([`train_utils::sparse::sparse_addmm`]): a graph
+/// filter's terms are summed without a pass of their own over the output.
+pub fn spmm_acc(acc: Option<&Tensor>, adj: &Tensor, x: &Tensor) -> Tensor {
     let adj = if adj.kind() == x.kind() {
         adj.shallow_clone()
     } else {
         adj.to_kind(x.kind())
     };
-    let product = |a: &Tensor, x: &Tensor| {
-        if is_sparse(a) && !a.requires_grad() && a.device() == x.device() {
-            sparse_mm(a, x)
-        } else {
-            a.mm(x)
-        }
-    };
     let size = x.size();
-    if size.len() == 2 {
-        return product(&adj, x);
-    }
-    let flat = x.reshape([size[0], -1]);
     let mut out = size.clone();
     out[0] = adj.size()[0];
-    product(&adj, &flat).reshape(out.as_slice())
+    // Explicit widths: `-1` is ambiguous for an empty graph.
+    let width: i64 = size[1..].iter().product();
+    let flat = x.reshape([size[0], width]);
+    let acc = acc.map(|a| a.reshape([out[0], width]));
+    let product = if is_sparse(&adj) && !adj.requires_grad() && adj.device() == x.device() {
+        sparse_addmm(acc.as_ref(), &adj, &flat)
+    } else {
+        match &acc {
+            Some(a) => a.addmm(&adj, &flat),
+            None => adj.mm(&flat),
+        }
+    };
+    if size.len() == 2 {
+        product
+    } else {
+        product.reshape(out.as_slice())
+    }
 }
 
 /// The edges a message is computed on, with the endpoint features gathered only

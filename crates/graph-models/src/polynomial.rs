@@ -69,13 +69,18 @@ pub fn power_basis(s: &dyn Fn(&Tensor) -> Tensor, x: &Tensor, k: usize) -> Vec<T
 /// `acc + x W^T` over the last dimension of a node-first `x` `[N, ..., in]`,
 /// as one matrix product over all leading rows (`acc` `None`: `x W^T`).
 pub fn linear_acc(acc: Option<&Tensor>, x: &Tensor, w: &Tensor) -> Tensor {
+    affine(acc, x, w, None)
+}
+
+/// `acc + x W^T + b` over the last dimension of a node-first `x`.
+fn affine(acc: Option<&Tensor>, x: &Tensor, w: &Tensor, bias: Option<&Tensor>) -> Tensor {
     let mut size = x.size();
     let inner = *size.last().expect("a tensor with a feature dimension");
     let rows = x.reshape([-1, inner]);
     // Many rows by a small weight (a graph-recurrent gate): a kernel that runs
     // these skinny products faster than libtorch's GEMM; `addmm` otherwise.
     let acc = acc.map(|a| a.reshape([-1, w.size()[0]]));
-    let out = train_utils::small_linear::linear(acc.as_ref(), &rows, w, None);
+    let out = train_utils::small_linear::linear(acc.as_ref(), &rows, w, bias);
     *size.last_mut().expect("checked above") = w.size()[0];
     out.reshape(size.as_slice())
 }
@@ -88,23 +93,47 @@ pub fn linear_acc(acc: Option<&Tensor>, x: &Tensor, w: &Tensor) -> Tensor {
 /// (`b_j = x W_j^T + 2 L b_(j+1) - b_(j+2)`, result `x W_0^T + L b_1 - b_2`),
 /// so no basis block is built; otherwise it builds [`chebyshev_basis`].
 pub fn chebyshev_filter(lap: &dyn Fn(&Tensor) -> Tensor, x: &Tensor, weights: &[Tensor]) -> Tensor {
+    let lap_acc = |acc: Option<&Tensor>, t: &Tensor| match acc {
+        Some(a) => a + lap(t),
+        None => lap(t),
+    };
+    chebyshev_filter_acc(&lap_acc, None, x, weights, None)
+}
+
+/// `acc + sum_k T_k(L) x W_k^T + b`: [`chebyshev_filter`] with an accumulator
+/// `[N, ..., out]` and a bias `[out]` (either may be `None`), where the
+/// operator is applied with an accumulator too: `lap(a, t) = a + L t` (`a`
+/// `None`: `L t`).
+///
+/// The terms are summed inside the products that make them (`acc` enters
+/// the last product with `L`, the bias the last product with a weight), so
+/// a graph-recurrent gate's input term and bias cost no pass of their own
+/// over the output: with [`spmm_acc`](crate::spmm_acc) as `lap`, the
+/// sparse product's rows start from `acc`.
+pub fn chebyshev_filter_acc(
+    lap: &dyn Fn(Option<&Tensor>, &Tensor) -> Tensor,
+    acc: Option<&Tensor>,
+    x: &Tensor,
+    weights: &[Tensor],
+    bias: Option<&Tensor>,
+) -> Tensor {
     let k = weights.len();
     assert!(k >= 1, "chebyshev_filter needs at least one weight (K >= 1)");
     let width = *x.size().last().expect("a feature dimension");
     if k == 1 || weights[0].size()[0] > width {
-        let basis = chebyshev_basis(lap, x, k);
-        let mut acc = linear_acc(None, &basis[0], &weights[0]);
+        let basis = chebyshev_basis(&|t: &Tensor| lap(None, t), x, k);
+        let mut sum = affine(acc, &basis[0], &weights[0], bias);
         for (b, w) in basis.iter().zip(weights).skip(1) {
-            acc = linear_acc(Some(&acc), b, w);
+            sum = linear_acc(Some(&sum), b, w);
         }
-        return acc;
+        return sum;
     }
     let mut next: Option<Tensor> = None; // b_(j+1)
     let mut after: Option<Tensor> = None; // b_(j+2)
     for j in (1..k).rev() {
         let mut b = linear_acc(None, x, &weights[j]);
         if let Some(b1) = &next {
-            b += lap(b1) * 2.0;
+            b += lap(None, b1) * 2.0;
         }
         if let Some(b2) = &after {
             b -= b2;
@@ -112,10 +141,10 @@ pub fn chebyshev_filter(lap: &dyn Fn(&Tensor) -> Tensor, x: &Tensor, weights: &[
         after = next.replace(b);
     }
     let b1 = next.expect("k >= 2 here");
-    let acc = linear_acc(Some(&lap(&b1)), x, &weights[0]);
+    let sum = affine(Some(&lap(acc, &b1)), x, &weights[0], bias);
     match after {
-        Some(b2) => acc - b2,
-        None => acc,
+        Some(b2) => sum - b2,
+        None => sum,
     }
 }
 

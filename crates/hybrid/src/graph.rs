@@ -9,8 +9,10 @@
 use crate::error::{check_shape, in_layer, HybridError, InputError, Result};
 use graph_data::csr::Csr;
 use graph_data::norm::LaplacianNorm;
-use graph_models::polynomial::{chebyshev_basis, chebyshev_filter, linear_acc, power_basis, power_filter};
-use graph_models::spmm;
+use graph_models::polynomial::{
+    chebyshev_basis, chebyshev_filter_acc, linear_acc, power_basis, power_filter,
+};
+use graph_models::{spmm, spmm_acc};
 use tch::Tensor;
 
 /// The graph operator a model expects as its supports.
@@ -286,34 +288,58 @@ impl GraphOp {
     /// operators act on the products `X W_k` instead of `X`, so no basis block
     /// is kept for the backward pass.
     pub fn filter(self, x: &Tensor, supports: &[Tensor], weight: &Tensor, bias: Option<&Tensor>) -> Tensor {
+        self.filter_acc(None, x, supports, weight, bias)
+    }
+
+    /// `acc + filter(x)`: [`GraphOp::filter`] with an accumulator `(N, B,
+    /// out)` (or `None`). The accumulator and the bias are added inside the
+    /// filter's own products (the sparse product's rows start from `acc`,
+    /// the bias enters a weight product), so a gate's input term costs no
+    /// pass of its own over the output; a GCN filter adds its bias after the
+    /// sparse product, as its equation does.
+    pub fn filter_acc(
+        self,
+        acc: Option<&Tensor>,
+        x: &Tensor,
+        supports: &[Tensor],
+        weight: &Tensor,
+        bias: Option<&Tensor>,
+    ) -> Tensor {
         let width = x.size()[2];
         let block = |k: i64| weight.narrow(1, k * width, width);
-        let out = match self {
+        match self {
             GraphOp::Identity | GraphOp::Diffusion { k: 1 } | GraphOp::Chebyshev { k: 1 } => {
-                return node_linear(None, x, weight, bias)
+                node_linear(acc, x, weight, bias)
             }
             GraphOp::Gcn if weight.size()[0] > width => {
-                return node_linear(None, &spmm(&supports[0], x), weight, bias)
+                node_linear(acc, &spmm(&supports[0], x), weight, bias)
             }
-            GraphOp::Gcn => spmm(&supports[0], &linear_acc(None, x, weight)),
+            GraphOp::Gcn => {
+                let out = spmm_acc(acc, &supports[0], &linear_acc(None, x, weight));
+                match bias {
+                    Some(b) => out + b,
+                    None => out,
+                }
+            }
             GraphOp::Chebyshev { k } => {
                 let weights: Vec<Tensor> = (0..k).map(block).collect();
-                chebyshev_filter(&|t: &Tensor| spmm(&supports[0], t), x, &weights)
+                let lap = |a: Option<&Tensor>, t: &Tensor| spmm_acc(a, &supports[0], t);
+                chebyshev_filter_acc(&lap, acc, x, &weights, bias)
             }
             GraphOp::Diffusion { k } => {
                 // X W_0 + sum_s P_s (X W_s1 + P_s (X W_s2 + ...)).
-                let mut acc = node_linear(None, x, &block(0), bias);
+                let mut sum = node_linear(acc, x, &block(0), bias);
                 for (s, p) in supports.iter().enumerate() {
                     let first = 1 + s as i64 * (k - 1);
                     let weights: Vec<Tensor> = (first..first + k - 1).map(block).collect();
-                    acc += spmm(p, &power_filter(&|t: &Tensor| spmm(p, t), x, &weights));
+                    sum = spmm_acc(
+                        Some(&sum),
+                        p,
+                        &power_filter(&|t: &Tensor| spmm(p, t), x, &weights),
+                    );
                 }
-                return acc;
+                sum
             }
-        };
-        match bias {
-            Some(b) => out + b,
-            None => out,
         }
     }
 

@@ -452,20 +452,29 @@ struct GraphMaps<'a> {
     supports: &'a [Tensor],
 }
 
+impl GraphMaps<'_> {
+    /// `acc + U_g(s)` (`acc` `None`: `U_g(s)`) for gate `g`.
+    fn gate(&self, acc: Option<&Tensor>, s: &Tensor, g: i64) -> Tensor {
+        let (cell, hid) = (self.cell, self.cell.hidden);
+        let w = cell.conv_h.ws.narrow(0, g * hid, hid);
+        let b = cell.conv_h.bs.as_ref().map(|b| b.narrow(0, g * hid, hid));
+        if cell.config.state_graph {
+            cell.config.op.filter_acc(acc, s, self.supports, &w, b.as_ref())
+        } else {
+            node_linear(acc, s, &w, b.as_ref())
+        }
+    }
+}
+
 impl StateMaps for GraphMaps<'_> {
     fn apply(&self, s: &Tensor, gates: std::ops::Range<i64>) -> Vec<Tensor> {
-        let (cell, hid) = (self.cell, self.cell.hidden);
-        gates
-            .map(|g| {
-                let w = cell.conv_h.ws.narrow(0, g * hid, hid);
-                let b = cell.conv_h.bs.as_ref().map(|b| b.narrow(0, g * hid, hid));
-                if cell.config.state_graph {
-                    cell.config.op.filter(s, self.supports, &w, b.as_ref())
-                } else {
-                    node_linear(None, s, &w, b.as_ref())
-                }
-            })
-            .collect()
+        gates.map(|g| self.gate(None, s, g)).collect()
+    }
+
+    // The input term is added inside the filter's products, not after them.
+    fn apply_acc(&self, acc: &[Tensor], s: &Tensor, gates: std::ops::Range<i64>) -> Vec<Tensor> {
+        assert_eq!(acc.len() as i64, gates.end - gates.start, "one term per gate");
+        gates.zip(acc).map(|(g, a)| self.gate(Some(a), s, g)).collect()
     }
 }
 

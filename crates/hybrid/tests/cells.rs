@@ -261,7 +261,8 @@ fn supports_from_graph_data_are_the_transposed_dense_operators() {
 /// `GraphOp::filter` applies the operators after the weights (Horner for
 /// diffusion, Clenshaw for Chebyshev) when that is cheaper: it must equal the
 /// basis-then-linear definition, values and gradients, for every operator and
-/// both paths (`out <= in` and `out > in`).
+/// both paths (`out <= in` and `out > in`). `filter_acc` adds its accumulator
+/// inside the products: it must equal `acc +` that, with `acc`'s gradient too.
 #[test]
 fn filter_equals_basis_then_linear_in_values_and_gradients() {
     tch::manual_seed(3);
@@ -274,6 +275,7 @@ fn filter_equals_basis_then_linear_in_values_and_gradients() {
         (GraphOp::Diffusion { k: 2 }, transitions(&a)),
         (GraphOp::Chebyshev { k: 2 }, vec![&sym / sym.sum(Kind::Double)]),
         (GraphOp::Chebyshev { k: 4 }, vec![&sym / sym.sum(Kind::Double)]),
+        (GraphOp::Chebyshev { k: 1 }, vec![&sym / sym.sum(Kind::Double)]),
         (GraphOp::Gcn, vec![&sym / sym.sum(Kind::Double)]),
         (GraphOp::Identity, vec![]),
     ];
@@ -285,18 +287,32 @@ fn filter_equals_basis_then_linear_in_values_and_gradients() {
             let x = Tensor::randn([n, 2, width], dopts).set_requires_grad(true);
             let w = Tensor::randn([out, terms * width], dopts).set_requires_grad(true);
             let b = Tensor::randn([out], dopts).set_requires_grad(true);
+            let acc = Tensor::randn([n, 2, out], dopts).set_requires_grad(true);
             let reference = op.basis_node_major(&x, &supports).matmul(&w.tr()) + &b;
             let fast = op.filter(&x, &sparse, &w, Some(&b));
             assert!(close(&fast, &reference, 1e-10), "{op:?} width {width} out {out}");
+            let fused = op.filter_acc(Some(&acc), &x, &sparse, &w, Some(&b));
+            let summed = &acc + &reference;
+            assert!(
+                close(&fused, &summed, 1e-10),
+                "{op:?} acc, width {width} out {out}"
+            );
             let probe = Tensor::randn([n, 2, out], dopts);
-            let grads = |y: &Tensor| {
-                Tensor::run_backward(&[(y * &probe).sum(Kind::Double)], &[&x, &w, &b], false, false)
+            let grads = |y: &Tensor, inputs: &[&Tensor]| {
+                // The graph is kept: `summed` reuses `reference`'s.
+                Tensor::run_backward(&[(y * &probe).sum(Kind::Double)], inputs, true, false)
             };
-            for (g_fast, g_ref) in grads(&fast).iter().zip(grads(&reference).iter()) {
-                assert!(
-                    close(g_fast, g_ref, 1e-10),
-                    "{op:?} gradients, width {width} out {out}"
-                );
+            // `acc` reaches only `filter_acc`.
+            for (ours, theirs, inputs) in [
+                (&fast, &reference, vec![&x, &w, &b]),
+                (&fused, &summed, vec![&x, &w, &b, &acc]),
+            ] {
+                for (g_fast, g_ref) in grads(ours, &inputs).iter().zip(grads(theirs, &inputs).iter()) {
+                    assert!(
+                        close(g_fast, g_ref, 1e-10),
+                        "{op:?} gradients, width {width} out {out}"
+                    );
+                }
             }
         }
     }

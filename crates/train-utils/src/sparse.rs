@@ -10,6 +10,11 @@
 //! `dX = A^T dY`. No gradient flows to `A`: [`f_sparse_mm`] refuses an
 //! operator that requires one.
 //!
+//! [`sparse_addmm`] adds an accumulator, `acc + A @ X`, in the same pass (each
+//! output row starts from `acc`'s row): a graph filter's other terms are
+//! added while the product's rows are in registers, not in a pass of their
+//! own over the output.
+//!
 //! ```
 //! use tch::{Kind, Tensor};
 //! let a = Tensor::eye(3, (Kind::Float, tch::Device::Cpu)).to_sparse_sparse_dim(2);
@@ -26,6 +31,7 @@ use torch_sys::C_tensor;
 
 extern "C" {
     fn seqgraph_cached_sparse_mm(
+        acc: *const C_tensor,
         a: *const C_tensor,
         x: *const C_tensor,
         out: *mut *mut C_tensor,
@@ -57,6 +63,30 @@ pub fn sparse_mm(a: &Tensor, x: &Tensor) -> Tensor {
 /// not fit: `a` not sparse, not 2-D or requiring a gradient, `x` not 2-D,
 /// inner sizes that differ, other kinds or devices.
 pub fn f_sparse_mm(a: &Tensor, x: &Tensor) -> Result<Tensor, TchError> {
+    f_sparse_addmm(None, a, x)
+}
+
+/// `acc + a @ x` (`acc` `None`: `a @ x`) for a constant sparse (COO or CSR)
+/// `a` `[n, m]`, a dense `x` `[m, k]` and `acc` `[n, k]`, all of one kind and
+/// device; gradients flow to `x` and `acc`.
+///
+/// ```
+/// use tch::{Kind, Tensor};
+/// let a = Tensor::eye(3, (Kind::Float, tch::Device::Cpu)).to_sparse_sparse_dim(2);
+/// let x = Tensor::ones([3, 2], (Kind::Float, tch::Device::Cpu));
+/// let acc = Tensor::full([3, 2], 2.0, (Kind::Float, tch::Device::Cpu));
+/// let y = train_utils::sparse::sparse_addmm(Some(&acc), &a, &x);
+/// assert_eq!(y.sum(Kind::Float).double_value(&[]), 18.0);
+/// ```
+///
+/// Panics with [`f_sparse_addmm`]'s message on bad input.
+pub fn sparse_addmm(acc: Option<&Tensor>, a: &Tensor, x: &Tensor) -> Tensor {
+    f_sparse_addmm(acc, a, x).unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// [`sparse_addmm`], or the errors of [`f_sparse_mm`] and one naming an
+/// accumulator of another shape, kind or device.
+pub fn f_sparse_addmm(acc: Option<&Tensor>, a: &Tensor, x: &Tensor) -> Result<Tensor, TchError> {
     if !is_sparse(a) || a.dim() != 2 {
         return Err(TchError::Shape(format!(
             "sparse_mm: the operator must be a 2-D sparse (COO or CSR) tensor, got {:?}",
@@ -77,11 +107,22 @@ pub fn f_sparse_mm(a: &Tensor, x: &Tensor) -> Result<Tensor, TchError> {
         )));
     }
     crate::shim::check_kind_device("sparse_mm", "the dense operand", x, a.kind(), a.device())?;
-    // SAFETY: `a` and `x` are live tensors (tch's C_tensor is an at::Tensor*)
-    // and the entry point is built on `tensor_or_error`.
+    if let Some(acc) = acc {
+        let want = [a.size()[0], x.size()[1]];
+        if acc.size() != want {
+            return Err(TchError::Shape(format!(
+                "sparse_mm: the accumulator must be {want:?} (rows of the operator, columns of x), got {:?}",
+                acc.size()
+            )));
+        }
+        crate::shim::check_kind_device("sparse_mm", "the accumulator", acc, a.kind(), a.device())?;
+    }
+    let acc = acc.map_or(std::ptr::null(), |t| t.as_ptr());
+    // SAFETY: `a` and `x` are live tensors (tch's C_tensor is an at::Tensor*),
+    // `acc` one or null, and the entry point is built on `tensor_or_error`.
     unsafe {
         crate::shim::tensor_from("sparse_mm: ", |out, err, len| {
-            seqgraph_cached_sparse_mm(a.as_ptr(), x.as_ptr(), out, err, len)
+            seqgraph_cached_sparse_mm(acc, a.as_ptr(), x.as_ptr(), out, err, len)
         })
     }
 }

@@ -1,12 +1,15 @@
-// A sparse-dense product `A @ X` whose backward reuses a cached transpose.
+// A sparse-dense product `acc + A @ X` whose backward reuses a cached
+// transpose.
 //
 // libtorch's own `mm(sparse, dense)` rebuilds `A^T` (a sort of the nonzeros)
 // in every backward pass, and its COO forward kernel is several times slower
 // than its CSR one. A graph's operator is built once and used for hundreds of
 // steps, so this keeps a COO operator's CSR form and, per CSR structure, the
 // structure of its transpose and the permutation of the values into it, and
-// registers a custom autograd function: forward `A_csr @ X`, backward `dX =
-// (A^T)_csr @ dY`. No gradient flows to `A` (callers only come here for a
+// registers a custom autograd function: forward `acc + A_csr @ X`, backward
+// `dX = (A^T)_csr @ dY`, `d acc = dY`. The accumulator lets a graph filter add
+// its other terms while the product's rows are in registers, instead of in a
+// pass of its own. No gradient flows to `A` (callers only come here for a
 // constant operator; a trainable one takes libtorch's path).
 //
 // Entries are keyed by the COO tensor's TensorImpl or by the storage of a
@@ -90,14 +93,18 @@ at::Tensor transposed(const at::Tensor& csr, const at::Tensor& crow_t, const at:
                                        values.options().layout(at::kSparseCsr));
 }
 
-// Columns [k, k + NV * L) of output row `i` of `A @ X`: NV vectors of L
-// lanes held in registers while the row's nonzeros `[p0, p1)` are added in,
-// then stored once.
+// Columns [k, k + NV * L) of output row `i` of `acc + A @ X`: NV vectors of
+// L lanes, started from the accumulator's row `a` (zero when null), held in
+// registers while the row's nonzeros `[p0, p1)` are added in, then stored
+// once.
 template <typename V, typename T, typename I, int NV>
-SEQGRAPH_INLINE void csr_block(const I* col, const T* val, const T* x, int64_t w, T* o, int64_t p0,
-                                    int64_t p1, int64_t k) {
+SEQGRAPH_INLINE void csr_block(const I* col, const T* val, const T* x, int64_t w, const T* a, T* o,
+                               int64_t p0, int64_t p1, int64_t k) {
   constexpr int L = sizeof(V) / sizeof(T);
   V acc[NV] = {};
+  if (a != nullptr) {
+    for (int j = 0; j < NV; ++j) acc[j] = *reinterpret_cast<const V*>(a + k + j * L);
+  }
   for (int64_t p = p0; p < p1; ++p) {
     const T v = val[p];
     const T* xr = x + static_cast<int64_t>(col[p]) * w + k;
@@ -106,60 +113,68 @@ SEQGRAPH_INLINE void csr_block(const I* col, const T* val, const T* x, int64_t w
   for (int j = 0; j < NV; ++j) *reinterpret_cast<V*>(o + k + j * L) = acc[j];
 }
 
-// Output rows [begin, end) of `A @ X` for a CSR `A` and a row-major `X` of
-// width `w`, each written once (a row with no nonzeros is zero): blocks of
+// Output rows [begin, end) of `acc + A @ X` for a CSR `A`, a row-major `X`
+// of width `w` and a row-major `acc` of the output's shape (or null), each
+// written once (a row with no nonzeros is its `acc` row, or zero): blocks of
 // 8 vectors of `B` bytes, then single vectors (a 16-wide hidden layer), then
 // the last columns one at a time.
 template <typename T, typename I, int B>
 SEQGRAPH_INLINE void csr_rows_blocked(const I* crow, const I* col, const T* val, const T* x, int64_t w,
-                                           T* out, int64_t begin, int64_t end) {
+                                      const T* acc, T* out, int64_t begin, int64_t end) {
   typedef T V __attribute__((vector_size(B), aligned(sizeof(T)), may_alias));
   constexpr int L = B / sizeof(T);
   constexpr int NV = 8;  // 8 accumulators: half the registers of AVX2
   for (int64_t i = begin; i < end; ++i) {
     T* o = out + i * w;
+    const T* a = acc != nullptr ? acc + i * w : nullptr;
     const int64_t p0 = crow[i], p1 = crow[i + 1];
     int64_t k = 0;
-    for (; k + NV * L <= w; k += NV * L) csr_block<V, T, I, NV>(col, val, x, w, o, p0, p1, k);
-    for (; k + L <= w; k += L) csr_block<V, T, I, 1>(col, val, x, w, o, p0, p1, k);
+    for (; k + NV * L <= w; k += NV * L) csr_block<V, T, I, NV>(col, val, x, w, a, o, p0, p1, k);
+    for (; k + L <= w; k += L) csr_block<V, T, I, 1>(col, val, x, w, a, o, p0, p1, k);
     for (; k < w; ++k) {
-      T acc = 0;
-      for (int64_t p = p0; p < p1; ++p) acc += val[p] * x[static_cast<int64_t>(col[p]) * w + k];
-      o[k] = acc;
+      T sum = a != nullptr ? a[k] : T(0);
+      for (int64_t p = p0; p < p1; ++p) sum += val[p] * x[static_cast<int64_t>(col[p]) * w + k];
+      o[k] = sum;
     }
   }
 }
 
 #ifdef SEQGRAPH_X86
 template <typename T, typename I>
-SEQGRAPH_AVX2 void csr_rows_avx2(const I* crow, const I* col, const T* val, const T* x, int64_t w, T* out,
-                                 int64_t begin, int64_t end) {
-  csr_rows_blocked<T, I, 32>(crow, col, val, x, w, out, begin, end);
+SEQGRAPH_AVX2 void csr_rows_avx2(const I* crow, const I* col, const T* val, const T* x, int64_t w,
+                                 const T* acc, T* out, int64_t begin, int64_t end) {
+  csr_rows_blocked<T, I, 32>(crow, col, val, x, w, acc, out, begin, end);
 }
 #endif
 
 template <typename T, typename I>
-void csr_rows(const I* crow, const I* col, const T* val, const T* x, int64_t w, T* out, int64_t begin,
-              int64_t end) {
+void csr_rows(const I* crow, const I* col, const T* val, const T* x, int64_t w, const T* acc, T* out,
+              int64_t begin, int64_t end) {
 #ifdef SEQGRAPH_X86
-  if (seqgraph::cpu_has_avx2_fma()) return csr_rows_avx2<T, I>(crow, col, val, x, w, out, begin, end);
+  if (seqgraph::cpu_has_avx2_fma()) return csr_rows_avx2<T, I>(crow, col, val, x, w, acc, out, begin, end);
 #endif
-  csr_rows_blocked<T, I, 16>(crow, col, val, x, w, out, begin, end);
+  csr_rows_blocked<T, I, 16>(crow, col, val, x, w, acc, out, begin, end);
 }
 
-// `A @ X` for a CSR `A` [n, m] and a dense `X` [m, w]. libtorch's
-// `mm(sparse, dense)` first fills a zero tensor and copies it into its
-// result before MKL's product (three passes over the output; on a
-// 10,000-node GConvGRU step the fill and the copy took longer than the
-// product). This writes each output row once. Other dtypes take `mm`.
-at::Tensor csr_times(const at::Tensor& a, const at::Tensor& x_in) {
+// `acc + A @ X` for a CSR `A` [n, m], a dense `X` [m, w] and an `acc`
+// [n, w] (undefined: `A @ X`). libtorch's `mm(sparse, dense)` first fills a
+// zero tensor and copies it into its result before MKL's product (three
+// passes over the output; on a 10,000-node GConvGRU step the fill and the
+// copy took longer than the product). This writes each output row once.
+// Other dtypes and devices take `mm`.
+at::Tensor csr_times(const at::Tensor& a, const at::Tensor& x_in, const at::Tensor& acc_in) {
   if (a.dim() != 2 || x_in.dim() != 2 || a.scalar_type() != x_in.scalar_type() ||
       (x_in.scalar_type() != at::kFloat && x_in.scalar_type() != at::kDouble) || !x_in.device().is_cpu()) {
-    return at::mm(a, x_in);
+    return acc_in.defined() ? at::add(acc_in, at::mm(a, x_in)) : at::mm(a, x_in);
   }
   TORCH_CHECK(a.size(1) == x_in.size(0), "mat1 and mat2 shapes cannot be multiplied (", a.size(0), "x",
               a.size(1), " and ", x_in.size(0), "x", x_in.size(1), ")");
+  TORCH_CHECK(!acc_in.defined() || (acc_in.dim() == 2 && acc_in.size(0) == a.size(0) &&
+                                    acc_in.size(1) == x_in.size(1) && acc_in.scalar_type() == x_in.scalar_type()),
+              "the accumulator must be [", a.size(0), ", ", x_in.size(1), "] of the product's dtype, got ",
+              acc_in.sizes());
   at::Tensor x = x_in.contiguous();
+  at::Tensor acc = acc_in.defined() ? acc_in.contiguous() : at::Tensor();
   at::Tensor crow = a.crow_indices().contiguous(), col = a.col_indices().contiguous();
   at::Tensor values = a.values().contiguous();
   const int64_t n = a.size(0), w = x.size(1);
@@ -173,9 +188,10 @@ at::Tensor csr_times(const at::Tensor& a, const at::Tensor& x_in) {
       const index_t* colp = col.data_ptr<index_t>();
       const scalar_t* vp = values.data_ptr<scalar_t>();
       const scalar_t* xp = x.data_ptr<scalar_t>();
+      const scalar_t* ap = acc.defined() ? acc.data_ptr<scalar_t>() : nullptr;
       scalar_t* op = out.data_ptr<scalar_t>();
       at::parallel_for(0, n, grain, [&](int64_t begin, int64_t end) {
-        csr_rows<scalar_t, index_t>(cp, colp, vp, xp, w, op, begin, end);
+        csr_rows<scalar_t, index_t>(cp, colp, vp, xp, w, ap, op, begin, end);
       });
     });
   });
@@ -215,14 +231,18 @@ Plan plan_for(const at::Tensor& a) {
 
 struct CachedSparseMm : public torch::autograd::Function<CachedSparseMm> {
   // The plan is not an autograd input (no gradient flows to the operator):
-  // its tensors travel by value and are saved for the backward pass.
-  static at::Tensor forward(torch::autograd::AutogradContext* ctx, const at::Tensor& x, const Plan& plan) {
+  // its tensors travel by value and are saved for the backward pass. An
+  // absent accumulator comes as an empty tensor (autograd functions take
+  // defined tensors only).
+  static at::Tensor forward(torch::autograd::AutogradContext* ctx, const at::Tensor& x, const at::Tensor& acc,
+                            const Plan& plan) {
+    ctx->saved_data["acc"] = acc.numel() > 0;
     ctx->saved_data["a"] = plan.forward;
     ctx->saved_data["a_t"] = plan.backward;
     ctx->saved_data["crow_t"] = plan.crow_t;
     ctx->saved_data["col_t"] = plan.col_t;
     ctx->saved_data["perm"] = plan.perm;
-    return csr_times(plan.forward, x);
+    return csr_times(plan.forward, x, acc.numel() > 0 ? acc : at::Tensor());
   }
 
   static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
@@ -233,7 +253,8 @@ struct CachedSparseMm : public torch::autograd::Function<CachedSparseMm> {
                        ctx->saved_data["col_t"].toTensor(), ctx->saved_data["perm"].toTensor());
     }
     at::Tensor none;
-    return {csr_times(a_t, grads[0]), none};
+    at::Tensor dx = ctx->needs_input_grad(0) ? csr_times(a_t, grads[0], none) : none;
+    return {dx, ctx->saved_data["acc"].toBool() ? grads[0] : none, none};
   }
 };
 
@@ -272,12 +293,19 @@ const bool csr_beta_warning_used_up = [] {
 
 extern "C" {
 
-// `*out = A @ X` for a sparse (COO or CSR) `a` [n, m] and a dense 2-D `x`
-// [m, k] of the same dtype and device. Returns 0, or 1 with a message in
-// `err` (at most `err_len` bytes, NUL-terminated).
-int seqgraph_cached_sparse_mm(const at::Tensor* a, const at::Tensor* x, at::Tensor** out, char* err,
-                              size_t err_len) {
-  return seqgraph::tensor_or_error([&] { return CachedSparseMm::apply(*x, plan_for(*a)); }, out, err, err_len);
+// `*out = acc + A @ X` for a sparse (COO or CSR) `a` [n, m], a dense 2-D `x`
+// [m, k] and `acc` [n, k] (null: `A @ X`), all of one dtype and device.
+// Returns 0, or 1 with a message in `err` (at most `err_len` bytes,
+// NUL-terminated).
+int seqgraph_cached_sparse_mm(const at::Tensor* acc, const at::Tensor* a, const at::Tensor* x, at::Tensor** out,
+                              char* err, size_t err_len) {
+  return seqgraph::tensor_or_error(
+      [&] {
+        // An absent accumulator is an empty tensor (and gets no gradient).
+        at::Tensor none = at::empty({0}, x->options());
+        return CachedSparseMm::apply(*x, acc != nullptr ? *acc : none, plan_for(*a));
+      },
+      out, err, err_len);
 }
 
 // Whether `t` has a sparse layout (COO, CSR, CSC, BSR, BSC). tch has no

@@ -3,7 +3,7 @@
 //! cache across calls and structures, and the refusals.
 
 use tch::{Device, Kind, Tensor};
-use train_utils::sparse::{cached_entries, f_sparse_mm, sparse_mm};
+use train_utils::sparse::{cached_entries, f_sparse_addmm, f_sparse_mm, sparse_addmm, sparse_mm};
 
 const D: (Kind, Device) = (Kind::Double, Device::Cpu);
 
@@ -38,6 +38,31 @@ fn values_and_gradients_equal_libtorch_for_coo_and_csr() {
                 let g_ref = grads_of(&theirs, &probe, &x);
                 assert!(max_diff(&g, &g_ref) < 1e-12, "gradients {n}x{m}x{k}");
             }
+        }
+    }
+}
+
+/// `acc + A X` in one pass equals the sum of the two, in values and in the
+/// gradients of both `x` and `acc`, at widths that take every block size
+/// (8 vectors, one vector, scalars) and with a non-contiguous accumulator.
+#[test]
+fn accumulator_is_added_in_values_and_gradients() {
+    tch::manual_seed(4);
+    for (n, m, k) in [(7, 5, 3), (40, 60, 37), (33, 20, 70)] {
+        let dense = random_sparse(n, m, 0.2);
+        let _ = dense.narrow(0, 1, 2).fill_(0.0); // rows with only the accumulator
+        for a in [dense.to_sparse_sparse_dim(2), dense.to_sparse_csr(None)] {
+            let x = Tensor::randn([m, k], D).set_requires_grad(true);
+            let acc = Tensor::randn([k, n], D).transpose(0, 1).set_requires_grad(true);
+            let probe = Tensor::randn([n, k], D);
+            let ours = sparse_addmm(Some(&acc), &a, &x);
+            let theirs = &acc + dense.mm(&x);
+            assert!(max_diff(&ours, &theirs) < 1e-12, "values {n}x{m}x{k}");
+            let loss = |y: &Tensor| (y * &probe).sum(Kind::Double);
+            let g = Tensor::run_backward(&[loss(&ours)], &[&x, &acc], false, false);
+            let g_ref = Tensor::run_backward(&[loss(&theirs)], &[&x, &acc], false, false);
+            assert!(max_diff(&g[0], &g_ref[0]) < 1e-12, "d x {n}x{m}x{k}");
+            assert!(max_diff(&g[1], &g_ref[1]) < 1e-12, "d acc {n}x{m}x{k}");
         }
     }
 }
@@ -106,6 +131,12 @@ fn bad_input_is_an_error_naming_it() {
     assert!(msg(f_sparse_mm(&a, &Tensor::randn([3], D))).contains("do not multiply"));
     assert!(msg(f_sparse_mm(&a, &x.to_kind(Kind::Float)))
         .contains("the dense operand must be Double on Cpu, got Float"));
+    let acc = |shape: [i64; 2], kind: Kind| Tensor::zeros(shape, (kind, Device::Cpu));
+    assert!(msg(f_sparse_addmm(Some(&acc([4, 3], Kind::Double)), &a, &x))
+        .contains("the accumulator must be [4, 2]"));
+    assert!(msg(f_sparse_addmm(Some(&acc([4, 2], Kind::Float)), &a, &x))
+        .contains("the accumulator must be Double on Cpu, got Float"));
+    // Last: `set_requires_grad` marks `a` itself (a shallow clone shares it).
     let learned = a.shallow_clone().set_requires_grad(true);
     assert!(msg(f_sparse_mm(&learned, &x)).contains("requires a gradient"));
 }

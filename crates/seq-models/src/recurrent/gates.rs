@@ -43,6 +43,22 @@ pub trait StateMaps {
     /// `U_g(s)` for each gate `g` in `gates` (indices in the kind's gate
     /// order), in that order; each has the state's shape.
     fn apply(&self, s: &Tensor, gates: Range<i64>) -> Vec<Tensor>;
+
+    /// `acc_g + U_g(s)` for each gate `g` in `gates`, `acc` holding one term
+    /// per gate: the gates' pre-activations. The default adds [`apply`]'s
+    /// maps; maps that can add a term inside their own products (a graph
+    /// filter whose sparse product starts from it) override it to save a
+    /// pass over the state per gate.
+    ///
+    /// [`apply`]: StateMaps::apply
+    fn apply_acc(&self, acc: &[Tensor], s: &Tensor, gates: Range<i64>) -> Vec<Tensor> {
+        assert_eq!(acc.len() as i64, gates.end - gates.start, "one term per gate");
+        self.apply(s, gates)
+            .into_iter()
+            .zip(acc)
+            .map(|(u, a)| a + u)
+            .collect()
+    }
 }
 
 /// Dense maps `U(s) = s W_hh^T + b_hh` for a state `[batch, hidden]`: one
@@ -95,32 +111,38 @@ pub fn cell_step(
         kind.cell_name()
     );
     match kind {
-        CellKind::RnnTanh => ((&x[0] + &maps.apply(h, 0..1)[0]).tanh(), None),
-        CellKind::RnnRelu => ((&x[0] + &maps.apply(h, 0..1)[0]).relu(), None),
+        CellKind::RnnTanh => (maps.apply_acc(x, h, 0..1)[0].tanh(), None),
+        CellKind::RnnRelu => (maps.apply_acc(x, h, 0..1)[0].relu(), None),
         CellKind::Lstm => {
             let c = c.expect("an LSTM step needs a cell state");
-            let u = maps.apply(h, 0..4);
-            let pre = |g: usize| &x[g] + &u[g];
+            let pre = maps.apply_acc(x, h, 0..4);
             let (i, f) = match peepholes {
-                Some((p_i, p_f, _)) => ((pre(0) + p_i * c).sigmoid(), (pre(1) + p_f * c).sigmoid()),
-                None => (pre(0).sigmoid(), pre(1).sigmoid()),
+                Some((p_i, p_f, _)) => ((&pre[0] + p_i * c).sigmoid(), (&pre[1] + p_f * c).sigmoid()),
+                None => (pre[0].sigmoid(), pre[1].sigmoid()),
             };
             // c' = f ⊙ c + i ⊙ g, as one addcmul.
-            let c_new = (f * c).addcmul(&i, &pre(2).tanh());
+            let c_new = (f * c).addcmul(&i, &pre[2].tanh());
             let o = match peepholes {
-                Some((_, _, p_o)) => (pre(3) + p_o * &c_new).sigmoid(),
-                None => pre(3).sigmoid(),
+                Some((_, _, p_o)) => (&pre[3] + p_o * &c_new).sigmoid(),
+                None => pre[3].sigmoid(),
             };
             (o * c_new.tanh(), Some(c_new))
         }
         CellKind::Gru => {
-            let first = if reset == ResetGate::AfterMap { 0..3 } else { 0..2 };
-            let u = maps.apply(h, first);
-            let r = (&x[0] + &u[0]).sigmoid();
-            let z = (&x[1] + &u[1]).sigmoid();
-            let n = match reset {
-                ResetGate::AfterMap => x[2].addcmul(&r, &u[2]).tanh(),
-                ResetGate::BeforeMap => (&x[2] + &maps.apply(&(r * h), 2..3)[0]).tanh(),
+            let (z, n) = match reset {
+                ResetGate::AfterMap => {
+                    // U_n(h) is needed without x_n: one product for all three maps.
+                    let u = maps.apply(h, 0..3);
+                    let r = (&x[0] + &u[0]).sigmoid();
+                    let z = (&x[1] + &u[1]).sigmoid();
+                    (z, x[2].addcmul(&r, &u[2]).tanh())
+                }
+                ResetGate::BeforeMap => {
+                    let pre = maps.apply_acc(&x[..2], h, 0..2);
+                    let r = pre[0].sigmoid();
+                    let n = maps.apply_acc(&x[2..], &(r * h), 2..3)[0].tanh();
+                    (pre[1].sigmoid(), n)
+                }
             };
             // h' = (1 - z) ⊙ n + z ⊙ h, as one lerp.
             (n.lerp_tensor(h, &z), None)
