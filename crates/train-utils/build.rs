@@ -2,6 +2,7 @@
 //! the custom autograd functions `src/sparse_mm.cpp` (a sparse product with a
 //! cached transpose), `src/pair_dot.cpp` (inner products of row pairs) and
 //! `src/small_linear.cpp` (a linear map with a small weight over many rows)
+//! and `src/gru_update.cpp` (the GRU's state update)
 //! against the libtorch that torch-sys links: `$LIBTORCH` (set by the
 //! workspace's `.cargo/config.toml`), else the library folder torch-sys
 //! reports (`DEP_TCH_LIBTORCH_LIB`, e.g. with `LIBTORCH_USE_PYTORCH`).
@@ -13,6 +14,7 @@ fn main() {
     println!("cargo:rerun-if-changed=src/sparse_mm.cpp");
     println!("cargo:rerun-if-changed=src/pair_dot.cpp");
     println!("cargo:rerun-if-changed=src/small_linear.cpp");
+    println!("cargo:rerun-if-changed=src/gru_update.cpp");
     println!("cargo:rerun-if-changed=src/shim.h");
     println!("cargo:rerun-if-env-changed=LIBTORCH");
     let from_env = std::env::var_os("LIBTORCH").map(PathBuf::from);
@@ -37,6 +39,7 @@ fn main() {
         .file("src/sparse_mm.cpp")
         .file("src/pair_dot.cpp")
         .file("src/small_linear.cpp")
+        .file("src/gru_update.cpp")
         .include(libtorch.join("include"))
         .include(libtorch.join("include/torch/csrc/api/include"))
         .flag("-std=c++17")

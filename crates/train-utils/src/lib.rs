@@ -53,6 +53,7 @@ pub mod checkpoint;
 pub mod determinism;
 pub mod error;
 pub mod error_cases;
+pub mod gru_update;
 pub mod guard;
 pub mod input;
 pub mod interrupt;

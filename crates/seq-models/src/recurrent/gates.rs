@@ -24,6 +24,7 @@
 use std::ops::Range;
 
 use tch::Tensor;
+use train_utils::gru_update::gru_update;
 
 use super::CellKind;
 
@@ -129,23 +130,24 @@ pub fn cell_step(
             (o * c_new.tanh(), Some(c_new))
         }
         CellKind::Gru => {
-            let (z, n) = match reset {
+            // The tanh's argument: `x_n + r ⊙ U_n(h)` or `x_n + U_n(r ⊙ h)`.
+            let (z, n_pre) = match reset {
                 ResetGate::AfterMap => {
                     // U_n(h) is needed without x_n: one product for all three maps.
                     let u = maps.apply(h, 0..3);
                     let r = (&x[0] + &u[0]).sigmoid();
                     let z = (&x[1] + &u[1]).sigmoid();
-                    (z, x[2].addcmul(&r, &u[2]).tanh())
+                    (z, x[2].addcmul(&r, &u[2]))
                 }
                 ResetGate::BeforeMap => {
                     let pre = maps.apply_acc(&x[..2], h, 0..2);
                     let r = pre[0].sigmoid();
-                    let n = maps.apply_acc(&x[2..], &(r * h), 2..3)[0].tanh();
-                    (pre[1].sigmoid(), n)
+                    let n_pre = maps.apply_acc(&x[2..], &(r * h), 2..3).remove(0);
+                    (pre[1].sigmoid(), n_pre)
                 }
             };
-            // h' = (1 - z) ⊙ n + z ⊙ h, as one lerp.
-            (n.lerp_tensor(h, &z), None)
+            // h' = (1 - z) ⊙ tanh(n_pre) + z ⊙ h in one pass each way.
+            (gru_update(&n_pre, h, &z), None)
         }
     }
 }
