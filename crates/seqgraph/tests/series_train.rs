@@ -5,6 +5,11 @@
 use graph_data::series_graph::Orientation;
 use seqgraph::series::{train_series, SeriesConfig, SeriesModel, SeriesTask, SeriesView};
 
+/// The recipe seeds libtorch's one global generator, and the tests of this
+/// binary run on parallel threads: each training test holds this lock, so its
+/// draws are its own and its result does not depend on the others' timing.
+static TRAINING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 fn quick(task: SeriesTask, view: SeriesView, epochs: usize) -> SeriesConfig {
     SeriesConfig {
         task,
@@ -18,6 +23,7 @@ fn quick(task: SeriesTask, view: SeriesView, epochs: usize) -> SeriesConfig {
 
 #[test]
 fn every_view_beats_the_majority_class_on_italy_power() {
+    let _training = TRAINING.lock().unwrap_or_else(|e| e.into_inner());
     tch::set_num_threads(1);
     for view in [
         SeriesView::Sequence,
@@ -43,6 +49,7 @@ fn every_view_beats_the_majority_class_on_italy_power() {
 
 #[test]
 fn graph_view_forecast_beats_persistence() {
+    let _training = TRAINING.lock().unwrap_or_else(|e| e.into_inner());
     tch::set_num_threads(1);
     let s = train_series(&quick(SeriesTask::Sunspots, SeriesView::LagGraph, 150)).unwrap();
     assert_eq!(s.metric, "test_rmse");
