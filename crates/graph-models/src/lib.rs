@@ -66,6 +66,11 @@ pub mod smoothing;
 pub mod train;
 pub mod transformer;
 
+// Unit tests that seed or draw from libtorch's global generator hold this lock: the tests of
+// one binary run in parallel, and a seeded training test's draws must be its own.
+#[cfg(test)]
+pub(crate) static TEST_GENERATOR: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 pub use appnp::{Appnp, AppnpConfig};
 pub use arch::{Arch, Hyperparams, Select};
 pub use cheb::{ChebConfig, ChebConv};

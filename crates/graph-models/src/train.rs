@@ -263,6 +263,7 @@ mod tests {
     /// Kipf's rule: weight decay on the first layer only; GAT's: on every parameter.
     #[test]
     fn recipes_weight_decay_lands_on_the_right_parameters() {
+        let _generator = crate::TEST_GENERATOR.lock().unwrap_or_else(|e| e.into_inner());
         let vs = nn::VarStore::new(Device::Cpu);
         let _gcn = Arch::Gcn.build(vs.root(), 12, 3, 2);
         let adam = Adam::new(0.01).with_group_weight_decay(&vs, &Arch::Gcn.hyperparams().weight_decay);
@@ -314,6 +315,7 @@ mod tests {
     /// panic with the same message; clean data trains to finite accuracies.
     #[test]
     fn nan_losses_are_typed_errors_not_nan_accuracies() {
+        let _generator = crate::TEST_GENERATOR.lock().unwrap_or_else(|e| e.into_inner());
         let bad = toy(true);
         let err = f_train_node(Arch::Gcn, &bad, 2, 0, &hyper()).unwrap_err();
         let TrainError::NonFinite { epoch, ref what, .. } = err else {

@@ -11,6 +11,9 @@ use graph_models::{Arch, Gae, Graph, LinkArch, LinkConfig, LinkLoss, NodeFeature
 use tch::{nn, Device, Kind, Tensor};
 use train_utils::{TrainError, TrainOptions};
 
+// libtorch's generator is global and tests run in parallel: the seeded Cora run and the drawers take turns.
+static GENERATOR: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 fn ring(n: i64) -> Graph {
     let src: Vec<i64> = (0..n).flat_map(|i| [i, (i + 1) % n]).collect();
     let dst: Vec<i64> = (0..n).flat_map(|i| [(i + 1) % n, i]).collect();
@@ -25,6 +28,7 @@ fn ring(n: i64) -> Graph {
 /// decoder's 0.5; VGAE too. A few seconds on two cores.
 #[test]
 fn short_gae_run_on_cora_beats_a_random_decoder() {
+    let _generator = GENERATOR.lock().unwrap_or_else(|e| e.into_inner());
     let fetcher = graph_data::fetch::Fetcher::from_env();
     let ds = graph_data::planetoid::load("cora", &fetcher).expect("Cora from the data mirror");
     let x = NodeFeatures::from_features(&ds.features, Device::Cpu);
@@ -52,6 +56,7 @@ fn short_gae_run_on_cora_beats_a_random_decoder() {
 /// (deterministic), with a finite non-negative KL only in training.
 #[test]
 fn vgae_reparameterises_in_training_only() {
+    let _generator = GENERATOR.lock().unwrap_or_else(|e| e.into_inner());
     let vs = nn::VarStore::new(Device::Cpu);
     let vgae = Vgae::new(vs.root(), 4, 8, 3);
     let g = ring(6);
@@ -74,6 +79,7 @@ fn vgae_reparameterises_in_training_only() {
 /// for an inner-product model and is minimised by a perfect embedding.
 #[test]
 fn hadamard_decoder_on_any_encoder() {
+    let _generator = GENERATOR.lock().unwrap_or_else(|e| e.into_inner());
     let g = ring(8);
     let x = NodeFeatures::Dense(Tensor::randn([8, 5], (Kind::Float, Device::Cpu)));
     for arch in [Arch::Gat, Arch::Sage] {
@@ -108,6 +114,7 @@ fn hadamard_decoder_on_any_encoder() {
 /// the graph without the identity (their `adj_train`), target `A + I`.
 #[test]
 fn dense_loss_follows_kipfs_code() {
+    let _generator = GENERATOR.lock().unwrap_or_else(|e| e.into_inner());
     // A path 0-1-2-3 and an isolated node 4, both directions: E = 6 entries.
     let n = 5usize;
     let edges = [(0, 1), (1, 0), (1, 2), (2, 1), (2, 3), (3, 2)];
@@ -144,6 +151,7 @@ fn dense_loss_follows_kipfs_code() {
 /// Hadamard decoder is refused by the recipe.
 #[test]
 fn link_errors_are_typed() {
+    let _generator = GENERATOR.lock().unwrap_or_else(|e| e.into_inner());
     let vs = nn::VarStore::new(Device::Cpu);
     let gae = Gae::new(vs.root(), 4, 8, 3);
     let z = Tensor::zeros([5, 3], (Kind::Float, Device::Cpu));
@@ -205,6 +213,7 @@ fn link_errors_are_typed() {
 /// value and gradient, also far out in the tails (|logit| up to 40).
 #[test]
 fn sampled_loss_equals_binary_cross_entropy_with_logits() {
+    let _generator = GENERATOR.lock().unwrap_or_else(|e| e.into_inner());
     tch::manual_seed(3);
     let opts = (Kind::Double, Device::Cpu);
     let pos = (Tensor::randn([257], opts) * 12.0).set_requires_grad(true);

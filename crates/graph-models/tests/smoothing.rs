@@ -5,6 +5,9 @@ use graph_models::smoothing::{depth_study, dirichlet_energy, mad, normalized_dir
 use graph_models::{spmm, Arch, Graph, NodeData, NodeFeatures};
 use tch::{Device, Kind, Tensor};
 
+// The depth study seeds libtorch's global generator and tests run in parallel: its runs take turns.
+static GENERATOR: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 /// Two communities of 20 nodes, each a ring linking nodes up to 3 apart, four bridges; undirected.
 fn two_communities() -> Graph {
     let mut pairs = Vec::new();
@@ -95,6 +98,7 @@ fn mad_is_zero_for_parallel_rows_and_one_for_orthogonal() {
 
 #[test]
 fn depth_study_returns_accuracy_and_one_measure_per_layer() {
+    let _generator = GENERATOR.lock().unwrap_or_else(|e| e.into_inner());
     tch::manual_seed(1);
     let graph = two_communities();
     let labels = Tensor::cat(
@@ -142,6 +146,7 @@ fn depth_study_returns_accuracy_and_one_measure_per_layer() {
 /// with the NaN guard's message instead of panicking, and goes on.
 #[test]
 fn depth_study_records_a_diverging_network_instead_of_panicking() {
+    let _generator = GENERATOR.lock().unwrap_or_else(|e| e.into_inner());
     tch::set_num_threads(1);
     let fetcher = graph_data::fetch::Fetcher::from_env();
     let ds = graph_data::planetoid::load("cora", &fetcher).expect("Cora from the data mirror");

@@ -8,6 +8,9 @@ use tch::{nn, Device, Kind, Tensor};
 
 const OPTS: (Kind, Device) = (Kind::Double, Device::Cpu);
 
+// libtorch's generator is global and tests run in parallel: seeded measurements and drawers take turns.
+static GENERATOR: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 fn tanh_rnn(rho: f64, hidden: i64) -> (nn::VarStore, Recurrent) {
     let mut vs = nn::VarStore::new(Device::Cpu);
     let rnn = Recurrent::rnn(vs.root(), 8, hidden, RecurrentConfig::default());
@@ -18,6 +21,7 @@ fn tanh_rnn(rho: f64, hidden: i64) -> (nn::VarStore, Recurrent) {
 
 #[test]
 fn scaled_orthogonal_sets_the_spectral_radius() {
+    let _generator = GENERATOR.lock().unwrap_or_else(|e| e.into_inner());
     for rho in [0.5, 1.0, 1.7] {
         let (_vs, rnn) = tanh_rnn(rho, 32);
         let r = spectral_radius(rnn.weight_hh(0, false));
@@ -27,6 +31,7 @@ fn scaled_orthogonal_sets_the_spectral_radius() {
 
 #[test]
 fn tanh_rnn_log_gradient_is_linear_in_distance() {
+    let _generator = GENERATOR.lock().unwrap_or_else(|e| e.into_inner());
     tch::manual_seed(0);
     // Unsaturated regime (inputs of scale 0.5): the slope matches log(rho * E[tanh']) within 10%.
     for rho in [0.5, 0.9, 1.0] {
@@ -87,6 +92,7 @@ fn lstm_ratio(x: &Tensor, bias: f64) -> f64 {
 
 #[test]
 fn lstm_forget_bias_keeps_the_gradient_where_tanh_rnn_loses_it() {
+    let _generator = GENERATOR.lock().unwrap_or_else(|e| e.into_inner());
     tch::manual_seed(0);
     let x = Tensor::randn([4, 100, 8], OPTS) * 2.0;
     let (_vs, rnn) = tanh_rnn(1.0, 64);
@@ -112,6 +118,7 @@ fn lstm_forget_bias_keeps_the_gradient_where_tanh_rnn_loses_it() {
 /// forget bias `||dS_T/dS_1||` stays far above the tanh RNN's at rho = 1; GRU products are defined too.
 #[test]
 fn gated_jacobian_products_keep_what_the_tanh_rnn_loses() {
+    let _generator = GENERATOR.lock().unwrap_or_else(|e| e.into_inner());
     tch::manual_seed(0);
     let x = Tensor::randn([2, 100, 8], OPTS) * 2.0;
     let (_vs, rnn) = tanh_rnn(1.0, 32);
@@ -139,6 +146,7 @@ fn gated_jacobian_products_keep_what_the_tanh_rnn_loses() {
 
 #[test]
 fn clipping_reports_the_pre_clip_norm() {
+    let _generator = GENERATOR.lock().unwrap_or_else(|e| e.into_inner());
     let mut vs = nn::VarStore::new(Device::Cpu);
     let rnn = Recurrent::gru(vs.root(), 3, 5, RecurrentConfig::default());
     vs.double();

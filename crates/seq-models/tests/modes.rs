@@ -6,6 +6,9 @@ use tch::{nn, nn::OptimizerConfig, Device, Kind, Tensor};
 
 const CPU: Device = Device::Cpu;
 
+// Each test seeds libtorch's global generator and trains to a bound; tests run in parallel: take turns.
+static GENERATOR: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 /// Runs Adam until `step` returns a loss under `bound`; returns the last loss.
 fn train(vs: &nn::VarStore, lr: f64, max_steps: usize, bound: f64, mut step: impl FnMut() -> Tensor) -> f64 {
     let mut opt = nn::Adam::default().build(vs, lr).unwrap();
@@ -23,6 +26,7 @@ fn train(vs: &nn::VarStore, lr: f64, max_steps: usize, bound: f64, mut step: imp
 
 #[test]
 fn one_to_one_learns_xor() {
+    let _generator = GENERATOR.lock().unwrap_or_else(|e| e.into_inner());
     tch::manual_seed(0);
     let vs = nn::VarStore::new(CPU);
     let model = OneToOne::new(vs.root(), CellKind::RnnTanh, 2, 16, 2);
@@ -36,6 +40,7 @@ fn one_to_one_learns_xor() {
 
 #[test]
 fn one_to_many_generates_a_sine_from_its_phase() {
+    let _generator = GENERATOR.lock().unwrap_or_else(|e| e.into_inner());
     tch::manual_seed(0);
     let vs = nn::VarStore::new(CPU);
     let model = OneToMany::new(vs.root(), CellKind::Gru, 2, 32, 1);
@@ -58,6 +63,7 @@ fn one_to_many_generates_a_sine_from_its_phase() {
 
 #[test]
 fn many_to_one_reads_the_last_valid_step() {
+    let _generator = GENERATOR.lock().unwrap_or_else(|e| e.into_inner());
     // Label: the sign of the last valid input; padding after it is large noise of the other sign, so
     // a model reading step T instead of the last valid step cannot succeed.
     tch::manual_seed(0);
@@ -90,6 +96,7 @@ fn many_to_one_reads_the_last_valid_step() {
 
 #[test]
 fn many_to_many_echoes_the_previous_symbol() {
+    let _generator = GENERATOR.lock().unwrap_or_else(|e| e.into_inner());
     tch::manual_seed(0);
     let vs = nn::VarStore::new(CPU);
     let model = ManyToMany::new(vs.root(), CellKind::Gru, 4, 24, 4, RecurrentConfig::default());
@@ -112,6 +119,7 @@ fn many_to_many_echoes_the_previous_symbol() {
 
 #[test]
 fn seq2seq_learns_to_reverse_and_decodes_greedily() {
+    let _generator = GENERATOR.lock().unwrap_or_else(|e| e.into_inner());
     tch::manual_seed(0);
     let vs = nn::VarStore::new(CPU);
     // Tokens 1..=5, BOS = 0; reverse sequences of length 5.
