@@ -14,6 +14,9 @@
 //!   8,600-sensor kNN graph (k = 8, DCRNN's Gaussian-kernel weights, LargeST's size), B = 16,
 //!   T = 12, two input features, horizon 12. The peer, `benches/peers/pgt_sensor.py`, times PGT's
 //!   DCRNN over the same sizes with its per-snapshot loop.
+//! - `graphwavenet_knn8600_b2`: Graph WaveNet (32 residual channels) on the same graph at B = 2,
+//!   with its floor printed at B = 2 and at B = 16: its dense adaptive-adjacency products at the
+//!   GEMM rate measured here.
 use criterion::{criterion_group, criterion_main, Criterion};
 use graph_data::csr::Csr;
 use graph_data::fetch::Fetcher;
@@ -220,6 +223,71 @@ fn sensor_steps(c: &mut Criterion) {
         ..config
     };
     sensor_case(c, "graphwavenet_knn8600_b2", config, &knn, 2);
+    // Its floor: the dense products' FLOPs, the adaptive adjacency's at the rates libtorch's GEMM
+    // reaches on their own shapes (measured here on the first layer's block at B = 2), the rest
+    // at the 2048^3 rate; at B = 2 and at the issue's B = 16 (the work is linear in B).
+    let first_steps = t.max(hybrid::GraphWaveNet::receptive_field()) - hybrid::GraphWaveNet::DILATIONS[0];
+    let cols = 2 * 32 * first_steps;
+    let (fwd, grad_x, grad_a) = adjacency_gemm_rates(sensors as i64, cols);
+    println!(
+        "sensor_step/graphwavenet_knn8600 adaptive-adjacency GEMM rates ({sensors} x {sensors} by \
+         {sensors} x {cols}): A X {:.1}, A^T G {:.1}, G X^T {:.1} GFLOP/s",
+        fwd / 1e9,
+        grad_x / 1e9,
+        grad_a / 1e9
+    );
+    for b in [2, 16] {
+        let (adaptive, rest) = graph_wavenet_flops(b, sensors as i64, 32, t);
+        let seconds = adaptive / 3.0 * (1.0 / fwd + 1.0 / grad_x + 1.0 / grad_a) + rest / gemm;
+        println!(
+            "sensor_step/graphwavenet_knn8600 floor at B = {b}: {:.2} TFLOP with the adaptive adjacency \
+             ({:.1} % of all) + {:.2} TFLOP of convolutions and 1x1 products = {seconds:.1} s",
+            adaptive / 1e12,
+            100.0 * adaptive / (adaptive + rest),
+            rest / 1e12,
+        );
+    }
+}
+
+/// FLOP/s of libtorch's GEMM on the adaptive adjacency's three products, `A X` (forward), `A^T G`
+/// (the block's gradient) and `G X^T` (the adjacency's gradient), with `A` `n x n` and `X`, `G`
+/// `n x cols`, into preallocated outputs.
+fn adjacency_gemm_rates(n: i64, cols: i64) -> (f64, f64, f64) {
+    let opts = (Kind::Float, Device::Cpu);
+    let flops = 2.0 * (n * n * cols) as f64;
+    let (a, x, g) = (
+        Tensor::rand([n, n], opts),
+        Tensor::randn([n, cols], opts),
+        Tensor::randn([n, cols], opts),
+    );
+    let out = Tensor::empty([n, cols], opts);
+    let fwd = flops / best_of_three(|| drop(a.mm_out(&out, &x)));
+    let grad_x = flops / best_of_three(|| drop(a.tr().mm_out(&out, &g)));
+    let square = Tensor::empty([n, n], opts);
+    let grad_a = flops / best_of_three(|| drop(g.mm_out(&square, &x.tr())));
+    (fwd, grad_x, grad_a)
+}
+
+/// FLOPs of one Graph WaveNet training step (forward and backward) over `n` nodes, batch `b`,
+/// `c` residual channels, `t` input steps: `(adaptive, rest)`. Every layer multiplies its
+/// `(N, B C T')` block by the dense `N x N` adaptive adjacency twice (diffusion order 2); backward
+/// repeats each product twice (the gradients of the block and of the adjacency), so 6 products of
+/// `2 N^2 B C T'` FLOPs. The rest: the gated dilated convolutions (2 of kernel 2), the graph
+/// convolution's 1x1 over 7 terms and the skip 1x1 to 8 C channels, three times over with
+/// backward, and the end 1x1 (8 C to 16 C) on the last step. The sparse transition products
+/// (8 nonzeros a row) and the element-wise work are left out.
+fn graph_wavenet_flops(b: i64, n: i64, c: i64, t: i64) -> (f64, f64) {
+    let mut steps = t.max(hybrid::GraphWaveNet::receptive_field());
+    let (mut adaptive, mut rest) = (0.0, 0.0);
+    for d in hybrid::GraphWaveNet::DILATIONS {
+        steps -= d;
+        let cols = (b * c * steps) as f64;
+        adaptive += 6.0 * 2.0 * (n * n) as f64 * cols;
+        let rows = (b * n * steps) as f64;
+        rest += 3.0 * 2.0 * rows * (2.0 * 2.0 * (c * c) as f64 + 7.0 * (c * c) as f64 + (c * 8 * c) as f64);
+    }
+    rest += 3.0 * 2.0 * (b * n) as f64 * (8 * c * 16 * c) as f64;
+    (adaptive, rest)
 }
 
 criterion_group!(benches, chickenpox_epoch, sensor_steps);
