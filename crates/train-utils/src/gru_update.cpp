@@ -99,7 +99,7 @@ SEQGRAPH_AVX2 void forward_avx2(const float* p, const float* h, const float* z, 
   }
   if (i < end) {
     // The tail through the same vector tanh, so every element agrees.
-    alignas(32) float buf[3][8] = {};
+    alignas(32) float buf[2][8] = {};
     const int64_t rest = end - i;
     for (int64_t j = 0; j < rest; ++j) buf[0][j] = p[i + j];
     _mm256_store_ps(buf[1], tanh_avx2(_mm256_load_ps(buf[0])));
