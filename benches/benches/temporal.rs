@@ -14,7 +14,8 @@
 //!   8,600-sensor kNN graph (k = 8, DCRNN's Gaussian-kernel weights, LargeST's size), B = 16,
 //!   T = 12, two input features, horizon 12. The peer, `benches/peers/pgt_sensor.py`, times PGT's
 //!   DCRNN over the same sizes with its per-snapshot loop.
-//! - `graphwavenet_knn8600_b2`: Graph WaveNet (32 residual channels) on the same graph at B = 2,
+//! - `graphwavenet_knn8600_b2`: Graph WaveNet (32 residual channels, diffusion order 2: K = 3) on
+//!   the same graph at B = 2,
 //!   with its floor printed at B = 2 and at B = 16: its dense adaptive-adjacency products at the
 //!   GEMM rate measured here.
 use criterion::{criterion_group, criterion_main, Criterion};
@@ -212,14 +213,16 @@ fn sensor_steps(c: &mut Criterion) {
         head: hybrid::Head::ReluLinear,
     };
     sensor_case(c, "dcrnn_knn8600", config, &knn, batch);
-    // Graph WaveNet on the same graph with B = 2, its paper's 32 residual channels. At B = 16 its
-    // step went past 24 GB and was killed: every one of its 8 layers keeps (B, C, N, T') blocks for
-    // backward (gated convolution, 3 supports x 2 diffusion steps, batch norm), about 15 blocks of
-    // 16 x 32 x 8,600 x T' floats a layer, T' from 12 down to 1: over 12 GB before the dense
-    // 8,600 x 8,600 adaptive adjacency and its gradient. PyG Temporal has no Graph WaveNet.
+    // Graph WaveNet on the same graph with B = 2, its paper's 32 residual channels and diffusion
+    // order. Criterion's ten samples at B = 16 would take about an hour (one step is minutes);
+    // `cargo run --release -p hybrid --example knn_scale -- graphwavenet 16` times that step and
+    // its peak memory. PyG Temporal has no Graph WaveNet.
+    // K = 3 (diffusion order 2, the paper's): the DCRNN config above has K = 2.
+    let wavenet_k = 3;
     let config = ModelConfig {
         kind: ModelKind::GraphWaveNet,
         hidden: 32,
+        k: wavenet_k,
         ..config
     };
     sensor_case(c, "graphwavenet_knn8600_b2", config, &knn, 2);
@@ -237,7 +240,7 @@ fn sensor_steps(c: &mut Criterion) {
         grad_a / 1e9
     );
     for b in [2, 16] {
-        let (adaptive, rest) = graph_wavenet_flops(b, sensors as i64, 32, t);
+        let (adaptive, rest) = graph_wavenet_flops(b, sensors as i64, 32, t, wavenet_k);
         let seconds = adaptive / 3.0 * (1.0 / fwd + 1.0 / grad_x + 1.0 / grad_a) + rest / gemm;
         println!(
             "sensor_step/graphwavenet_knn8600 floor at B = {b}: {:.2} TFLOP with the adaptive adjacency \
@@ -269,22 +272,24 @@ fn adjacency_gemm_rates(n: i64, cols: i64) -> (f64, f64, f64) {
 }
 
 /// FLOPs of one Graph WaveNet training step (forward and backward) over `n` nodes, batch `b`,
-/// `c` residual channels, `t` input steps: `(adaptive, rest)`. Every layer multiplies its
-/// `(N, B C T')` block by the dense `N x N` adaptive adjacency twice (diffusion order 2); backward
-/// repeats each product twice (the gradients of the block and of the adjacency), so 6 products of
-/// `2 N^2 B C T'` FLOPs. The rest: the gated dilated convolutions (2 of kernel 2), the graph
-/// convolution's 1x1 over 7 terms and the skip 1x1 to 8 C channels, three times over with
-/// backward, and the end 1x1 (8 C to 16 C) on the last step. The sparse transition products
-/// (8 nonzeros a row) and the element-wise work are left out.
-fn graph_wavenet_flops(b: i64, n: i64, c: i64, t: i64) -> (f64, f64) {
+/// `c` residual channels, `t` input steps, `k` diffusion terms per support: `(adaptive, rest)`.
+/// Every layer multiplies its `(N, B C T')` block by the dense `N x N` adaptive adjacency `k - 1`
+/// times (the diffusion order); backward repeats each product twice (the gradients of the block
+/// and of the adjacency), so `3 (k - 1)` products of `2 N^2 B C T'` FLOPs. The rest: the gated
+/// dilated convolutions (2 of kernel 2), the graph convolution's 1x1 over `1 + 3 (k - 1)` terms
+/// (two transition matrices and the adaptive adjacency) and the skip 1x1 to 8 C channels, three
+/// times over with backward, and the end 1x1 (8 C to 16 C) on the last step. The sparse
+/// transition products (8 nonzeros a row) and the element-wise work are left out.
+fn graph_wavenet_flops(b: i64, n: i64, c: i64, t: i64, k: i64) -> (f64, f64) {
     let mut steps = t.max(hybrid::GraphWaveNet::receptive_field());
     let (mut adaptive, mut rest) = (0.0, 0.0);
     for d in hybrid::GraphWaveNet::DILATIONS {
         steps -= d;
         let cols = (b * c * steps) as f64;
-        adaptive += 6.0 * 2.0 * (n * n) as f64 * cols;
+        adaptive += 3.0 * (k - 1) as f64 * 2.0 * (n * n) as f64 * cols;
         let rows = (b * n * steps) as f64;
-        rest += 3.0 * 2.0 * rows * (2.0 * 2.0 * (c * c) as f64 + 7.0 * (c * c) as f64 + (c * 8 * c) as f64);
+        let terms = (1 + 3 * (k - 1)) as f64;
+        rest += 3.0 * 2.0 * rows * (2.0 * 2.0 * (c * c) as f64 + terms * (c * c) as f64 + (c * 8 * c) as f64);
     }
     rest += 3.0 * 2.0 * (b * n) as f64 * (8 * c * 16 * c) as f64;
     (adaptive, rest)
