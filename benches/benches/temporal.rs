@@ -214,7 +214,7 @@ fn sensor_steps(c: &mut Criterion) {
     };
     sensor_case(c, "dcrnn_knn8600", config, &knn, batch);
     // Graph WaveNet on the same graph with B = 2, its paper's 32 residual channels and diffusion
-    // order. Criterion's ten samples at B = 16 would take about an hour (one step is minutes);
+    // order. Criterion's ten samples at B = 16 would take about 50 minutes (one step is 5);
     // `cargo run --release -p hybrid --example knn_scale -- graphwavenet 16` times that step and
     // its peak memory. PyG Temporal has no Graph WaveNet.
     // K = 3 (diffusion order 2, the paper's): the DCRNN config above has K = 2.

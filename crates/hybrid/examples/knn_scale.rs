@@ -4,23 +4,23 @@
 //! B sequences of T = 12 steps, 12 out: seconds per training step (forward,
 //! MSE, backward, Adam) and peak resident memory, on one thread. The same
 //! models and sizes as the temporal bench's `sensor_step` cases, at any B
-//! (criterion's ten samples of Graph WaveNet at B = 16 would take an hour).
+//! (criterion's ten samples of Graph WaveNet at B = 16 would take about 50
+//! minutes).
 //!
 //! `cargo run --release -p hybrid --example knn_scale -- [dcrnn|graphwavenet] [B] [steps]`
 
 use graph_data::csr::Csr;
 use graph_data::generate;
-use hybrid::{Forecaster, ModelConfig, ModelKind, Supports};
-use std::time::Instant;
-use tch::nn::OptimizerConfig;
-use tch::{nn, Device, Kind, Tensor};
+use hybrid::{ModelConfig, ModelKind, Supports};
 use train_utils::memory::{keep_freed_memory, peak_rss_mib};
+
+mod common;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().collect();
     let model_name = args.get(1).map_or("graphwavenet", String::as_str);
     let number = |i: usize, default: i64| args.get(i).and_then(|s| s.parse().ok()).unwrap_or(default);
-    let (b, steps) = (number(2, 2), number(3, 2));
+    let (b, steps) = (number(2, 2), number(3, 2) as usize);
     // DCRNN with K = 2 as the issue sets it; Graph WaveNet with its paper's diffusion order 2 (K = 3).
     let (kind, hidden, k) = match model_name {
         "dcrnn" => (ModelKind::Dcrnn, 64, 2),
@@ -44,21 +44,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         horizon: 12,
         head: hybrid::Head::ReluLinear,
     };
-    let vs = nn::VarStore::new(Device::Cpu);
-    let model = Forecaster::new(vs.root(), &config);
-    let mut opt = nn::Adam::default().build(&vs, 1e-3)?;
-    let x = Tensor::randn([b, t, sensors as i64, 2], (Kind::Float, Device::Cpu));
-    let y = Tensor::randn([b, sensors as i64, 12], (Kind::Float, Device::Cpu));
-    let before = peak_rss_mib();
-    let mut best = f64::INFINITY;
-    for _ in 0..steps {
-        let start = Instant::now();
-        let loss = (model.f_forward(&x, &graph)? - &y).square().mean(Kind::Float);
-        opt.backward_step(&loss);
-        let secs = start.elapsed().as_secs_f64();
-        best = best.min(secs);
-        println!("step: {secs:.2} s, loss {:.4}", loss.double_value(&[]));
-    }
+    let (best, before) = common::time_training_steps(&config, &graph, b, steps)?;
     println!(
         "{model_name} on the 8,600-sensor kNN graph ({} edges), B={b}, T={t}, hidden {hidden}, K={k}, 1 thread: \
          best training step {best:.2} s, peak RSS {:.0} MiB (after data: {:.0} MiB)",

@@ -7,11 +7,10 @@
 
 use graph_data::csr::Csr;
 use graph_data::generate;
-use hybrid::{Forecaster, ModelConfig, ModelKind, Supports};
-use std::time::Instant;
-use tch::nn::OptimizerConfig;
-use tch::{nn, Device, Kind, Tensor};
+use hybrid::{ModelConfig, ModelKind, Supports};
 use train_utils::memory::{keep_freed_memory, peak_rss_mib};
+
+mod common;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let arg = |i: usize, default: usize| {
@@ -41,25 +40,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         horizon: 12,
         head: hybrid::Head::ReluLinear,
     };
-    let vs = nn::VarStore::new(Device::Cpu);
-    let model = Forecaster::new(vs.root(), &config);
-    let mut opt = nn::Adam::default().build(&vs, 1e-3)?;
-    let x = Tensor::randn([b, t, n, 1], (Kind::Float, Device::Cpu));
-    let y = Tensor::randn([b, n, 12], (Kind::Float, Device::Cpu));
-    let before = peak_rss_mib();
-    let mut times = Vec::new();
-    for _ in 0..steps {
-        let start = Instant::now();
-        let loss = (model.f_forward(&x, &graph)? - &y).square().mean(Kind::Float);
-        opt.backward_step(&loss);
-        times.push(start.elapsed().as_secs_f64());
-        println!(
-            "step: {:.2} s, loss {:.4}",
-            times.last().unwrap(),
-            loss.double_value(&[])
-        );
-    }
-    let best = times.iter().cloned().fold(f64::INFINITY, f64::min);
+    let (best, before) = common::time_training_steps(&config, &graph, b, steps)?;
     println!(
         "GConvGRU on a {rows}x{cols} grid ({n} nodes, {} edges), B={b}, T={t}, hidden 32, K=2, 1 thread: \
          best training step {best:.2} s, peak RSS {:.0} MiB (after data: {:.0} MiB)",
