@@ -15,9 +15,11 @@
 //!   T = 12, two input features, horizon 12. The peer, `benches/peers/pgt_sensor.py`, times PGT's
 //!   DCRNN over the same sizes with its per-snapshot loop.
 //! - `graphwavenet_knn8600_b2`: Graph WaveNet (32 residual channels, diffusion order 2: K = 3) on
-//!   the same graph at B = 2,
-//!   with its floor printed at B = 2 and at B = 16: its dense adaptive-adjacency products at the
-//!   GEMM rate measured here.
+//!   the same graph at B = 2, with its floor printed at B = 2 and at B = 16: its dense
+//!   adaptive-adjacency products at the GEMM rate measured here.
+//! - `graphwavenet_knn8600_b16`: the same at the issue's B = 16, one step timed once, cold, as the
+//!   peer times PGT's DCRNN (about 5 minutes and 15 GiB here; skipped with a note where less memory
+//!   is available), against the same PGT DCRNN step: PyG Temporal has no Graph WaveNet.
 use criterion::{criterion_group, criterion_main, Criterion};
 use graph_data::csr::Csr;
 use graph_data::fetch::Fetcher;
@@ -65,22 +67,27 @@ fn chickenpox_epoch(c: &mut Criterion) {
     group.finish();
 }
 
-/// One forecaster training step on a big static graph, as a bench case with its peak memory.
-fn sensor_case(c: &mut Criterion, case: &str, config: ModelConfig, adj: &Csr, batch: i64) {
+/// One forecaster training step (forward, MSE, backward, Adam) on a big static graph, seeded.
+fn sensor_step(config: &ModelConfig, adj: &Csr, batch: i64) -> impl FnMut() {
     tch::manual_seed(0);
     let graph = Supports::Static(config.kind.support_kind().supports(adj, false).expect("supports"));
     let vs = nn::VarStore::new(Device::Cpu);
-    let model = Forecaster::new(vs.root(), &config);
+    let model = Forecaster::new(vs.root(), config);
     let mut opt = nn::Adam::default().build(&vs, 1e-3).expect("Adam");
     let opts = (Kind::Float, Device::Cpu);
     let x = Tensor::randn([batch, config.periods, config.nodes, config.in_features], opts);
     let y = Tensor::randn([batch, config.nodes, config.horizon], opts);
-    let mut step = || {
+    move || {
         let loss = (model.f_forward(&x, &graph).expect("forward") - &y)
             .square()
             .mean(Kind::Float);
         opt.backward_step(&loss);
-    };
+    }
+}
+
+/// [`sensor_step`] as a bench case with its peak memory.
+fn sensor_case(c: &mut Criterion, case: &str, config: ModelConfig, adj: &Csr, batch: i64) {
+    let mut step = sensor_step(&config, adj, batch);
     seqgraph_benches::record_peak(&format!("sensor_step/{case}"), &mut step);
     let mut group = c.benchmark_group("sensor_step");
     group
@@ -213,10 +220,9 @@ fn sensor_steps(c: &mut Criterion) {
         head: hybrid::Head::ReluLinear,
     };
     sensor_case(c, "dcrnn_knn8600", config, &knn, batch);
-    // Graph WaveNet on the same graph with B = 2, its paper's 32 residual channels and diffusion
-    // order. Criterion's ten samples at B = 16 would take about 50 minutes (one step is 5);
-    // `cargo run --release -p hybrid --example knn_scale -- graphwavenet 16` times that step and
-    // its peak memory. PyG Temporal has no Graph WaveNet.
+    // Graph WaveNet on the same graph, its paper's 32 residual channels and diffusion order: at
+    // B = 2 with criterion's ten samples, and at the issue's B = 16 once (below). PyG Temporal has
+    // no Graph WaveNet; the issue compares it with PGT's DCRNN.
     // K = 3 (diffusion order 2, the paper's): the DCRNN config above has K = 2.
     let wavenet_k = 3;
     let config = ModelConfig {
@@ -239,9 +245,11 @@ fn sensor_steps(c: &mut Criterion) {
         grad_x / 1e9,
         grad_a / 1e9
     );
+    let mut floor = 0.0;
     for b in [2, 16] {
         let (adaptive, rest) = graph_wavenet_flops(b, sensors as i64, 32, t, wavenet_k);
         let seconds = adaptive / 3.0 * (1.0 / fwd + 1.0 / grad_x + 1.0 / grad_a) + rest / gemm;
+        floor = seconds;
         println!(
             "sensor_step/graphwavenet_knn8600 floor at B = {b}: {:.2} TFLOP with the adaptive adjacency \
              ({:.1} % of all) + {:.2} TFLOP of convolutions and 1x1 products = {seconds:.1} s",
@@ -250,7 +258,27 @@ fn sensor_steps(c: &mut Criterion) {
             rest / 1e12,
         );
     }
+    // The issue's size, B = 16: one step, cold, timed once, as the peer times PGT's DCRNN (its
+    // `--steps 1`). Criterion's ten samples would take about 50 minutes; `cargo run --release -p
+    // hybrid --example knn_scale -- graphwavenet 16 N` times N steps. The step holds about 15 GiB.
+    let case = "sensor_step/graphwavenet_knn8600_b16";
+    match seqgraph_benches::available_gib() {
+        Some(gib) if gib < WAVENET_B16_GIB => {
+            println!("{case}: skipped, {gib:.1} GiB available and the step needs about {WAVENET_B16_GIB} GiB")
+        }
+        _ => {
+            let mut step = sensor_step(&config, &knn, 16);
+            let ((), seconds) = seqgraph_benches::record_once(case, &mut step);
+            println!(
+                "{case}: one step (cold) {seconds:.1} s, {:.2}x its floor of {floor:.1} s at B = 16",
+                seconds / floor
+            );
+        }
+    }
 }
+
+/// Memory the B = 16 Graph WaveNet step needs, GiB (its peak resident set was 14.8 GiB).
+const WAVENET_B16_GIB: f64 = 16.0;
 
 /// FLOP/s of libtorch's GEMM on the adaptive adjacency's three products, `A X` (forward), `A^T G`
 /// (the block's gradient) and `G X^T` (the adjacency's gradient), with `A` `n x n` and `X`, `G`

@@ -1,7 +1,8 @@
 //! Shared helpers for the criterion benches.
 //!
 //! - [`record_peak`]: measures the peak memory of one run of a bench case and writes it where
-//!   `cargo xtask bench` reads it (`target/bench-memory/<case>.json`), beside criterion's timings.
+//!   `cargo xtask bench` reads it (`target/bench-memory/<case>.json`), beside criterion's timings;
+//!   [`record_once`] also times that one run, for cases too long for criterion's ten samples.
 //! - [`setup`]: what every bench does first, as the seqgraph commands do: libtorch's threads from
 //!   the environment, and glibc told to keep freed memory (the peers get the same allocator setting
 //!   through `GLIBC_TUNABLES`, set by `cargo xtask bench`).
@@ -94,15 +95,55 @@ pub fn peak_mb<R>(f: impl FnOnce() -> R) -> (R, Option<f64>) {
 /// `case` is the criterion id (`group/function`) the timing is filed under.
 pub fn record_peak<R>(case: &str, f: impl FnOnce() -> R) -> R {
     let (out, mb) = peak_mb(f);
-    if let Some(mb) = mb {
-        let dir = target_dir().join("bench-memory");
-        let file = dir.join(format!("{}.json", case.replace(['/', ' '], "_")));
-        let json = format!("{{\"case\": {case:?}, \"peak_mb\": {mb:.3}}}\n");
-        if let Err(e) = std::fs::create_dir_all(&dir).and_then(|_| std::fs::write(&file, json)) {
-            eprintln!("seqgraph-benches: cannot write {}: {e}", file.display());
-        }
-    }
+    write_record(case, mb, None);
     out
+}
+
+/// Runs `f` once, timing it and measuring its peak memory, and writes
+/// `{"case": case, "peak_mb": ..., "once_ms": ...}` to `target/bench-memory/`: for a case too long
+/// for criterion's ten samples (a step of minutes). `cargo xtask bench` files `once_ms` as our time
+/// for `case`, marked as one run, when the file was written during its run. Returns `f`'s output
+/// and the seconds it took.
+pub fn record_once<R>(case: &str, f: impl FnOnce() -> R) -> (R, f64) {
+    let start = std::time::Instant::now();
+    let (out, mb) = peak_mb(f);
+    let seconds = start.elapsed().as_secs_f64();
+    write_record(case, mb, Some(seconds * 1e3));
+    (out, seconds)
+}
+
+/// Writes one case's record for `cargo xtask bench` (`target/bench-memory/<case>.json`).
+fn write_record(case: &str, peak_mb: Option<f64>, once_ms: Option<f64>) {
+    let Some(json) = record_json(case, peak_mb, once_ms) else {
+        return;
+    };
+    let dir = target_dir().join("bench-memory");
+    let file = dir.join(format!("{}.json", case.replace(['/', ' '], "_")));
+    if let Err(e) = std::fs::create_dir_all(&dir).and_then(|_| std::fs::write(&file, json)) {
+        eprintln!("seqgraph-benches: cannot write {}: {e}", file.display());
+    }
+}
+
+/// One case's record as a JSON line; `None` when there is nothing measured to write.
+fn record_json(case: &str, peak_mb: Option<f64>, once_ms: Option<f64>) -> Option<String> {
+    let mut fields = vec![format!("\"case\": {case:?}")];
+    if let Some(mb) = peak_mb {
+        fields.push(format!("\"peak_mb\": {mb:.3}"));
+    }
+    if let Some(ms) = once_ms {
+        fields.push(format!("\"once_ms\": {ms:.3}"));
+    }
+    (fields.len() > 1).then(|| format!("{{{}}}\n", fields.join(", ")))
+}
+
+/// The memory this machine can still give without swapping, GiB (`MemAvailable` of
+/// `/proc/meminfo`); `None` off Linux. Benches whose one case needs more than a small machine has
+/// skip it with a note instead of being killed.
+pub fn available_gib() -> Option<f64> {
+    let text = std::fs::read_to_string("/proc/meminfo").ok()?;
+    let line = text.lines().find(|l| l.starts_with("MemAvailable:"))?;
+    let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb / (1024.0 * 1024.0))
 }
 
 /// Median milliseconds of `f` over `reps` runs, after `warmup` runs not counted
@@ -125,6 +166,23 @@ pub fn median_ms(warmup: usize, reps: usize, mut f: impl FnMut()) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn records_hold_what_was_measured() {
+        assert_eq!(
+            record_json("a/b", None, None),
+            None,
+            "nothing measured, nothing written"
+        );
+        let line = record_json("sensor_step/x", Some(12.5), Some(3000.25)).unwrap();
+        let v: serde_json::Value = serde_json::from_str(&line).unwrap();
+        assert_eq!(v["case"], "sensor_step/x");
+        assert_eq!(v["peak_mb"], 12.5);
+        assert_eq!(v["once_ms"], 3000.25);
+        let peak_only: serde_json::Value =
+            serde_json::from_str(&record_json("c", Some(1.0), None).unwrap()).unwrap();
+        assert!(peak_only.get("once_ms").is_none(), "{peak_only}");
+    }
 
     #[test]
     fn peak_sees_a_large_allocation() {

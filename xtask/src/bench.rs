@@ -92,6 +92,8 @@ struct Row {
     ours_peak_mb: Option<f64>,
     peer_peak_mb: Option<f64>,
     peer: Option<String>,
+    /// Our time is one run (`seqgraph_benches::record_once`), not criterion's median.
+    ours_one_run: bool,
 }
 
 impl Row {
@@ -109,6 +111,7 @@ impl Row {
             "ours_peak_mb": self.ours_peak_mb,
             "peer_peak_mb": self.peer_peak_mb,
             "peer": self.peer,
+            "ours_one_run": self.ours_one_run,
         })
     }
 }
@@ -157,9 +160,13 @@ pub fn run(root: &Path, args: &[String]) -> Result<()> {
     {
         notes.push(SHIM_NOTE.to_owned());
     }
-    let ours = criterion_results(&target.join("criterion"), started)?;
-    let memory = ours_memory(&target.join("bench-memory"));
-    let rows = join(ours, memory, peers);
+    let mut ours = criterion_results(&target.join("criterion"), started)?;
+    let (memory, once) = ours_records(&target.join("bench-memory"), started);
+    ours.extend(once.clone());
+    let mut rows = join(ours, memory, peers);
+    for r in &mut rows {
+        r.ours_one_run = once.contains_key(&r.case);
+    }
 
     let out = target.join("bench-report");
     std::fs::create_dir_all(&out).with_context(|| format!("cannot create {}", out.display()))?;
@@ -243,17 +250,26 @@ fn read_json(path: &Path) -> Result<Value> {
     serde_json::from_str(&text).with_context(|| format!("{} is not JSON", path.display()))
 }
 
-/// Our peak memory per case, from the files `seqgraph_benches::record_peak` writes.
-fn ours_memory(dir: &Path) -> BTreeMap<String, f64> {
-    let mut out = BTreeMap::new();
+/// Our peak memory per case, from the files `seqgraph_benches::record_peak` and `record_once`
+/// write, and the one-run times (ms) of `record_once` among those written since `since`.
+fn ours_records(dir: &Path, since: SystemTime) -> (BTreeMap<String, f64>, BTreeMap<String, f64>) {
+    let (mut memory, mut once) = (BTreeMap::new(), BTreeMap::new());
     for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
-        if let Ok(v) = read_json(&e.path()) {
-            if let (Some(c), Some(mb)) = (v["case"].as_str(), v["peak_mb"].as_f64()) {
-                out.insert(c.to_owned(), mb);
-            }
+        let Ok(v) = read_json(&e.path()) else {
+            continue;
+        };
+        let Some(case) = v["case"].as_str() else {
+            continue;
+        };
+        if let Some(mb) = v["peak_mb"].as_f64() {
+            memory.insert(case.to_owned(), mb);
+        }
+        let fresh = e.metadata().and_then(|m| m.modified()).is_ok_and(|t| t >= since);
+        if let (Some(ms), true) = (v["once_ms"].as_f64(), fresh) {
+            once.insert(case.to_owned(), ms);
         }
     }
-    out
+    (memory, once)
 }
 
 /// The peer scripts of a suite: `pyg_data*` for data, `torch_*` for seq, `pyg_graph*` for graph,
@@ -458,9 +474,14 @@ fn table(rows: &[Row]) -> String {
     );
     s += &format!("{}\n", "-".repeat(102));
     for r in rows {
+        let case = if r.ours_one_run {
+            format!("{}*", r.case)
+        } else {
+            r.case.clone()
+        };
         s += &format!(
             "{:<40} {:>11} {:>11} {:>9} {:>13} {:>13}\n",
-            r.case,
+            case,
             cell(r.ours_ms, 3),
             cell(r.peer_ms, 3),
             r.ratio()
@@ -471,6 +492,10 @@ fn table(rows: &[Row]) -> String {
         );
     }
     s += "ratio = peer_ms / ours_ms (above 1: seqgraph is faster); times are medians of repeated runs.\n";
+    if rows.iter().any(|r| r.ours_one_run) {
+        s += "* ours is one run, timed once (a case too long for criterion's ten samples); \
+              its peer's note says how the peer was timed.\n";
+    }
     s
 }
 
@@ -657,6 +682,41 @@ mod tests {
         assert_eq!(suite_of("pgt_chickenpox.py"), Some("temporal"));
         assert_eq!(suite_of("pgt_export.py"), None);
         assert_eq!(suite_of("helper.py"), None);
+    }
+
+    #[test]
+    fn one_run_cases_join_as_ours_and_are_marked() {
+        let dir = tempfile::tempdir().unwrap();
+        let case = "sensor_step/graphwavenet_knn8600_b16";
+        std::fs::write(
+            dir.path().join("sensor_step_graphwavenet_knn8600_b16.json"),
+            format!(r#"{{"case": "{case}", "peak_mb": 15000.0, "once_ms": 300000.0}}"#),
+        )
+        .unwrap();
+        std::fs::write(
+            dir.path().join("sensor_step_dcrnn_knn8600.json"),
+            r#"{"case": "sensor_step/dcrnn_knn8600", "peak_mb": 2.0}"#,
+        )
+        .unwrap();
+        let before = SystemTime::now() - std::time::Duration::from_secs(60);
+        let (memory, once) = ours_records(dir.path(), before);
+        assert_eq!(memory.len(), 2, "{memory:?}");
+        assert_eq!(once, BTreeMap::from([(case.to_owned(), 300000.0)]));
+        let later = SystemTime::now() + std::time::Duration::from_secs(60);
+        let (memory, once) = ours_records(dir.path(), later);
+        assert!(once.is_empty(), "a one-run time from an earlier run is left out");
+        assert_eq!(memory[case], 15000.0, "peaks are kept as before");
+
+        let peer = peer_row("pgt_sensor", &json!({"case": case, "peer_ms": 900000.0})).unwrap();
+        let mut rows = join(BTreeMap::from([(case.to_owned(), 300000.0)]), memory, vec![peer]);
+        rows[0].ours_one_run = true;
+        assert_eq!(rows[0].ratio(), Some(3.0));
+        assert_eq!(rows[0].to_json()["ours_one_run"], true);
+        let t = table(&rows);
+        assert!(
+            t.contains(&format!("{case}*")) && t.contains("* ours is one run"),
+            "{t}"
+        );
     }
 
     #[test]
