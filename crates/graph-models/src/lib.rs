@@ -83,7 +83,10 @@ pub use gcn2::{Gcn2Config, Gcn2Conv};
 pub use gin::{GinConfig, GinConv};
 pub use graph::{check_x, Graph};
 pub use graph_level::{GinNet, GinNetConfig, GinVariant};
-pub use graph_recipe::{graph_classification, GraphConfig, GraphSummary, Protocol};
+pub use graph_recipe::{
+    graph_classification, graph_classification_grid, xu_grid, GraphConfig, GraphSummary, GridSummary,
+    Protocol,
+};
 pub use jk::{JkMode, JumpingKnowledge};
 pub use layer::{dropout, glorot, is_sparse, lin_weight, linear, GnnLayer};
 pub use link::{Decoder, EncoderDecoder, Gae, HadamardConfig, HadamardDecoder, LinkModel, Vgae};

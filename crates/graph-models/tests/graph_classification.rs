@@ -1,9 +1,13 @@
 //! GIN on MUTAG, short: the recipe beats the majority class under both
 //! protocols, GINE uses the bond labels, the same seed gives the same run,
-//! and the network refuses inputs that do not fit.
+//! Xu et al.'s grid search runs each configuration and keeps the best, and
+//! the network refuses inputs that do not fit.
 
 use graph_models::graph_recipe::{random_batches, stratified_folds};
-use graph_models::{graph_classification, GinNet, GinNetConfig, GinVariant, GraphConfig, Protocol};
+use graph_models::{
+    graph_classification, graph_classification_grid, xu_grid, GinNet, GinNetConfig, GinVariant, GraphConfig,
+    Protocol,
+};
 use proptest::prelude::*;
 use tch::{nn, Device, Kind, Tensor};
 
@@ -62,7 +66,82 @@ fn gin_on_mutag_beats_the_majority_class_and_repeats_itself() {
         s.node_features, 21,
         "Errica et al.'s ENZYMES: 18 attributes and 3 labels"
     );
+    grid_runs_each_configuration_and_keeps_the_best();
     bad_configs_and_inputs_are_refused();
+}
+
+fn grid_runs_each_configuration_and_keeps_the_best() {
+    let base = GraphConfig {
+        max_folds: Some(1),
+        epochs: 3,
+        ..quick(GinVariant::Gin0, Protocol::Xu)
+    };
+    // Two of Xu et al.'s configurations: small hidden and no dropout, and the code's defaults.
+    let grid = xu_grid(&base);
+    let configs = [grid[0].clone(), base.clone()];
+    let g = graph_classification_grid(&configs).unwrap();
+    assert_eq!(g.runs.len(), 2);
+    assert_eq!(
+        (g.runs[0].hidden, g.runs[0].dropout, g.runs[1].hidden),
+        (16, 0.0, 64)
+    );
+    let best = if g.runs[1].test_acc_mean > g.runs[0].test_acc_mean {
+        1
+    } else {
+        0
+    };
+    assert_eq!(g.best, best, "{g:?}");
+    assert_eq!(g.best_run(), &g.runs[best]);
+    let alone = graph_classification(&configs[0]).unwrap();
+    assert_eq!(
+        alone.val_curve, g.runs[0].val_curve,
+        "a grid's run is that configuration's run"
+    );
+    let m = graph_classification_grid(&[]).unwrap_err().to_string();
+    assert!(m.contains("at least one configuration"), "{m}");
+    let mut saving = configs.clone();
+    saving[1].checkpointing.path = Some("grid.ot".into());
+    let m = graph_classification_grid(&saving).unwrap_err().to_string();
+    assert!(m.contains("does not checkpoint"), "{m}");
+}
+
+#[test]
+fn xu_grid_is_the_papers_search_space() {
+    let base = GraphConfig {
+        dataset: "nci1".into(),
+        seed: 7,
+        epochs: 11,
+        ..GraphConfig::default()
+    };
+    let grid = xu_grid(&base);
+    let mut points: Vec<(i64, usize, u64)> = grid
+        .iter()
+        .map(|c| (c.model.hidden, c.batch_size, (c.model.dropout * 10.0) as u64))
+        .collect();
+    points.sort_unstable();
+    points.dedup();
+    let want: Vec<(i64, usize, u64)> = [16, 32]
+        .into_iter()
+        .flat_map(|h| [32, 128].into_iter().flat_map(move |b| [(h, b, 0), (h, b, 5)]))
+        .collect();
+    assert_eq!((grid.len(), points), (8, want));
+    for c in &grid {
+        let back = GraphConfig {
+            model: base.model,
+            batch_size: base.batch_size,
+            ..c.clone()
+        };
+        assert_eq!(back, base, "only hidden, batch size and dropout vary");
+    }
+    let social = xu_grid(&GraphConfig {
+        dataset: "imdb-binary".into(),
+        ..base
+    });
+    assert_eq!(social.len(), 4);
+    assert!(
+        social.iter().all(|c| c.model.hidden == 64),
+        "the social sets keep 64 units"
+    );
 }
 
 #[test]
