@@ -601,7 +601,8 @@ impl GridSummary {
 /// search over [`xu_grid`]. Each run is what [`graph_classification`] gives
 /// for that configuration alone; with [`GraphConfig::verbose`] a JSON line per
 /// finished configuration goes to stderr after its folds' lines. Errors: an
-/// empty list, checkpoints asked of several runs, or the first run's error.
+/// empty list, a configuration not under [`Protocol::Xu`], checkpoints asked
+/// of several runs, or the first run's error.
 ///
 /// ```no_run
 /// use graph_models::graph_recipe::{graph_classification_grid, xu_grid, GraphConfig};
@@ -615,6 +616,13 @@ pub fn graph_classification_grid(configs: &[GraphConfig]) -> Result<GridSummary,
     if configs.is_empty() {
         return Err(TrainError::Config(
             "a grid search needs at least one configuration".into(),
+        ));
+    }
+    if configs.iter().any(|c| c.protocol != Protocol::Xu) {
+        // Choosing on the folds that score is Xu et al.'s practice; under Errica et al.'s protocol
+        // the outer folds are test folds, and their search runs inside each one (not implemented).
+        return Err(TrainError::Config(
+            "a grid search here is Xu et al.'s (protocol xu); choosing on Errica et al.'s outer test folds would leak them".into(),
         ));
     }
     if configs.len() > 1 && configs.iter().any(|c| c.checkpointing.path.is_some()) {

@@ -99,6 +99,10 @@ fn grid_runs_each_configuration_and_keeps_the_best() {
     );
     let m = graph_classification_grid(&[]).unwrap_err().to_string();
     assert!(m.contains("at least one configuration"), "{m}");
+    let mut errica = configs.clone();
+    errica[0].protocol = Protocol::Errica;
+    let m = graph_classification_grid(&errica).unwrap_err().to_string();
+    assert!(m.contains("would leak them"), "{m}");
     let mut saving = configs.clone();
     saving[1].checkpointing.path = Some("grid.ot".into());
     let m = graph_classification_grid(&saving).unwrap_err().to_string();

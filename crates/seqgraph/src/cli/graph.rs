@@ -126,11 +126,6 @@ pub fn run(args: &[String]) -> Result<()> {
         ..base
     };
     if a.grid {
-        if protocol != Protocol::Xu {
-            return Err(anyhow!(
-                "--grid is Xu et al.'s search; Errica et al.'s (a grid inside each outer fold) is not implemented"
-            ));
-        }
         let g = graph_classification_grid(&xu_grid(&config))?;
         if a.run.json {
             println!("{}", serde_json::to_string(&g)?);
