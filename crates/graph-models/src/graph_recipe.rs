@@ -10,9 +10,10 @@
 //! - [`Protocol::Errica`] (Errica et al., ICLR 2020, "A Fair Comparison"):
 //!   10 outer stratified folds for assessment; inside each, a stratified 10 %
 //!   hold-out of the training part selects the epoch; the outer fold is
-//!   scored once at that epoch. The hyperparameters are fixed (Xu et al.'s
-//!   network, Errica et al.'s training loop: one shuffled pass per epoch),
-//!   not searched over a grid as Errica et al. do.
+//!   scored once at that epoch. One run has fixed hyperparameters (Xu et
+//!   al.'s network, Errica et al.'s training loop: one shuffled pass per
+//!   epoch); [`errica_grid`] and [`graph_classification_grid`] add their
+//!   model selection, a configuration chosen on each outer fold's hold-out.
 //!
 //! Both train with Adam and halve the learning rate every 50 epochs
 //! (`StepLR(50, 0.5)`, in both papers' code). An epoch of Xu et al.'s code is
@@ -23,7 +24,9 @@
 //! Xu et al. also chose hidden units, batch size and dropout per data set on
 //! the same folds: [`xu_grid`] gives their search space around a
 //! configuration and [`graph_classification_grid`] runs it and keeps the best,
-//! as they report.
+//! as they report. Under Errica et al.'s protocol the same call chooses a
+//! configuration per outer fold on that fold's inner hold-out, so no test
+//! fold takes part in the choice ([`errica_grid`] gives their GIN space).
 //!
 //! ```no_run
 //! use graph_models::graph_recipe::{graph_classification, GraphConfig, Protocol};
@@ -204,6 +207,11 @@ pub struct GraphSummary {
     pub test_acc_std: f64,
     /// Each fold's accuracy, percent.
     pub fold_accs: Vec<f64>,
+    /// Each fold's selection score, percent: Errica, the inner hold-out's
+    /// accuracy at the fold's selected epoch (what a grid search chooses
+    /// on); Xu, the held-out fold's accuracy at the chosen epoch (equal to
+    /// `fold_accs`: that fold both selects and scores).
+    pub fold_val_accs: Vec<f64>,
     /// Xu: the chosen epoch (1-based); Errica: each fold's selected epoch.
     pub selected_epochs: Vec<usize>,
     /// Xu: the fold-averaged held-out accuracy of every epoch, percent.
@@ -488,25 +496,24 @@ pub fn graph_classification(config: &GraphConfig) -> Result<GraphSummary, TrainE
         runs.push(run);
     }
     let epochs = config.epochs;
-    let (fold_accs, selected_epochs, val_curve) = match config.protocol {
+    let (fold_accs, fold_val_accs, selected_epochs, val_curve) = match config.protocol {
         Protocol::Xu => {
             let curve: Vec<f64> = (0..epochs)
                 .map(|e| runs.iter().map(|r| r.eval_curve[e]).sum::<f64>() / runs.len() as f64 * 100.0)
                 .collect();
-            // The first epoch with the best mean (ties: the earliest).
-            let best = (0..epochs).fold(0, |b, e| if curve[e] > curve[b] { e } else { b });
-            let accs = runs.iter().map(|r| r.eval_curve[best] * 100.0).collect();
-            (accs, vec![best + 1], curve)
+            let best = first_argmax(&curve);
+            let accs: Vec<f64> = runs.iter().map(|r| r.eval_curve[best] * 100.0).collect();
+            (accs.clone(), accs, vec![best + 1], curve)
         }
         Protocol::Errica => {
-            let mut accs = Vec::new();
-            let mut sel = Vec::new();
+            let (mut accs, mut vals, mut sel) = (Vec::new(), Vec::new(), Vec::new());
             for r in &runs {
-                let best = (0..epochs).fold(0, |b, e| if r.eval_curve[e] > r.eval_curve[b] { e } else { b });
+                let best = first_argmax(&r.eval_curve);
                 accs.push(r.test_curve[best] * 100.0);
+                vals.push(r.eval_curve[best] * 100.0);
                 sel.push(best + 1);
             }
-            (accs, sel, Vec::new())
+            (accs, vals, sel, Vec::new())
         }
     };
     let (mean, std) = train_utils::stats::mean_std(&fold_accs);
@@ -521,6 +528,7 @@ pub fn graph_classification(config: &GraphConfig) -> Result<GraphSummary, TrainE
         test_acc_mean: mean,
         test_acc_std: std,
         fold_accs,
+        fold_val_accs,
         selected_epochs,
         val_curve,
         folds: config.folds,
@@ -539,6 +547,12 @@ pub fn graph_classification(config: &GraphConfig) -> Result<GraphSummary, TrainE
             Protocol::Errica => "Errica et al. 2020: outer-fold test accuracy, epoch selected on a 10% inner hold-out; fixed hyperparameters, no grid search".into(),
         },
     })
+}
+
+/// The index of the first largest value (ties: the earliest): the epoch or
+/// configuration both protocols choose.
+fn first_argmax(values: &[f64]) -> usize {
+    (0..values.len()).fold(0, |b, i| if values[i] > values[b] { i } else { b })
 }
 
 /// Xu et al.'s social data sets (their Section 7 gives them 64 hidden units;
@@ -575,54 +589,125 @@ pub fn xu_grid(base: &GraphConfig) -> Vec<GraphConfig> {
     grid
 }
 
-/// What [`graph_classification_grid`] returns: every configuration's run and
-/// the one chosen.
+/// Errica et al.'s GIN search space (their `config_GIN.yml`) around `base`,
+/// in the part [`GinNet`] expresses: GIN layers and units 4 x 64, 4 x 32,
+/// 1 x 64 or 2 x 32 ([`GinNetConfig::layers`] counts the input too: 5, 5, 2,
+/// 3), `eps` learnt or 0 (GIN-eps, GIN-0; a GINE base keeps GINE, whose `eps`
+/// is learnt), batch size 32 or 128, dropout 0.5 or 0; every other field
+/// from `base`. 32 configurations (16 for GINE), nested in that order.
+///
+/// Left out of their space: mean pooling beside the sum readout, the
+/// early stopper on the validation loss beside the one on accuracy, and their
+/// 1000 epochs with patience 500 (the epochs are `base`'s, the best epoch is
+/// chosen on the hold-out). They also retrain the chosen configuration three
+/// times per outer fold and average; [`graph_classification_grid`] scores it
+/// once.
+pub fn errica_grid(base: &GraphConfig) -> Vec<GraphConfig> {
+    let variants: &[GinVariant] = match base.model.variant {
+        GinVariant::Gine => &[GinVariant::Gine],
+        _ => &[GinVariant::GinEps, GinVariant::Gin0],
+    };
+    let mut grid = Vec::new();
+    for (layers, hidden) in [(5, 64), (5, 32), (2, 64), (3, 32)] {
+        for &variant in variants {
+            for batch_size in [32, 128] {
+                for dropout in [0.5, 0.0] {
+                    let mut c = base.clone();
+                    c.model = GinNetConfig {
+                        variant,
+                        layers,
+                        hidden,
+                        dropout,
+                    };
+                    c.batch_size = batch_size;
+                    grid.push(c);
+                }
+            }
+        }
+    }
+    grid
+}
+
+/// What [`graph_classification_grid`] returns: every configuration's run,
+/// which one scores each fold, and the reported accuracy.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct GridSummary {
+    /// `xu` or `errica`.
+    pub protocol: String,
     /// Each configuration's summary, in the order given.
     pub runs: Vec<GraphSummary>,
-    /// Index into `runs` of the chosen configuration: the best mean accuracy
-    /// (ties: the first). Under [`Protocol::Xu`] the held-out folds that
-    /// choose it also score it, as in the paper: the number is optimistic.
+    /// Index into `runs` of the chosen configuration. Xu: the best mean
+    /// accuracy (ties: the first); the held-out folds that choose it also
+    /// score it, as in the paper, so the number is optimistic. Errica: the
+    /// configuration chosen on the most outer folds (ties: the first), for
+    /// display; the reported number is fold by fold ([`GridSummary::chosen`]).
     pub best: usize,
+    /// For each fold run, the index into `runs` of the configuration that
+    /// scores it. Xu: `best` on every fold. Errica: the best accuracy on that
+    /// fold's inner hold-out ([`GraphSummary::fold_val_accs`]; ties: the
+    /// first), so the outer test fold takes no part in the choice.
+    pub chosen: Vec<usize>,
+    /// Each fold's reported accuracy, percent: its chosen configuration's.
+    pub fold_accs: Vec<f64>,
+    /// Mean of `fold_accs`, percent.
+    pub test_acc_mean: f64,
+    /// Sample standard deviation of `fold_accs`, percent.
+    pub test_acc_std: f64,
     /// Wall time of all the runs, seconds.
     pub seconds: f64,
 }
 
 impl GridSummary {
-    /// The chosen configuration's run.
+    /// The run of [`GridSummary::best`].
     pub fn best_run(&self) -> &GraphSummary {
         &self.runs[self.best]
     }
 }
 
 /// Runs each configuration with [`graph_classification`], in turn, and
-/// chooses the one with the best mean accuracy, as Xu et al. report their
-/// search over [`xu_grid`]. Each run is what [`graph_classification`] gives
-/// for that configuration alone; with [`GraphConfig::verbose`] a JSON line per
-/// finished configuration goes to stderr after its folds' lines. Errors: an
-/// empty list, a configuration not under [`Protocol::Xu`], checkpoints asked
-/// of several runs, or the first run's error.
+/// chooses among them as the protocol's paper does:
+///
+/// - [`Protocol::Xu`] (their search over [`xu_grid`]): the configuration
+///   with the best mean accuracy, reported as it is;
+/// - [`Protocol::Errica`] (their model selection, over [`errica_grid`]): on
+///   each outer fold, the configuration with the best accuracy on that
+///   fold's inner hold-out, scored on the outer fold.
+///
+/// Each run is what [`graph_classification`] gives for that configuration
+/// alone, and all runs share their folds and hold-outs. With
+/// [`GraphConfig::verbose`] a JSON line per finished configuration goes to
+/// stderr after its folds' lines. Errors: an empty list, configurations that
+/// differ in protocol, data set, node attributes, folds or seed (their folds
+/// would differ), checkpoints asked of several runs, or the first run's
+/// error.
 ///
 /// ```no_run
 /// use graph_models::graph_recipe::{graph_classification_grid, xu_grid, GraphConfig};
 /// let base = GraphConfig { dataset: "nci1".into(), ..GraphConfig::default() };
 /// let grid = graph_classification_grid(&xu_grid(&base))?;
 /// let best = grid.best_run();
-/// println!("hidden {}, batch {}, dropout {}: {:.2} %", best.hidden, best.batch_size, best.dropout, best.test_acc_mean);
+/// println!("hidden {}, batch {}, dropout {}: {:.2} %", best.hidden, best.batch_size, best.dropout, grid.test_acc_mean);
 /// # Ok::<(), train_utils::TrainError>(())
 /// ```
 pub fn graph_classification_grid(configs: &[GraphConfig]) -> Result<GridSummary, TrainError> {
-    if configs.is_empty() {
+    let Some(first) = configs.first() else {
         return Err(TrainError::Config(
             "a grid search needs at least one configuration".into(),
         ));
-    }
-    if configs.iter().any(|c| c.protocol != Protocol::Xu) {
-        // Choosing on the folds that score is Xu et al.'s practice; under Errica et al.'s protocol
-        // the outer folds are test folds, and their search runs inside each one (not implemented).
+    };
+    let folds_of = |c: &GraphConfig| {
+        (
+            c.protocol,
+            c.dataset.to_ascii_lowercase(),
+            c.node_attributes,
+            c.folds,
+            c.max_folds,
+            c.seed,
+        )
+    };
+    if configs.iter().any(|c| folds_of(c) != folds_of(first)) {
         return Err(TrainError::Config(
-            "a grid search here is Xu et al.'s (protocol xu); choosing on Errica et al.'s outer test folds would leak them".into(),
+            "a grid search compares configurations on the same folds: give them all one protocol, data set, node attributes, folds, max_folds and seed".into(),
         ));
     }
     if configs.len() > 1 && configs.iter().any(|c| c.checkpointing.path.is_some()) {
@@ -637,23 +722,44 @@ pub fn graph_classification_grid(configs: &[GraphConfig]) -> Result<GridSummary,
         if c.verbose {
             // A line per finished configuration: an interrupted search keeps them.
             let line = serde_json::json!({
-                "grid_run": i, "hidden": s.hidden, "batch_size": s.batch_size, "dropout": s.dropout,
-                "test_acc_mean": s.test_acc_mean, "test_acc_std": s.test_acc_std, "seconds": s.seconds,
+                "grid_run": i, "model": s.model, "layers": c.model.layers, "hidden": s.hidden,
+                "batch_size": s.batch_size, "dropout": s.dropout, "test_acc_mean": s.test_acc_mean,
+                "test_acc_std": s.test_acc_std, "fold_val_accs": s.fold_val_accs, "seconds": s.seconds,
             });
             eprintln!("{line}");
         }
         runs.push(s);
     }
-    let best = (0..runs.len()).fold(0, |b, i| {
-        if runs[i].test_acc_mean > runs[b].test_acc_mean {
-            i
-        } else {
-            b
+    let folds_run = runs[0].fold_accs.len();
+    let (best, chosen) = match first.protocol {
+        Protocol::Xu => {
+            let means: Vec<f64> = runs.iter().map(|r| r.test_acc_mean).collect();
+            let best = first_argmax(&means);
+            (best, vec![best; folds_run])
         }
-    });
+        Protocol::Errica => {
+            let chosen: Vec<usize> = (0..folds_run)
+                .map(|f| first_argmax(&runs.iter().map(|r| r.fold_val_accs[f]).collect::<Vec<_>>()))
+                .collect();
+            let mut votes = vec![0.0; runs.len()];
+            chosen.iter().for_each(|&c| votes[c] += 1.0);
+            (first_argmax(&votes), chosen)
+        }
+    };
+    let fold_accs: Vec<f64> = chosen
+        .iter()
+        .enumerate()
+        .map(|(f, &c)| runs[c].fold_accs[f])
+        .collect();
+    let (test_acc_mean, test_acc_std) = train_utils::stats::mean_std(&fold_accs);
     Ok(GridSummary {
+        protocol: first.protocol.name().into(),
         runs,
         best,
+        chosen,
+        fold_accs,
+        test_acc_mean,
+        test_acc_std,
         seconds: start.elapsed().as_secs_f64(),
     })
 }

@@ -84,8 +84,8 @@ pub use gin::{GinConfig, GinConv};
 pub use graph::{check_x, Graph};
 pub use graph_level::{GinNet, GinNetConfig, GinVariant};
 pub use graph_recipe::{
-    graph_classification, graph_classification_grid, xu_grid, GraphConfig, GraphSummary, GridSummary,
-    Protocol,
+    errica_grid, graph_classification, graph_classification_grid, xu_grid, GraphConfig, GraphSummary,
+    GridSummary, Protocol,
 };
 pub use jk::{JkMode, JumpingKnowledge};
 pub use layer::{dropout, glorot, is_sparse, lin_weight, linear, GnnLayer};

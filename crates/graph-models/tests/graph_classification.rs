@@ -1,12 +1,13 @@
 //! GIN on MUTAG, short: the recipe beats the majority class under both
 //! protocols, GINE uses the bond labels, the same seed gives the same run,
-//! Xu et al.'s grid search runs each configuration and keeps the best, and
+//! Xu et al.'s grid search runs each configuration and keeps the best,
+//! Errica et al.'s chooses on each outer fold's hold-out, and
 //! the network refuses inputs that do not fit.
 
 use graph_models::graph_recipe::{random_batches, stratified_folds};
 use graph_models::{
-    graph_classification, graph_classification_grid, xu_grid, GinNet, GinNetConfig, GinVariant, GraphConfig,
-    Protocol,
+    errica_grid, graph_classification, graph_classification_grid, xu_grid, GinNet, GinNetConfig, GinVariant,
+    GraphConfig, Protocol,
 };
 use proptest::prelude::*;
 use tch::{nn, Device, Kind, Tensor};
@@ -67,6 +68,7 @@ fn gin_on_mutag_beats_the_majority_class_and_repeats_itself() {
         "Errica et al.'s ENZYMES: 18 attributes and 3 labels"
     );
     grid_runs_each_configuration_and_keeps_the_best();
+    errica_grid_chooses_on_each_folds_hold_out();
     bad_configs_and_inputs_are_refused();
 }
 
@@ -92,6 +94,17 @@ fn grid_runs_each_configuration_and_keeps_the_best() {
     };
     assert_eq!(g.best, best, "{g:?}");
     assert_eq!(g.best_run(), &g.runs[best]);
+    assert_eq!(g.chosen, [best], "xu: the best configuration scores every fold");
+    assert_eq!(
+        (g.fold_accs.as_slice(), g.test_acc_mean),
+        (g.runs[best].fold_accs.as_slice(), g.runs[best].test_acc_mean)
+    );
+    for r in &g.runs {
+        assert_eq!(
+            r.fold_val_accs, r.fold_accs,
+            "xu: the held-out fold selects and scores"
+        );
+    }
     let alone = graph_classification(&configs[0]).unwrap();
     assert_eq!(
         alone.val_curve, g.runs[0].val_curve,
@@ -99,14 +112,106 @@ fn grid_runs_each_configuration_and_keeps_the_best() {
     );
     let m = graph_classification_grid(&[]).unwrap_err().to_string();
     assert!(m.contains("at least one configuration"), "{m}");
-    let mut errica = configs.clone();
-    errica[0].protocol = Protocol::Errica;
-    let m = graph_classification_grid(&errica).unwrap_err().to_string();
-    assert!(m.contains("would leak them"), "{m}");
+    for change in [
+        |c: &mut GraphConfig| c.protocol = Protocol::Errica,
+        |c: &mut GraphConfig| c.seed += 1,
+        |c: &mut GraphConfig| c.dataset = "proteins".into(),
+    ] {
+        let mut mixed = configs.clone();
+        change(&mut mixed[1]);
+        let m = graph_classification_grid(&mixed).unwrap_err().to_string();
+        assert!(m.contains("on the same folds"), "{m}");
+    }
     let mut saving = configs.clone();
     saving[1].checkpointing.path = Some("grid.ot".into());
     let m = graph_classification_grid(&saving).unwrap_err().to_string();
     assert!(m.contains("does not checkpoint"), "{m}");
+}
+
+/// Errica et al.'s model selection: each outer fold is scored by the
+/// configuration with the best accuracy on its inner hold-out.
+fn errica_grid_chooses_on_each_folds_hold_out() {
+    let base = GraphConfig {
+        epochs: 3,
+        ..quick(GinVariant::Gin0, Protocol::Errica)
+    };
+    // Two small points of their space: 1 x 64 and 2 x 32 GIN layers, GIN-0, batch 128, no dropout.
+    let configs: Vec<GraphConfig> = errica_grid(&base)
+        .into_iter()
+        .filter(|c| c.model.layers < 5 && c.model.variant == GinVariant::Gin0)
+        .filter(|c| c.batch_size == 128 && c.model.dropout == 0.0)
+        .collect();
+    assert_eq!(configs.len(), 2);
+    let g = graph_classification_grid(&configs).unwrap();
+    assert_eq!(
+        (g.protocol.as_str(), g.runs.len(), g.chosen.len()),
+        ("errica", 2, 2)
+    );
+    for f in 0..2 {
+        let (v0, v1) = (g.runs[0].fold_val_accs[f], g.runs[1].fold_val_accs[f]);
+        assert!((0.0..=100.0).contains(&v0) && (0.0..=100.0).contains(&v1));
+        let want = if v1 > v0 { 1 } else { 0 };
+        assert_eq!(
+            g.chosen[f], want,
+            "fold {f}: the better hold-out accuracy, {v0} vs {v1}"
+        );
+        assert_eq!(
+            g.fold_accs[f], g.runs[want].fold_accs[f],
+            "scored on the outer fold"
+        );
+    }
+    let mean = g.fold_accs.iter().sum::<f64>() / 2.0;
+    assert!((g.test_acc_mean - mean).abs() < 1e-9);
+    assert!(g.chosen.contains(&g.best), "the most often chosen");
+}
+
+#[test]
+fn errica_grid_is_their_gin_space_as_gin_net_expresses_it() {
+    let base = GraphConfig {
+        dataset: "proteins".into(),
+        seed: 3,
+        epochs: 11,
+        ..GraphConfig::for_protocol(Protocol::Errica)
+    };
+    let grid = errica_grid(&base);
+    let mut points: Vec<(usize, i64, &str, usize, u64)> = grid
+        .iter()
+        .map(|c| {
+            let m = c.model;
+            (
+                m.layers,
+                m.hidden,
+                m.variant.name(),
+                c.batch_size,
+                (m.dropout * 10.0) as u64,
+            )
+        })
+        .collect();
+    points.sort_unstable();
+    points.dedup();
+    assert_eq!(points.len(), 32, "distinct points");
+    let shapes: std::collections::BTreeSet<(usize, i64)> = points.iter().map(|p| (p.0, p.1)).collect();
+    assert_eq!(
+        shapes.into_iter().collect::<Vec<_>>(),
+        [(2, 64), (3, 32), (5, 32), (5, 64)]
+    );
+    for c in &grid {
+        let back = GraphConfig {
+            model: base.model,
+            batch_size: base.batch_size,
+            ..c.clone()
+        };
+        assert_eq!(back, base, "only the network, batch size and dropout vary");
+    }
+    let gine = errica_grid(&GraphConfig {
+        model: GinNetConfig {
+            variant: GinVariant::Gine,
+            ..base.model
+        },
+        ..base
+    });
+    assert_eq!(gine.len(), 16);
+    assert!(gine.iter().all(|c| c.model.variant == GinVariant::Gine));
 }
 
 #[test]
