@@ -195,14 +195,7 @@ fn errica_grid_is_their_gin_space_as_gin_net_expresses_it() {
         shapes.into_iter().collect::<Vec<_>>(),
         [(2, 64), (3, 32), (5, 32), (5, 64)]
     );
-    for c in &grid {
-        let back = GraphConfig {
-            model: base.model,
-            batch_size: base.batch_size,
-            ..c.clone()
-        };
-        assert_eq!(back, base, "only the network, batch size and dropout vary");
-    }
+    assert_only_the_searched_fields_vary(&grid, &base);
     let gine = errica_grid(&GraphConfig {
         model: GinNetConfig {
             variant: GinVariant::Gine,
@@ -212,6 +205,19 @@ fn errica_grid_is_their_gin_space_as_gin_net_expresses_it() {
     });
     assert_eq!(gine.len(), 16);
     assert!(gine.iter().all(|c| c.model.variant == GinVariant::Gine));
+}
+
+/// Every configuration of a grid is `base` but for its network, batch size
+/// and dropout (the fields both papers search).
+fn assert_only_the_searched_fields_vary(grid: &[GraphConfig], base: &GraphConfig) {
+    for c in grid {
+        let back = GraphConfig {
+            model: base.model,
+            batch_size: base.batch_size,
+            ..c.clone()
+        };
+        assert_eq!(&back, base, "only the network, batch size and dropout vary");
+    }
 }
 
 #[test]
@@ -234,14 +240,12 @@ fn xu_grid_is_the_papers_search_space() {
         .flat_map(|h| [32, 128].into_iter().flat_map(move |b| [(h, b, 0), (h, b, 5)]))
         .collect();
     assert_eq!((grid.len(), points), (8, want));
-    for c in &grid {
-        let back = GraphConfig {
-            model: base.model,
-            batch_size: base.batch_size,
-            ..c.clone()
-        };
-        assert_eq!(back, base, "only hidden, batch size and dropout vary");
-    }
+    assert!(
+        grid.iter()
+            .all(|c| (c.model.layers, c.model.variant) == (base.model.layers, base.model.variant)),
+        "xu keeps the network's depth and variant"
+    );
+    assert_only_the_searched_fields_vary(&grid, &base);
     let social = xu_grid(&GraphConfig {
         dataset: "imdb-binary".into(),
         ..base
