@@ -8,7 +8,9 @@
 //! `m_uv = ReLU(h_u + W_e e_uv + b_e)` (GINE); `eps = 0` fixed (GIN-0) or
 //! learnt (GIN-eps, GINE). The readout sums every layer's pooled states, the
 //! input included (their jumping-knowledge readout):
-//! `logits_G = sum_{l=0}^{L-1} Dropout(W^{(l)} sum_{v in G} h_v^{(l)} + b^{(l)})`.
+//! `logits_G = sum_{l=0}^{L-1} Dropout(W^{(l)} pool_{v in G} h_v^{(l)} + b^{(l)})`,
+//! `pool` the sum over the graph's nodes (Xu et al.) or their mean
+//! ([`GinReadout::Mean`], one of Errica et al.'s choices).
 //!
 //! Shapes: `x` `[N, F]`, `edge_index` `[2, E]`, `edge_attr` `[E, F_e]` (GINE),
 //! `batch` `[N]` -> `[num_graphs, num_classes]`.
@@ -56,8 +58,37 @@ impl GinVariant {
     }
 }
 
+/// How a [`GinNet`] pools each layer's node states into one vector per graph.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum GinReadout {
+    /// The sum over the graph's nodes (Xu et al.: it keeps the multiset's size).
+    Sum,
+    /// The mean over the graph's nodes (a graph without nodes reads zeros).
+    Mean,
+}
+
+impl GinReadout {
+    /// The CLI name: `sum` or `mean`.
+    pub fn name(self) -> &'static str {
+        match self {
+            GinReadout::Sum => "sum",
+            GinReadout::Mean => "mean",
+        }
+    }
+
+    /// Parses [`GinReadout::name`].
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "sum" => Some(GinReadout::Sum),
+            "mean" => Some(GinReadout::Mean),
+            _ => None,
+        }
+    }
+}
+
 /// Sizes of a [`GinNet`]; `Default` is Xu et al.'s: 5 layers (4 GIN layers
-/// and the input), 64 hidden units, dropout 0.5 on the readout.
+/// and the input), 64 hidden units, dropout 0.5 on the readout, sum pooling.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct GinNetConfig {
     /// The variant.
@@ -68,6 +99,8 @@ pub struct GinNetConfig {
     pub hidden: i64,
     /// Dropout on each layer's readout, during training.
     pub dropout: f64,
+    /// The pooling of each layer's readout.
+    pub readout: GinReadout,
 }
 
 impl Default for GinNetConfig {
@@ -77,6 +110,7 @@ impl Default for GinNetConfig {
             layers: 5,
             hidden: 64,
             dropout: 0.5,
+            readout: GinReadout::Sum,
         }
     }
 }
@@ -263,8 +297,24 @@ impl GinNet {
             None
         };
         let graph = Graph::new_unchecked(edge_index, n);
+        // Mean pooling divides the sums by the node counts, counted once for all layers.
+        let inv_counts = match self.config.readout {
+            GinReadout::Sum => None,
+            GinReadout::Mean => Some(
+                Tensor::zeros([num_graphs], (x.kind(), x.device()))
+                    .index_add(0, batch, &Tensor::ones([n], (x.kind(), x.device())))
+                    .clamp_min(1.0)
+                    .reciprocal()
+                    .unsqueeze(1),
+            ),
+        };
         let pool = |h: &Tensor| {
-            Tensor::zeros([num_graphs, h.size()[1]], (h.kind(), h.device())).index_add(0, batch, h)
+            let sums =
+                Tensor::zeros([num_graphs, h.size()[1]], (h.kind(), h.device())).index_add(0, batch, h);
+            match &inv_counts {
+                Some(inv) => sums * inv,
+                None => sums,
+            }
         };
         let mut out = self.heads[0]
             .forward(&pool(x))

@@ -82,7 +82,7 @@ pub use gcn::{GcnConfig, GcnConv};
 pub use gcn2::{Gcn2Config, Gcn2Conv};
 pub use gin::{GinConfig, GinConv};
 pub use graph::{check_x, Graph};
-pub use graph_level::{GinNet, GinNetConfig, GinVariant};
+pub use graph_level::{GinNet, GinNetConfig, GinReadout, GinVariant};
 pub use graph_recipe::{
     errica_grid, graph_classification, graph_classification_grid, xu_grid, GraphConfig, GraphSummary,
     GridSummary, Protocol,

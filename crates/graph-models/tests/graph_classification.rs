@@ -6,8 +6,8 @@
 
 use graph_models::graph_recipe::{random_batches, stratified_folds};
 use graph_models::{
-    errica_grid, graph_classification, graph_classification_grid, xu_grid, GinNet, GinNetConfig, GinVariant,
-    GraphConfig, Protocol,
+    errica_grid, graph_classification, graph_classification_grid, xu_grid, GinNet, GinNetConfig, GinReadout,
+    GinVariant, GraphConfig, Protocol,
 };
 use proptest::prelude::*;
 use tch::{nn, Device, Kind, Tensor};
@@ -139,7 +139,7 @@ fn errica_grid_chooses_on_each_folds_hold_out() {
     let configs: Vec<GraphConfig> = errica_grid(&base)
         .into_iter()
         .filter(|c| c.model.layers < 5 && c.model.variant == GinVariant::Gin0)
-        .filter(|c| c.batch_size == 128 && c.model.dropout == 0.0)
+        .filter(|c| c.batch_size == 128 && c.model.dropout == 0.0 && c.model.readout == GinReadout::Sum)
         .collect();
     assert_eq!(configs.len(), 2);
     let g = graph_classification_grid(&configs).unwrap();
@@ -174,7 +174,7 @@ fn errica_grid_is_their_gin_space_as_gin_net_expresses_it() {
         ..GraphConfig::for_protocol(Protocol::Errica)
     };
     let grid = errica_grid(&base);
-    let mut points: Vec<(usize, i64, &str, usize, u64)> = grid
+    let mut points: Vec<(usize, i64, &str, &str, usize, u64)> = grid
         .iter()
         .map(|c| {
             let m = c.model;
@@ -182,6 +182,7 @@ fn errica_grid_is_their_gin_space_as_gin_net_expresses_it() {
                 m.layers,
                 m.hidden,
                 m.variant.name(),
+                m.readout.name(),
                 c.batch_size,
                 (m.dropout * 10.0) as u64,
             )
@@ -189,7 +190,7 @@ fn errica_grid_is_their_gin_space_as_gin_net_expresses_it() {
         .collect();
     points.sort_unstable();
     points.dedup();
-    assert_eq!(points.len(), 32, "distinct points");
+    assert_eq!(points.len(), 64, "distinct points");
     let shapes: std::collections::BTreeSet<(usize, i64)> = points.iter().map(|p| (p.0, p.1)).collect();
     assert_eq!(
         shapes.into_iter().collect::<Vec<_>>(),
@@ -203,7 +204,7 @@ fn errica_grid_is_their_gin_space_as_gin_net_expresses_it() {
         },
         ..base
     });
-    assert_eq!(gine.len(), 16);
+    assert_eq!(gine.len(), 32);
     assert!(gine.iter().all(|c| c.model.variant == GinVariant::Gine));
 }
 
@@ -415,4 +416,35 @@ fn bad_configs_and_inputs_are_refused() {
     assert!(m.contains("edge_attr of shape [2, 4]"), "{m}");
     let ea = Tensor::ones([2, 4], (Kind::Float, Device::Cpu));
     assert_eq!(net.forward_t(&x, &ei, Some(&ea), &batch, 2, false).size(), [2, 2]);
+}
+
+/// The mean readout reads a graph and two disjoint copies of it, taken as one
+/// graph, alike; the sum readout reads the copies' pooled states doubled.
+#[test]
+fn mean_readout_is_blind_to_copies_where_sum_counts_them() {
+    let d = graph_data::tu::load("mutag", &graph_data::fetch::Fetcher::from_env()).unwrap();
+    let g = &d.graphs[0];
+    let one = graph_data::batch::BatchTensors::from_refs(&[g]).unwrap();
+    let n = g.num_nodes as i64;
+    let x2 = Tensor::cat(&[&one.x, &one.x], 0);
+    let ei2 = Tensor::cat(&[&one.edge_index, &(&one.edge_index + n)], 1);
+    let zeros = |k: i64| Tensor::zeros([k], (Kind::Int64, Device::Cpu));
+    for (readout, factor) in [(GinReadout::Mean, 1.0), (GinReadout::Sum, 2.0)] {
+        tch::manual_seed(0);
+        let vs = nn::VarStore::new(Device::Cpu);
+        let cfg = GinNetConfig {
+            readout,
+            dropout: 0.0,
+            ..GinNetConfig::default()
+        };
+        let net = GinNet::new(vs.root(), d.num_node_features as i64, 0, 2, cfg);
+        let biases: Tensor = (0..cfg.layers)
+            .map(|l| vs.variables()[&format!("heads.{l}.bias")].shallow_clone())
+            .reduce(|a, b| a + b)
+            .unwrap();
+        let a = net.forward_t(&one.x, &one.edge_index, None, &zeros(n), 1, false) - &biases;
+        let b = net.forward_t(&x2, &ei2, None, &zeros(2 * n), 1, false) - &biases;
+        let diff = (b - a * factor).abs().max().double_value(&[]);
+        assert!(diff < 1e-4, "{readout:?}: {diff}");
+    }
 }
