@@ -606,8 +606,9 @@ pub fn xu_grid(base: &GraphConfig) -> Vec<GraphConfig> {
 /// Left out of their space: the early stopper on the validation loss beside
 /// the one on accuracy, and their 1000 epochs with patience 500 (the epochs
 /// are `base`'s, the best epoch on the hold-out is chosen). Their network
-/// also differs from Xu et al.'s [`GinNet`] in its first layer (a linear
-/// embedding of the input where [`GinNet`] reads the input out as it is).
+/// also differs from Xu et al.'s [`GinNet`] at its input: a two-layer MLP
+/// (Linear, BN, ReLU, twice) embeds the node features before the first GIN
+/// layer and is read out in their place.
 /// They retrain the chosen configuration three times per outer fold and
 /// average; [`graph_classification_grid`] scores its one run.
 pub fn errica_grid(base: &GraphConfig) -> Vec<GraphConfig> {
