@@ -23,7 +23,7 @@ use tch::{nn, nn::Module, nn::ModuleT, Kind, Tensor};
 use crate::error::{check_dropout, check_positive, GnnError, InputError, Result};
 use crate::graph::Graph;
 use crate::message_passing::{Edges, MessagePassing};
-use crate::pool::check_batch;
+use crate::pool::{add_unchecked, check_batch, counts};
 
 /// Which GIN.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -301,16 +301,14 @@ impl GinNet {
         let inv_counts = match self.config.readout {
             GinReadout::Sum => None,
             GinReadout::Mean => Some(
-                Tensor::zeros([num_graphs], (x.kind(), x.device()))
-                    .index_add(0, batch, &Tensor::ones([n], (x.kind(), x.device())))
+                counts(batch, num_graphs, x.kind())
                     .clamp_min(1.0)
                     .reciprocal()
                     .unsqueeze(1),
             ),
         };
         let pool = |h: &Tensor| {
-            let sums =
-                Tensor::zeros([num_graphs, h.size()[1]], (h.kind(), h.device())).index_add(0, batch, h);
+            let sums = add_unchecked(h, batch, num_graphs);
             match &inv_counts {
                 Some(inv) => sums * inv,
                 None => sums,

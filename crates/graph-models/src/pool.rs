@@ -73,11 +73,13 @@ pub fn check_batch(layer: &str, x: &Tensor, batch: &Tensor, num_graphs: i64) -> 
     Ok(())
 }
 
-fn add_unchecked(x: &Tensor, batch: &Tensor, num_graphs: i64) -> Tensor {
+/// Per-graph sums without the input checks (the callers have made them).
+pub(crate) fn add_unchecked(x: &Tensor, batch: &Tensor, num_graphs: i64) -> Tensor {
     Tensor::zeros([num_graphs, x.size()[1]], (x.kind(), x.device())).index_add(0, batch, x)
 }
 
-fn counts(batch: &Tensor, num_graphs: i64, kind: Kind) -> Tensor {
+/// Nodes per graph, as `kind`.
+pub(crate) fn counts(batch: &Tensor, num_graphs: i64, kind: Kind) -> Tensor {
     batch.bincount::<Tensor>(None, num_graphs).to_kind(kind)
 }
 
